@@ -1,0 +1,127 @@
+# dunehv: build, run and test. `make help` lists the targets.
+SHELL := /bin/bash
+BUILD := build
+NEWLIB := $(BUILD)/newlib/install/x86_64-elf
+GCC_INC := $(shell gcc -print-file-name=include)
+LIBGCC := $(shell gcc -print-libgcc-file-name)
+PYTHON := /usr/bin/python3
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+# Hypervisor core: freestanding, general registers only (never touches the
+# guest's FPU/SSE state), kernel code model at HV_VIRT_BASE.
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-nostdinc -isystem $(NEWLIB)/include -isystem $(GCC_INC) -Ihv
+# UEFI loader: GNU-EFI application (PIC shared object turned into PE32+).
+EFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -fshort-wchar \
+	-mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
+	-nostdinc -I/usr/include/efi -I/usr/include/efi/x86_64 -isystem $(NEWLIB)/include -isystem $(GCC_INC)
+
+HV_SRCS := $(wildcard hv/*.c)
+HV_OBJS := $(patsubst hv/%.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(BUILD)/hv/entry.o
+# hv/ pieces the loader shares: the config parser and the VMX capability check
+BOOT_SHARED := config vmx_caps libc_glue
+BOOT_OBJS := $(patsubst boot/%.c,$(BUILD)/boot/%.o,$(wildcard boot/*.c)) \
+	$(patsubst %,$(BUILD)/boot/hv_%.o,$(BOOT_SHARED)) $(BUILD)/boot/trampoline.o $(BUILD)/boot/core_blob.o
+CORE_ELF := $(BUILD)/hv/dunehv-core.elf
+EFI := $(BUILD)/dunehv.efi
+GUEST := $(BUILD)/guest
+
+.PHONY: all help setup newlib hv efi guest run test unit unit-bin test-integration bench-boot clean distclean
+all: efi guest
+
+help:
+	@echo "dunehv make targets:"
+	@echo "  make setup       install the Debian packages the build and tests need (root, idempotent)"
+	@echo "  make run         set up, build everything, boot dunehv + Linux + the guest demo in Bochs, print results"
+	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests"
+	@echo "  make unit        host unit tests of hv/ only"
+	@echo "  make bench-boot  boot benchmark: Bochs ticks and wall time with/without dunehv, exits by reason"
+	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
+	@echo "  make guest       fetch the Debian kernel, build the test initramfs and module"
+	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"
+	@echo "  make distclean   remove everything under $(BUILD)/"
+
+setup:
+	@scripts/setup.sh
+
+newlib: $(NEWLIB)/lib/libc.a
+$(NEWLIB)/lib/libc.a: | scripts/build-newlib.sh
+	scripts/build-newlib.sh
+
+$(BUILD)/hv/%.o: hv/%.c $(wildcard hv/*.h hv/include/dunehv/*.h) $(NEWLIB)/lib/libc.a
+	@mkdir -p $(@D)
+	@echo "  CC  $<"; gcc $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv/entry.o: hv/entry.asm
+	@mkdir -p $(@D)
+	nasm -f elf64 -o $@ $<
+
+$(CORE_ELF): $(HV_OBJS) hv/hv.ld
+	ld -nostdlib -static -z max-page-size=4096 --no-warn-execstack -T hv/hv.ld -o $@ $(HV_OBJS) \
+		$(NEWLIB)/lib/libc.a $(LIBGCC)
+	@# the core must not use SSE/x87 registers: they belong to the guest
+	@if objdump -d $@ | grep -qE '%xmm|%ymm|%zmm|%st\b|%mm[0-7]'; then \
+		echo "error: $@ uses FPU/SSE registers"; exit 1; fi
+hv: $(CORE_ELF)
+
+$(BUILD)/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h) $(NEWLIB)/lib/libc.a
+	@mkdir -p $(@D)
+	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -c $< -o $@
+$(BUILD)/boot/hv_%.o: hv/%.c $(wildcard hv/*.h) $(NEWLIB)/lib/libc.a
+	@mkdir -p $(@D)
+	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -Ihv -c $< -o $@
+$(BUILD)/boot/trampoline.o: boot/trampoline.asm
+	@mkdir -p $(@D)
+	nasm -f elf64 -o $@ $<
+$(BUILD)/boot/core_blob.o: boot/core_blob.asm $(CORE_ELF)
+	@mkdir -p $(@D)
+	nasm -f elf64 -DHV_CORE_ELF='"$(CORE_ELF)"' -o $@ $<
+
+$(BUILD)/boot/dunehv.so: $(BOOT_OBJS)
+	ld -nostdlib -znocombreloc -T /usr/lib/elf_x86_64_efi.lds -shared -Bsymbolic --no-warn-execstack \
+		-L/usr/lib /usr/lib/crt0-efi-x86_64.o $(BOOT_OBJS) -lefi -lgnuefi $(NEWLIB)/lib/libc.a $(LIBGCC) -o $@
+	@# PE images cannot carry unresolved symbols
+	@if nm -u $@ | grep -q .; then echo "error: unresolved symbols in $@:"; nm -u $@; exit 1; fi
+
+$(EFI): $(BUILD)/boot/dunehv.so
+	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* -j .rela.* \
+		-j .reloc --target=efi-app-x86_64 --subsystem=10 $< $@
+efi: $(EFI)
+
+guest: $(GUEST)/vmlinuz $(GUEST)/initrd.img
+$(GUEST)/vmlinuz:
+	scripts/guest-kernel.sh $(GUEST)
+$(GUEST)/initrd.img: $(GUEST)/vmlinuz $(shell find tests/guest -type f 2>/dev/null) hv/include/dunehv/abi.h scripts/build-initramfs.sh
+	tests/guest/build.sh $(GUEST)
+
+# Host unit tests: the pure logic of hv/ with ASan + UBSan.
+UNIT_HV := config mtrr ept page_pool vmx_caps cpuid_policy segment guest_mem event_combine exit_dispatch \
+	exit_reason_names log
+UNIT_BIN := $(BUILD)/unit/hv-unit
+UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -DHV_HOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Ihv -Itests/unit
+$(UNIT_BIN): $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c tests/unit/*.h tests/unit/*.def hv/*.h)
+	@mkdir -p $(@D)
+	gcc $(UNIT_CFLAGS) -o $@ $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c)
+unit-bin: $(UNIT_BIN)
+
+run: setup
+	@$(MAKE) --no-print-directory efi guest
+	$(PYTHON) scripts/run-demo.py
+
+unit: setup
+	$(PYTHON) -m pytest -q tests/test_unit.py
+
+test: setup
+	@$(MAKE) --no-print-directory efi guest
+	$(PYTHON) -m pytest -v -rs tests/
+
+bench-boot: setup
+	@$(MAKE) --no-print-directory efi guest
+	$(PYTHON) scripts/bench-boot.py
+
+clean:
+	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)/initrd.img $(GUEST)/rootfs
+distclean:
+	rm -rf $(BUILD)

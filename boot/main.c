@@ -1,0 +1,132 @@
+/* dunehv.efi: reads dunehv.cfg, checks the kernel and the CPU, starts the
+ * hypervisor under the running firmware, then boots Linux as its guest.
+ * Every failure prints one line "dunehv: error: ..." and follows on_fail. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "loader.h"
+
+#include "../hv/config.h"
+#include "../hv/vmx_caps.h"
+
+_Static_assert(offsetof(struct hv_boot_info, host_cr3) == 48, "trampoline.asm BI_HOST_CR3");
+_Static_assert(offsetof(struct hv_boot_info, stack_top) == 64, "trampoline.asm BI_STACK_TOP");
+_Static_assert(offsetof(struct hv_boot_info, guest_rip) == 72, "trampoline.asm BI_GUEST_RIP");
+_Static_assert(offsetof(struct hv_boot_info, guest_rsp) == 80, "trampoline.asm BI_GUEST_RSP");
+_Static_assert(offsetof(struct hv_boot_info, guest_rflags) == 88, "trampoline.asm BI_GUEST_RFLAGS");
+_Static_assert(offsetof(struct hv_boot_info, guest_cr3) == 96, "trampoline.asm BI_GUEST_CR3");
+
+#define LOADER_VERSION L"0.1"
+#define CONFIG_NAME "dunehv.cfg"
+
+static struct hv_config cfg;
+static char cmdline[CONFIG_CMDLINE_MAX + 2 * CONFIG_PATH_MAX + 64];
+
+/* Kernel command line: the configured one, the initrd, and (under the
+ * hypervisor) the single-CPU limit. */
+static void build_cmdline(const struct loader_env *env, bool virtualized)
+{
+	CHAR16 initrd16[CONFIG_PATH_MAX];
+	char initrd[CONFIG_PATH_MAX];
+	size_t n = 0;
+	n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%s", cfg.cmdline);
+	if (cfg.initrd[0]) {
+		loader_resolve_path(env, cfg.initrd, initrd16, CONFIG_PATH_MAX);
+		size_t i = 0;
+		for (; initrd16[i] && i + 1 < sizeof(initrd); i++)
+			initrd[i] = (char)initrd16[i];
+		initrd[i] = '\0';
+		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%sinitrd=%s", n ? " " : "", initrd);
+	}
+	if (virtualized && n < sizeof(cmdline))
+		snprintf(cmdline + n, sizeof(cmdline) - n, "%snr_cpus=1", n ? " " : "");
+}
+
+/* on_fail: boot Linux natively, or stop here. */
+static EFI_STATUS follow_on_fail(const struct loader_env *env, bool kernel_ok)
+{
+	CHAR16 kernel[CONFIG_PATH_MAX];
+	if (cfg.on_fail == ON_FAIL_NATIVE && kernel_ok) {
+		say(L"on_fail = native: starting Linux without the hypervisor");
+		build_cmdline(env, false);
+		loader_resolve_path(env, cfg.kernel, kernel, CONFIG_PATH_MAX);
+		return loader_start_linux(env, kernel, cmdline);
+	}
+	if (cfg.on_fail == ON_FAIL_NATIVE)
+		say(L"on_fail = native, but there is no kernel to start: returning to the firmware");
+	else
+		say(L"on_fail = halt: not starting Linux; halted (reset the machine to continue)");
+	if (cfg.on_fail == ON_FAIL_HALT)
+		for (;;)
+			uefi_call_wrapper(BS->Stall, 1, 1000000);
+	return EFI_ABORTED;
+}
+
+static bool check_file(const struct loader_env *env, const char *what, const char *path)
+{
+	CHAR16 p[CONFIG_PATH_MAX];
+	UINT64 size = 0;
+	loader_resolve_path(env, path, p, CONFIG_PATH_MAX);
+	EFI_STATUS st = loader_file_exists(env, p, &size);
+	if (EFI_ERROR(st) || size == 0) {
+		say(L"error: %a %s: %r", what, p, EFI_ERROR(st) ? st : EFI_END_OF_FILE);
+		return false;
+	}
+	return true;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	struct loader_env env;
+	struct loader_file file = {0};
+	char error[CONFIG_ERROR_MAX];
+	CHAR16 path[CONFIG_PATH_MAX];
+
+	InitializeLib(image, systab);
+	say(L"loader " LOADER_VERSION);
+	config_defaults(&cfg);
+	EFI_STATUS st = loader_env_init(image, &env);
+	if (EFI_ERROR(st)) {
+		say(L"error: cannot open the volume dunehv.efi was loaded from: %r", st);
+		return st;
+	}
+
+	loader_resolve_path(&env, CONFIG_NAME, path, CONFIG_PATH_MAX);
+	st = loader_read_file(&env, path, &file);
+	if (EFI_ERROR(st)) {
+		say(L"error: cannot read config %s: %r", path, st);
+		return follow_on_fail(&env, false);
+	}
+	if (config_parse(file.data, file.size, &cfg, error, sizeof(error))) {
+		say(L"error: bad config %s: %a", path, error);
+		bool kernel_ok = cfg.kernel[0] && check_file(&env, "kernel", cfg.kernel);
+		return follow_on_fail(&env, kernel_ok && (!cfg.initrd[0] || check_file(&env, "initrd", cfg.initrd)));
+	}
+	say(L"config %s: kernel=%a initrd=%a memory=%ldM log_level=%a on_fail=%a on_panic=%a", path, cfg.kernel,
+	    cfg.initrd[0] ? cfg.initrd : "(none)", cfg.memory_bytes >> 20, config_log_level_name(cfg.log_level),
+	    config_on_fail_name(cfg.on_fail), config_on_panic_name(cfg.on_panic));
+	if (!check_file(&env, "kernel", cfg.kernel) || (cfg.initrd[0] && !check_file(&env, "initrd", cfg.initrd))) {
+		say(L"cannot boot Linux without its files: returning to the firmware");
+		return EFI_NOT_FOUND;
+	}
+
+	struct vmx_cpu_facts facts;
+	struct vmx_controls ctl;
+	vmx_read_facts(&facts);
+	if (vmx_evaluate(&facts, &ctl, error, sizeof(error)) != VMX_USABLE) {
+		say(L"error: VMX unavailable: %a", error);
+		return follow_on_fail(&env, true);
+	}
+	const char *what = NULL;
+	if (loader_launch_hypervisor(&env, &cfg, &what)) {
+		say(L"error: %a", what);
+		return follow_on_fail(&env, true);
+	}
+	/* From here on this CPU runs in VMX non-root operation. */
+	say(L"hypervisor active on the boot CPU (EPT, VPID, unrestricted guest); Linux boots as its guest");
+	say(L"Linux is limited to the boot CPU (nr_cpus=1) until dunehv virtualizes every CPU");
+	build_cmdline(&env, true);
+	loader_resolve_path(&env, cfg.kernel, path, CONFIG_PATH_MAX);
+	return loader_start_linux(&env, path, cmdline);
+}

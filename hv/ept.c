@@ -1,0 +1,117 @@
+/* EPT identity-map builder (SDM Vol. 3C 29.3.2 for the entry formats,
+ * 29.3.7 for memory types). */
+#include "ept.h"
+
+static u64 level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
+
+static bool touches_hole(const struct ept_identity_params *prm, u64 base, u64 size)
+{
+	for (unsigned i = 0; i < prm->hole_count; i++)
+		if (ranges_overlap(base, size, prm->holes[i].base, prm->holes[i].size))
+			return true;
+	return false;
+}
+
+static bool inside_hole(const struct ept_identity_params *prm, u64 base, u64 size)
+{
+	for (unsigned i = 0; i < prm->hole_count; i++)
+		if (range_within(base, size, prm->holes[i].base, prm->holes[i].size))
+			return true;
+	return false;
+}
+
+static bool leaf_allowed(const struct ept_identity_params *prm, int level)
+{
+	return level == 1 || (level == 2 && prm->allow_2m) || (level == 3 && prm->allow_1g);
+}
+
+/* Fills the table at table_pa (level 4 = PML4 .. 1 = PT) for [base, base + 512 * size). */
+static int fill_table(struct page_pool *pool, const struct ept_identity_params *prm, u64 table_pa, int level,
+		      u64 base, struct ept_stats *st)
+{
+	u64 *table = pool->pa_to_va(table_pa);
+	u64 size = level_size(level);
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 addr = base + i * size;
+		if (addr >= prm->top || inside_hole(prm, addr, size))
+			continue; /* absent */
+		if (level < 4 && leaf_allowed(prm, level) && addr + size <= prm->top && !touches_hole(prm, addr, size)) {
+			int type = mtrr_range_type(prm->mtrr, addr, size);
+			if (type >= 0) {
+				table[i] = addr | EPT_RWX | ((u64)type << EPT_MEMTYPE_SHIFT) | (level > 1 ? EPT_LARGE_PAGE : 0);
+				if (level == 3)
+					st->leaves_1g++;
+				else if (level == 2)
+					st->leaves_2m++;
+				else
+					st->leaves_4k++;
+				continue;
+			}
+		}
+		if (level == 1)
+			return -HV_EINVAL; /* a 4 KiB page always has one type: cannot happen */
+		u64 child = page_pool_alloc(pool);
+		if (!child)
+			return -HV_ENOMEM;
+		st->tables++;
+		table[i] = child | EPT_RWX;
+		int r = fill_table(pool, prm, child, level - 1, addr, st);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
+		       struct ept_stats *stats)
+{
+	struct ept_stats local = {0};
+	if (prm->top == 0 || prm->top > (1ull << 48) || (prm->top & (PAGE_SIZE - 1)))
+		return -HV_EINVAL;
+	u64 root = page_pool_alloc(pool);
+	if (!root)
+		return -HV_ENOMEM;
+	local.tables = 1;
+	int r = fill_table(pool, prm, root, 4, 0, &local);
+	if (r) {
+		ept_free_tables(pool, root);
+		return r;
+	}
+	*pml4_pa = root;
+	if (stats)
+		*stats = local;
+	return 0;
+}
+
+static void free_level(struct page_pool *pool, u64 table_pa, int level)
+{
+	u64 *table = pool->pa_to_va(table_pa);
+	if (level > 1) {
+		for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+			u64 e = table[i];
+			if ((e & EPT_RWX) && !(e & EPT_LARGE_PAGE))
+				free_level(pool, e & EPT_ADDR_MASK, level - 1);
+		}
+	}
+	page_pool_free(pool, table_pa);
+}
+
+void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { free_level(pool, pml4_pa, 4); }
+
+u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
+{
+	u64 table_pa = pml4_pa;
+	for (int l = 4; l >= 1; l--) {
+		const u64 *table = pa_to_va(table_pa);
+		u64 e = table[(gpa >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & EPT_RWX))
+			return 0;
+		if (l == 1 || (e & EPT_LARGE_PAGE)) {
+			if (level)
+				*level = l;
+			return e;
+		}
+		table_pa = e & EPT_ADDR_MASK;
+	}
+	return 0;
+}

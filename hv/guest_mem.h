@@ -1,0 +1,12 @@
+/* Checks on guest-physical ranges handed to the hypervisor (pure). */
+#ifndef HV_GUEST_MEM_H
+#define HV_GUEST_MEM_H
+
+#include "boot_info.h"
+
+/* True when [gpa, gpa + size) is non-empty, lies inside one RAM range and
+ * does not touch the hypervisor's memory [hv_base, hv_base + hv_size). */
+bool guest_ram_range_ok(const struct hv_ram_range *ram, unsigned ram_count, u64 hv_base, u64 hv_size, u64 gpa,
+			u64 size);
+
+#endif

@@ -1,0 +1,43 @@
+/* Small helpers over the current VMCS for exit handlers. */
+#ifndef HV_GUEST_STATE_H
+#define HV_GUEST_STATE_H
+
+#include "hv.h"
+#include "vmcs.h"
+
+/* Current privilege level = SS.DPL (SDM 5.5; valid in VMX non-root). */
+static inline unsigned guest_cpl(void) { return (vmcs_read32(VMCS_GUEST_SS_AR) >> 5) & 3; }
+
+/* CR0/CR4 as the guest reads them (SDM 25.6.6): host-owned bits from the read
+ * shadow, all others from the real guest register. */
+static inline u64 guest_visible_cr0(void)
+{
+	u64 mask = vmcs_readnat(VMCS_CR0_GUEST_HOST_MASK);
+	return (vmcs_readnat(VMCS_GUEST_CR0) & ~mask) | (vmcs_readnat(VMCS_CR0_READ_SHADOW) & mask);
+}
+static inline u64 guest_visible_cr4(void)
+{
+	u64 mask = vmcs_readnat(VMCS_CR4_GUEST_HOST_MASK);
+	return (vmcs_readnat(VMCS_GUEST_CR4) & ~mask) | (vmcs_readnat(VMCS_CR4_READ_SHADOW) & mask);
+}
+
+/* Moves RIP past the instruction that exited (SDM 28.2.5 instruction length). */
+static inline void guest_skip_instruction(void)
+{
+	vmcs_writenat(VMCS_GUEST_RIP, vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
+	/* Blocking by STI/MOV SS ends after the skipped instruction (SDM 26.3.1.5). */
+	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u32)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+/* Register by the 4-bit number of exit qualifications (RSP from the VMCS). */
+static inline u64 guest_gpr(struct hv_cpu *cpu, unsigned n)
+{
+	return n == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : cpu->regs->gpr[n];
+}
+
+/* Writes the VMCS dump of the current VMCS to the log at error level. */
+void vmcs_dump(struct hv_cpu *cpu);
+
+#endif

@@ -1,0 +1,108 @@
+/* The hypervisor's state: one struct hv for the machine, one struct hv_cpu per
+ * physical CPU (reached through the host GS base). No other globals. */
+#ifndef HV_HV_H
+#define HV_HV_H
+
+#include "boot_info.h"
+#include "ept.h"
+#include "include/dunehv/abi.h"
+#include "log.h"
+#include "page_pool.h"
+#include "vmx_caps.h"
+
+#define HV_MAX_CPUS 64
+#define HV_LINUX_VPID 1
+
+/* Guest general-purpose registers saved by the VM-exit stub (entry.asm), in
+ * the order of the register numbers used by exit qualifications (SDM Table
+ * 28-3): rax, rcx, rdx, rbx, rsp (unused: RSP lives in the VMCS), rbp, rsi,
+ * rdi, r8..r15. */
+struct guest_regs {
+	u64 gpr[16];
+};
+enum gpr_index { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10 };
+
+struct __attribute__((packed)) tss64 {
+	u32 reserved0;
+	u64 rsp[3];
+	u64 reserved1;
+	u64 ist[7];
+	u64 reserved2;
+	u16 reserved3;
+	u16 iomap_base;
+};
+
+struct __attribute__((packed, aligned(16))) idt_gate {
+	u16 offset_low, selector;
+	u8 ist, type_attr;
+	u16 offset_mid;
+	u32 offset_high, reserved;
+};
+
+/* Host GDT selectors (SDM 26.2.3: host CS and TR must not be null). */
+#define HOST_CS_SEL 0x08
+#define HOST_DS_SEL 0x10
+#define HOST_TR_SEL 0x18
+
+struct hv;
+
+struct hv_cpu {
+	struct hv_cpu *self;      /* GS:0, see this_cpu() */
+	struct hv *hv;
+	u32 index;
+	u64 vmxon_pa, vmcs_pa;
+	u64 stack_top;            /* host RSP on VM exit */
+	u64 ist_stack_top;        /* NMI, #DF, #MC */
+	/* State of the exit being handled. */
+	struct guest_regs *regs;
+	u32 exit_reason;
+	u64 exit_qualification;
+	bool nmi_pending;         /* NMI taken in root mode, to give to the guest */
+	u64 exit_count[DUNEHV_NR_EXIT_REASONS];
+	u64 total_exits;
+	/* Host descriptor tables. */
+	u64 gdt[8];
+	struct tss64 tss;
+	struct idt_gate idt[256];
+};
+
+struct hv {
+	struct hv_boot_info *boot;
+	struct hv_config cfg;
+	struct page_pool pool;
+	struct vmx_cpu_facts facts;
+	struct vmx_controls ctl;
+	struct mtrr_state mtrr;
+	struct log_ring log;
+	u64 linux_ept_pml4;
+	u64 linux_eptp;
+	struct ept_stats linux_ept_stats;
+	u64 msr_bitmap_pa;        /* Linux's MSR bitmap, shared by all CPUs */
+	u64 xcr0_supported;       /* CPUID.D.0 EDX:EAX */
+	u32 cpu_count;
+	struct hv_cpu *cpus[HV_MAX_CPUS];
+	u64 hv_memory_violations; /* atomic */
+};
+
+static inline struct hv_cpu *this_cpu(void)
+{
+	struct hv_cpu *c;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Physical <-> host-virtual. The host maps all physical memory 1:1 in the
+ * lower half; the core image is also mapped at HV_VIRT_BASE. */
+static inline void *phys_to_virt(u64 pa) { return (void *)(uintptr_t)pa; }
+u64 hv_image_virt_to_phys(const void *va);
+
+/* Stops the machine per on_panic after printing why; never returns. */
+__attribute__((noreturn, format(printf, 2, 3))) void hv_panic(struct hv_cpu *cpu, const char *fmt, ...);
+
+/* entry.asm */
+void vmexit_entry(void);
+extern const u64 host_exception_stubs[256];
+int msr_safe_read(u32 msr, u64 *value);
+int msr_safe_write(u32 msr, u64 value);
+
+#endif

@@ -1,0 +1,94 @@
+/* dunehv hypercalls from Linux (see include/dunehv/abi.h). Every guest
+ * buffer is checked against guest RAM and the hypervisor's own memory before
+ * the host touches it through its identity map. */
+#include "hypercall.h"
+
+#include <string.h>
+
+#include "arch.h"
+#include "guest_mem.h"
+
+static bool guest_buffer_ok(struct hv *hv, u64 gpa, u64 size)
+{
+	const struct hv_boot_info *bi = hv->boot;
+	return guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, gpa, size);
+}
+
+static s64 copy_to_guest(struct hv *hv, u64 gpa, u64 size, const void *src, u64 len)
+{
+	u64 n = MIN(size, len);
+	if (!n)
+		return 0;
+	if (!guest_buffer_ok(hv, gpa, n))
+		return -HV_EFAULT;
+	memcpy(phys_to_virt(gpa), src, n);
+	return (s64)n;
+}
+
+static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
+{
+	struct dunehv_info info = {
+		.abi_version = DUNEHV_ABI_VERSION,
+		.nr_cpus = hv->cpu_count,
+		.hv_phys_base = hv->boot->hv_phys_base,
+		.hv_phys_size = hv->boot->hv_phys_size,
+		.log_size = LOG_RING_SIZE,
+		.log_head = hv->log.head,
+		.pool_pages_total = hv->pool.npages,
+		.pool_pages_free = hv->pool.free_pages,
+	};
+	return copy_to_guest(hv, gpa, size, &info, sizeof(info));
+}
+
+static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
+{
+	struct dunehv_exit_stats st = {.nr_reasons = DUNEHV_NR_EXIT_REASONS};
+	for (u32 c = 0; c < hv->cpu_count; c++) {
+		const struct hv_cpu *cpu = hv->cpus[c];
+		st.total_exits += cpu->total_exits;
+		for (unsigned i = 0; i < DUNEHV_NR_EXIT_REASONS; i++)
+			st.count[i] += cpu->exit_count[i];
+	}
+	st.hv_memory_violations = __atomic_load_n(&hv->hv_memory_violations, __ATOMIC_RELAXED);
+	st.guest_tsc = rdtsc();
+	return copy_to_guest(hv, gpa, size, &st, sizeof(st));
+}
+
+/* Copies log bytes in chunks through a bounce buffer: the ring lock is never
+ * held while writing guest memory. */
+static s64 hc_log_read(struct hv *hv, u64 gpa, u64 size, u64 *pos)
+{
+	char chunk[512];
+	u64 done = 0, start = *pos;
+	if (size && !guest_buffer_ok(hv, gpa, size))
+		return -HV_EFAULT;
+	while (done < size) {
+		u64 p = start + done;
+		u64 n = log_read(&hv->log, &p, chunk, MIN(sizeof(chunk), size - done));
+		if (done == 0)
+			start = p; /* the ring may have dropped the requested start */
+		if (!n)
+			break;
+		memcpy(phys_to_virt(gpa + done), chunk, n);
+		done += n;
+	}
+	*pos = start;
+	return (s64)done;
+}
+
+s64 hypercall_linux(struct hv_cpu *cpu, u64 nr, u64 a0, u64 a1, u64 *a2)
+{
+	struct hv *hv = cpu->hv;
+	switch (nr) {
+	case DUNEHV_HC_VERSION:
+		return DUNEHV_ABI_VERSION;
+	case DUNEHV_HC_INFO:
+		return hc_info(hv, a0, a1);
+	case DUNEHV_HC_LOG_READ:
+		return hc_log_read(hv, a0, a1, a2);
+	case DUNEHV_HC_EXIT_STATS:
+		return hc_exit_stats(hv, a0, a1);
+	default:
+		return -HV_ENOSYS;
+	}
+}

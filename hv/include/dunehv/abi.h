@@ -1,0 +1,79 @@
+/*
+ * dunehv hypercall ABI between Linux (guest ring 0) and the hypervisor.
+ *
+ * Shared by the hypervisor (hv/), the Linux side (linux-shim/, tests/guest/) and
+ * user space (CPUID leaves only). Plain C, no dependencies besides fixed-width
+ * integer types.
+ *
+ * Calling convention (Linux ring 0 only; ring 1..3 gets #UD):
+ *   VMCALL with RAX = DUNEHV_HC_* function, arguments in RDI, RSI, RDX.
+ *   Result in RAX: >= 0 on success, a negative Linux errno value on failure.
+ *   Guest buffers are passed by guest-physical address and must lie entirely in
+ *   guest RAM outside the hypervisor's own memory, else -EFAULT.
+ *
+ * CPUID leaves (any ring):
+ *   0x40000000: EAX = highest dunehv leaf, EBX:ECX:EDX = "DuneHV\0\0\0\0\0\0"
+ *   0x40000001: EAX = DUNEHV_ABI_VERSION
+ */
+#ifndef DUNEHV_ABI_H
+#define DUNEHV_ABI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+typedef __u64 dunehv_u64;
+typedef __u32 dunehv_u32;
+#else
+#include <stdint.h>
+typedef uint64_t dunehv_u64;
+typedef uint32_t dunehv_u32;
+#endif
+
+/* ABI version: major in bits 31..16, minor in bits 15..0. */
+#define DUNEHV_ABI_MAJOR 1
+#define DUNEHV_ABI_MINOR 0
+#define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
+
+#define DUNEHV_CPUID_BASE      0x40000000u
+#define DUNEHV_CPUID_VERSION   0x40000001u
+#define DUNEHV_CPUID_MAX_LEAF  DUNEHV_CPUID_VERSION
+/* "DuneHV" in EBX, ECX, EDX (little-endian), zero padded. */
+#define DUNEHV_CPUID_SIG_EBX   0x656e7544u /* "Dune" */
+#define DUNEHV_CPUID_SIG_ECX   0x00005648u /* "HV\0\0" */
+#define DUNEHV_CPUID_SIG_EDX   0x00000000u
+
+/* Hypercall function numbers (RAX). The high half tags them as dunehv calls. */
+#define DUNEHV_HC_BASE         0x44480000u /* 'D' 'H' */
+/* () -> DUNEHV_ABI_VERSION */
+#define DUNEHV_HC_VERSION      (DUNEHV_HC_BASE + 0)
+/* (gpa of struct dunehv_info, size) -> bytes written */
+#define DUNEHV_HC_INFO         (DUNEHV_HC_BASE + 1)
+/* (gpa of buffer, size, position) -> bytes copied; RDX out = position of the
+ * first byte copied (later than the requested one if the ring overwrote it). */
+#define DUNEHV_HC_LOG_READ     (DUNEHV_HC_BASE + 2)
+/* (gpa of struct dunehv_exit_stats, size) -> bytes written (a prefix if short) */
+#define DUNEHV_HC_EXIT_STATS   (DUNEHV_HC_BASE + 3)
+
+/* Number of basic VM-exit reasons counted (SDM Vol. 3 Appendix C: 0..77). */
+#define DUNEHV_NR_EXIT_REASONS 80
+
+struct dunehv_info {
+	dunehv_u32 abi_version;
+	dunehv_u32 nr_cpus;          /* CPUs under the hypervisor */
+	dunehv_u64 hv_phys_base;     /* hypervisor memory, absent from Linux's EPT */
+	dunehv_u64 hv_phys_size;
+	dunehv_u64 log_size;         /* bytes in the log ring */
+	dunehv_u64 log_head;         /* position one past the newest byte logged */
+	dunehv_u64 pool_pages_total; /* hypervisor page pool */
+	dunehv_u64 pool_pages_free;
+};
+
+struct dunehv_exit_stats {
+	dunehv_u32 nr_reasons;       /* DUNEHV_NR_EXIT_REASONS */
+	dunehv_u32 reserved;
+	dunehv_u64 total_exits;
+	dunehv_u64 hv_memory_violations; /* guest accesses into hypervisor memory */
+	dunehv_u64 guest_tsc;            /* RDTSC at the moment of the call */
+	dunehv_u64 count[DUNEHV_NR_EXIT_REASONS]; /* per basic exit reason, all CPUs */
+};
+
+#endif /* DUNEHV_ABI_H */

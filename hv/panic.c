@@ -1,0 +1,33 @@
+/* Clean stop of the whole machine: print why, then follow on_panic. */
+#include <stdarg.h>
+
+#include "arch.h"
+#include "hv.h"
+
+static __attribute__((noreturn)) void stop_machine(enum on_panic how)
+{
+	cli();
+	if (how == ON_PANIC_BOCHS_SHUTDOWN) {
+		/* Bochs exits when "Shutdown" is written to port 0x8900. */
+		for (const char *s = "Shutdown"; *s; s++)
+			outb(0x8900, (u8)*s);
+	} else if (how == ON_PANIC_RESET) {
+		outb(0xcf9, 0x0e); /* PCI reset control register: hard reset */
+		outb(0x64, 0xfe);  /* keyboard controller reset as a fallback */
+	}
+	for (;;)
+		hlt();
+}
+
+void hv_panic(struct hv_cpu *cpu, const char *fmt, ...)
+{
+	struct hv *hv = cpu->hv;
+	va_list ap;
+	va_start(ap, fmt);
+	log_printf(&hv->log, LOG_ERROR, "PANIC on CPU %u:", cpu->index);
+	log_vprintf(&hv->log, LOG_ERROR, fmt, ap);
+	va_end(ap);
+	log_printf(&hv->log, LOG_ERROR, "stopped (on_panic = %s), after %llu VM exits", config_on_panic_name(hv->cfg.on_panic),
+		   (unsigned long long)cpu->total_exits);
+	stop_machine(hv->cfg.on_panic);
+}

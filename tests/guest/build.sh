@@ -1,0 +1,61 @@
+#!/bin/sh
+# Build the guest test initramfs.
+#
+# Usage: tests/guest/build.sh OUTDIR [HEADERS_DIR]
+#   HEADERS_DIR defaults to the content of $GUEST_KERNEL_DIR/headers-dir
+#   (GUEST_KERNEL_DIR defaults to OUTDIR/../guest-kernel, as made by
+#   scripts/guest-kernel.sh), else to /usr/src/linux-headers-<linux-headers-amd64's version>.
+# Produces:
+#   OUTDIR/hvcheck            static user-space checker
+#   OUTDIR/hvprobe/hvprobe.ko test module (built in a copy of the source)
+#   OUTDIR/rootfs/            the extra tree (/init, /bin/hvcheck, /lib/modules/hvprobe.ko)
+#   OUTDIR/initrd.img         gzip'd newc cpio (scripts/build-initramfs.sh)
+set -eu
+
+die() { echo "guest/build: error: $*" >&2; exit 1; }
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 OUTDIR [HEADERS_DIR]"
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+CC=${CC:-gcc}
+
+headers=${2:-}
+if [ -z "$headers" ]; then
+	gk=${GUEST_KERNEL_DIR:-$out/../guest-kernel}
+	if [ -f "$gk/headers-dir" ]; then
+		headers=$(cat "$gk/headers-dir")
+	else
+		ver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null |
+			tr ',' '\n' | sed -n 's/^ *linux-headers-\([0-9][^ ]*-amd64\).*/\1/p' | head -n1)
+		[ -n "$ver" ] || die "no headers dir given and linux-headers-amd64 not installed"
+		headers=/usr/src/linux-headers-$ver
+	fi
+fi
+[ -f "$headers/Makefile" ] || die "kernel headers not found: $headers"
+
+echo "guest/build: hvcheck"
+$CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" \
+	-o "$out/hvcheck" "$here/hvcheck.c"
+
+echo "guest/build: hvprobe.ko against $headers"
+rm -rf "$out/hvprobe"
+mkdir -p "$out/hvprobe"
+cp "$here/hvprobe/hvprobe.c" "$here/hvprobe/Kbuild" "$out/hvprobe/"
+make -s -C "$headers" M="$out/hvprobe" DUNEHV_INCLUDE="$top/hv/include" \
+	KCFLAGS="-ffile-prefix-map=$out/hvprobe/=hvprobe/ -ffile-prefix-map=$top/=dunehv/" modules \
+	> "$out/hvprobe/build.log" 2>&1 || { cat "$out/hvprobe/build.log" >&2; die "module build failed"; }
+grep -v 'Skipping BTF generation' "$out/hvprobe/build.log" >&2 || true
+[ -f "$out/hvprobe/hvprobe.ko" ] || die "no hvprobe.ko"
+strip --strip-debug "$out/hvprobe/hvprobe.ko"
+
+echo "guest/build: rootfs"
+rm -rf "$out/rootfs"
+mkdir -p "$out/rootfs/bin" "$out/rootfs/lib/modules"
+cp "$here/init" "$out/rootfs/init"
+chmod 0755 "$out/rootfs/init"
+cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
+cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
+
+"$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

@@ -1,0 +1,226 @@
+/*
+ * hvcheck: user-space checks run by the guest test /init (static binary).
+ *
+ *   hvcheck cpuid      print the CPUID view of the hypervisor:
+ *                      "hvcheck: cpuid hypervisor-bit=<0|1> signature=<12 chars>
+ *                       max-leaf=0x... abi=0x... dunehv=<0|1>"
+ *                      (non-printable signature bytes are shown as '.')
+ *   hvcheck detect     exit status 0 if the DuneHV CPUID signature is present, else 1
+ *   hvcheck memory MIB allocate MIB MiB, write a per-page pattern, read it back
+ *   hvcheck vmcall     execute VMCALL in ring 3; it must raise #UD (SIGILL)
+ *   hvcheck shutdown   stop the emulator: "Shutdown" to port 0x8900 (Bochs),
+ *                      then 0x31 to port 0xf4 (QEMU isa-debug-exit: exit code 99)
+ *
+ * Every output line starts with "hvcheck: ".
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <cpuid.h>
+
+#include "dunehv/abi.h"
+
+#define PAGE 4096UL
+
+static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__cpuid_count(leaf, 0, *a, *b, *c, *d);
+}
+
+static int dunehv_present(uint32_t *max_leaf, uint32_t *abi, char sig[13], int *hvbit)
+{
+	uint32_t a, b, c, d;
+	uint32_t regs[3];
+	int i;
+
+	cpuid(1, &a, &b, &c, &d);
+	*hvbit = (c >> 31) & 1;
+	cpuid(DUNEHV_CPUID_BASE, &a, &b, &c, &d);
+	*max_leaf = a;
+	regs[0] = b;
+	regs[1] = c;
+	regs[2] = d;
+	memcpy(sig, regs, 12);
+	for (i = 0; i < 12; i++)
+		if (sig[i] < 0x21 || sig[i] > 0x7e)
+			sig[i] = '.';
+	sig[12] = 0;
+	*abi = 0;
+	if (b != DUNEHV_CPUID_SIG_EBX || c != DUNEHV_CPUID_SIG_ECX || d != DUNEHV_CPUID_SIG_EDX)
+		return 0;
+	if (a >= DUNEHV_CPUID_VERSION) {
+		cpuid(DUNEHV_CPUID_VERSION, &a, &b, &c, &d);
+		*abi = a;
+	}
+	return 1;
+}
+
+static int cmd_cpuid(int detect_only)
+{
+	uint32_t max_leaf, abi;
+	char sig[13];
+	int hvbit;
+	int present = dunehv_present(&max_leaf, &abi, sig, &hvbit);
+
+	if (detect_only)
+		return present ? 0 : 1;
+	printf("hvcheck: cpuid hypervisor-bit=%d signature=%s max-leaf=0x%x abi=0x%x dunehv=%d\n",
+	       hvbit, sig, max_leaf, abi, present);
+	return 0;
+}
+
+static uint64_t pattern(uint64_t page, uint64_t word)
+{
+	uint64_t x = (page + 1) * 0x9e3779b97f4a7c15ULL;
+
+	return x ^ (word * 0xbf58476d1ce4e5b9ULL) ^ (page << 32);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_memory(const char *arg)
+{
+	char *end;
+	unsigned long mib = strtoul(arg, &end, 0);
+	size_t size, pages, p, w, words = PAGE / 8;
+	uint64_t *mem;
+	double t0;
+
+	if (*arg == 0 || *end != 0 || mib == 0 || mib > (1UL << 20)) {
+		printf("hvcheck: memory: bad size '%s'\n", arg);
+		return 2;
+	}
+	size = mib << 20;
+	pages = size / PAGE;
+	t0 = now_s();
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		printf("hvcheck: memory %lu MiB FAILED: mmap: %s\n", mib, strerror(errno));
+		return 1;
+	}
+	for (p = 0; p < pages; p++)
+		for (w = 0; w < words; w++)
+			mem[p * words + w] = pattern(p, w);
+	for (p = 0; p < pages; p++) {
+		for (w = 0; w < words; w++) {
+			uint64_t want = pattern(p, w), got = mem[p * words + w];
+
+			if (got != want) {
+				printf("hvcheck: memory %lu MiB FAILED: page %zu word %zu "
+				       "(va %p) read 0x%016llx expected 0x%016llx\n",
+				       mib, p, w, (void *)&mem[p * words + w],
+				       (unsigned long long)got, (unsigned long long)want);
+				munmap(mem, size);
+				return 1;
+			}
+		}
+	}
+	munmap(mem, size);
+	printf("hvcheck: memory %lu MiB OK (%zu pages, %.2f s)\n", mib, pages, now_s() - t0);
+	return 0;
+}
+
+static sigjmp_buf vmcall_jmp;
+static volatile sig_atomic_t vmcall_sig;
+
+static void vmcall_handler(int sig)
+{
+	vmcall_sig = sig;
+	siglongjmp(vmcall_jmp, 1);
+}
+
+static int cmd_vmcall(void)
+{
+	struct sigaction sa;
+	uint64_t rax;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vmcall_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(vmcall_jmp, 1) == 0) {
+		rax = DUNEHV_HC_VERSION;
+		__asm__ volatile("vmcall"
+				 : "+a"(rax)
+				 : "D"(0UL), "S"(0UL), "d"(0UL)
+				 : "memory");
+		printf("hvcheck: vmcall from ring 3 -> returned 0x%llx\n", (unsigned long long)rax);
+		return 1;
+	}
+	printf("hvcheck: vmcall from ring 3 -> %s\n",
+	       vmcall_sig == SIGILL ? "SIGILL" : vmcall_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS");
+	return vmcall_sig == SIGILL ? 0 : 1;
+}
+
+static int cmd_shutdown(void)
+{
+	static const char msg[] = "Shutdown";
+	const struct timespec ts = { 0, 200 * 1000 * 1000 };
+	size_t i;
+
+	printf("hvcheck: shutdown\n");
+	fflush(stdout);
+	/* Let the UART drain so the last lines reach COM1 before the emulator stops. */
+	tcdrain(STDOUT_FILENO);
+	tcdrain(STDERR_FILENO);
+	sync();
+	nanosleep(&ts, NULL);
+	if (ioperm(0x8900, 1, 1) != 0 || ioperm(0xf4, 4, 1) != 0) {
+		printf("hvcheck: shutdown: ioperm: %s\n", strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < sizeof(msg) - 1; i++)
+		outb((unsigned char)msg[i], 0x8900);
+	outb(0x31, 0xf4);
+	nanosleep(&ts, NULL);
+	printf("hvcheck: shutdown: still running after writes to ports 0x8900 and 0xf4\n");
+	return 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hvcheck cpuid | detect | memory MIB | vmcall | shutdown\n");
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	if (!strcmp(argv[1], "cpuid"))
+		rc = cmd_cpuid(0);
+	else if (!strcmp(argv[1], "detect"))
+		rc = cmd_cpuid(1);
+	else if (!strcmp(argv[1], "memory") && argc == 3)
+		rc = cmd_memory(argv[2]);
+	else if (!strcmp(argv[1], "vmcall"))
+		rc = cmd_vmcall();
+	else if (!strcmp(argv[1], "shutdown"))
+		rc = cmd_shutdown();
+	else {
+		usage();
+		rc = 2;
+	}
+	return rc;
+}

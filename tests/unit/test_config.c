@@ -1,0 +1,120 @@
+#include "config.h"
+#include "unit.h"
+
+static int parse(const char *text, struct hv_config *cfg, char *err)
+{
+	return config_parse(text, strlen(text), cfg, err, CONFIG_ERROR_MAX);
+}
+
+UNIT_TEST(full_config)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	const char *text = "# comment\n\nkernel = vmlinuz\r\ninitrd=\\EFI\\x\\initrd.img\n"
+			   "cmdline = \"console=ttyS0 quiet\"\nmemory = 96M\nlog_level = debug\non_fail = halt\n"
+			   "on_panic = bochs-shutdown\nserial = 0x2f8\n";
+	CHECK_EQ(parse(text, &c, err), 0);
+	CHECK(strcmp(c.kernel, "vmlinuz") == 0);
+	CHECK(strcmp(c.initrd, "\\EFI\\x\\initrd.img") == 0);
+	CHECK(strcmp(c.cmdline, "console=ttyS0 quiet") == 0);
+	CHECK_EQ(c.memory_bytes, 96ull << 20);
+	CHECK_EQ(c.log_level, LOG_DEBUG);
+	CHECK_EQ(c.on_fail, ON_FAIL_HALT);
+	CHECK_EQ(c.on_panic, ON_PANIC_BOCHS_SHUTDOWN);
+	CHECK_EQ(c.serial_port, 0x2f8);
+	CHECK_EQ(err[0], 0);
+}
+
+UNIT_TEST(defaults_and_rounding)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	CHECK_EQ(parse("kernel=k\nmemory=17M\nserial=none", &c, err), 0);
+	CHECK_EQ(c.memory_bytes, 18ull << 20); /* rounded up to 2 MiB */
+	CHECK_EQ(c.serial_port, 0);
+	CHECK_EQ(parse("kernel=k", &c, err), 0);
+	CHECK_EQ(c.memory_bytes, CONFIG_MEMORY_DEFAULT);
+	CHECK_EQ(c.on_fail, ON_FAIL_NATIVE);
+	CHECK_EQ(c.on_panic, ON_PANIC_HALT);
+	CHECK_EQ(c.log_level, LOG_INFO);
+	CHECK_EQ(c.serial_port, 0x3f8);
+	CHECK_EQ(parse("kernel=k\nmemory=0x2000000", &c, err), 0);
+	CHECK_EQ(c.memory_bytes, 32ull << 20);
+	CHECK_EQ(parse("kernel=k\nmemory=1g", &c, err), 0);
+	CHECK_EQ(c.memory_bytes, 1ull << 30);
+}
+
+struct bad_case {
+	const char *text, *expect;
+};
+
+UNIT_TEST(bad_inputs_give_one_line_reasons)
+{
+	static const struct bad_case cases[] = {
+		{"", "missing required key: kernel"},
+		{"initrd = x\n", "missing required key: kernel"},
+		{"kernel = k\nbogus = 1\n", "line 2: unknown key: bogus"},
+		{"kernel = k\nkernel = j\n", "line 2: key given twice: kernel"},
+		{"kernel = k\nmemory = lots\n", "line 2: bad value: memory = \"lots\": not a size"},
+		{"kernel = k\nmemory = 1M\n", "out of range 16M..4G"},
+		{"kernel = k\nmemory = 8G\n", "out of range 16M..4G"},
+		{"kernel = k\nmemory = 99999999999999999999999\n", "not a size"},
+		{"kernel = k\nmemory = 64Q\n", "not a size"},
+		{"kernel = k\nlog_level = loud\n", "expected error, warn, info or debug"},
+		{"kernel = k\non_fail = maybe\n", "expected native or halt"},
+		{"kernel = k\non_panic = explode\n", "expected halt, reset or bochs-shutdown"},
+		{"kernel = k\nserial = 0\n", "expected an I/O port"},
+		{"kernel = k\nserial = 0x10000\n", "expected an I/O port"},
+		{"kernel = k\njust words\n", "line 2: expected 'key = value'"},
+		{"kernel = \"k\n", "unterminated quote"},
+		{"kernel =\n", "kernel path is empty"},
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hv_config c;
+		char err[CONFIG_ERROR_MAX];
+		CHECK_EQ(parse(cases[i].text, &c, err), -1);
+		CHECK_STR_CONTAINS(err, cases[i].expect);
+		CHECK(strchr(err, '\n') == NULL);
+	}
+}
+
+UNIT_TEST(long_lines_nul_bytes_and_long_values)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	char big[3000];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "kernel = ", 9);
+	CHECK_EQ(config_parse(big, sizeof(big), &c, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "line 1: line too long");
+	static const char nul[] = "kernel = k\0x\n";
+	CHECK_EQ(config_parse(nul, sizeof(nul) - 1, &c, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "NUL byte");
+	char path[400] = "kernel = ";
+	memset(path + 9, 'p', 300);
+	CHECK_EQ(parse(path, &c, err), -1);
+	CHECK_STR_CONTAINS(err, "path too long");
+	/* a short error buffer truncates but stays a C string */
+	char tiny[8];
+	CHECK_EQ(config_parse("bogus=1", 7, &c, tiny, sizeof(tiny)), -1);
+	CHECK_EQ(strlen(tiny), 7);
+}
+
+UNIT_TEST(valid_lines_apply_even_when_another_is_bad)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	CHECK_EQ(parse("kernel = k\nmemory = nope\non_fail = halt\n", &c, err), -1);
+	CHECK_EQ(c.on_fail, ON_FAIL_HALT);
+	CHECK(strcmp(c.kernel, "k") == 0);
+	CHECK_STR_CONTAINS(err, "line 2");
+}
+
+const struct unit_test config_tests[] = {
+	{"full_config", full_config},
+	{"defaults_and_rounding", defaults_and_rounding},
+	{"bad_inputs_give_one_line_reasons", bad_inputs_give_one_line_reasons},
+	{"long_lines_nul_bytes_and_long_values", long_lines_nul_bytes_and_long_values},
+	{"valid_lines_apply_even_when_another_is_bad", valid_lines_apply_even_when_another_is_bad},
+};
+const unsigned config_count = sizeof(config_tests) / sizeof(config_tests[0]);

@@ -1,0 +1,136 @@
+#include "ept.h"
+#include "unit.h"
+
+#define POOL_PAGES 600
+
+static struct page_pool make_pool(void **mem)
+{
+	struct page_pool p;
+	*mem = unit_alloc_pages(POOL_PAGES);
+	CHECK_EQ(page_pool_init(&p, (u64)(uintptr_t)*mem, POOL_PAGES * PAGE_SIZE, unit_identity), 0);
+	return p;
+}
+
+static struct mtrr_state wb_with_pci_hole(void)
+{
+	struct mtrr_state m = {0};
+	m.cap = MTRR_CAP_FIX | 8;
+	m.def_type = MTRR_DEF_TYPE_E | MTRR_DEF_TYPE_FE | MEMTYPE_WB;
+	m.phys_addr_mask = (1ull << 40) - 1;
+	for (int i = 0; i < MTRR_FIXED_MSRS; i++)
+		m.fixed[i] = 0x0606060606060606ull;
+	m.fixed[2] = 0; /* VGA UC */
+	m.variable_count = 1;
+	m.variable[0].base = 0xc0000000ull | MEMTYPE_UC;
+	m.variable[0].mask = (~(0x40000000ull - 1) & m.phys_addr_mask) | MTRR_MASK_VALID;
+	return m;
+}
+
+static int type_of(u64 e) { return (int)((e >> EPT_MEMTYPE_SHIFT) & 7); }
+
+UNIT_TEST(identity_map_with_hole_and_types)
+{
+	void *mem;
+	struct page_pool pool = make_pool(&mem);
+	struct mtrr_state m = wb_with_pci_hole();
+	/* hypervisor memory: 64 MiB at 0x37e00000, not 1 GiB aligned; plus an
+	 * odd 4 KiB-aligned hole to force 4 KiB leaves */
+	struct ept_hole holes[2] = {{0x37e00000, 64 << 20}, {0x50003000, 0x2000}};
+	struct ept_identity_params prm = {.top = 1ull << 40, .mtrr = &m, .holes = holes, .hole_count = 2,
+					  .allow_2m = true, .allow_1g = true};
+	u64 root = 0;
+	struct ept_stats st;
+	u64 free_before = pool.free_pages;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, &st), 0);
+	int level;
+	u64 e;
+	/* every probed address maps to itself unless inside a hole */
+	static const u64 probes[] = {0, 0x9f000, 0xa0000, 0x100000, 0x37dff000, 0x37e00000, 0x3a000000, 0x3bdff000,
+				     0x3be00000, 0x50002000, 0x50003000, 0x50004000, 0x50005000, 0xbffff000, 0xc0000000,
+				     0xfee00000, 0x100000000ull, 0xfffffff000ull};
+	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		u64 a = probes[i];
+		bool hole = (a >= holes[0].base && a < holes[0].base + holes[0].size) ||
+			    (a >= holes[1].base && a < holes[1].base + holes[1].size);
+		e = ept_lookup(unit_identity, root, a, &level);
+		if (hole) {
+			CHECK_EQ(e, 0);
+			continue;
+		}
+		CHECK(e != 0);
+		u64 size = 1ull << (12 + 9 * (level - 1));
+		CHECK_EQ((e & EPT_ADDR_MASK) + (a & (size - 1)), a); /* identity */
+		CHECK_EQ(e & EPT_RWX, EPT_RWX);
+	}
+	/* memory types from the MTRRs */
+	CHECK_EQ(type_of(ept_lookup(unit_identity, root, 0xa0000, &level)), MEMTYPE_UC);
+	CHECK_EQ(level, 1);
+	CHECK_EQ(type_of(ept_lookup(unit_identity, root, 0x100000, &level)), MEMTYPE_WB);
+	CHECK_EQ(type_of(ept_lookup(unit_identity, root, 0xfee00000, &level)), MEMTYPE_UC);
+	CHECK_EQ(level, 3); /* [3G, 4G) is one UC GiB */
+	CHECK_EQ(type_of(ept_lookup(unit_identity, root, 0x100000000ull, &level)), MEMTYPE_WB);
+	CHECK_EQ(level, 3);
+	/* around the hole: 2 MiB leaves where the 2 MiB range avoids it */
+	ept_lookup(unit_identity, root, 0x37c00000, &level);
+	CHECK_EQ(level, 2);
+	CHECK(ept_lookup(unit_identity, root, 0x50005000, &level) != 0);
+	CHECK_EQ(level, 1);
+	CHECK(st.leaves_1g > 1000);
+	CHECK(st.leaves_4k > 0);
+	/* freeing returns every table */
+	ept_free_tables(&pool, root);
+	CHECK_EQ(pool.free_pages, free_before);
+	free(mem);
+}
+
+UNIT_TEST(leaf_size_limits)
+{
+	void *mem;
+	struct page_pool pool = make_pool(&mem);
+	struct mtrr_state m = wb_with_pci_hole();
+	struct ept_identity_params prm = {.top = 8ull << 30, .mtrr = &m, .allow_2m = true, .allow_1g = false};
+	u64 root;
+	struct ept_stats st;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, &st), 0);
+	CHECK_EQ(st.leaves_1g, 0);
+	int level;
+	ept_lookup(unit_identity, root, 5ull << 30, &level);
+	CHECK_EQ(level, 2);
+	/* beyond top: absent */
+	CHECK_EQ(ept_lookup(unit_identity, root, 8ull << 30, &level), 0);
+	ept_free_tables(&pool, root);
+	free(mem);
+}
+
+UNIT_TEST(out_of_memory_frees_everything)
+{
+	void *mem = unit_alloc_pages(8);
+	struct page_pool pool;
+	CHECK_EQ(page_pool_init(&pool, (u64)(uintptr_t)mem, 8 * PAGE_SIZE, unit_identity), 0);
+	struct mtrr_state m = wb_with_pci_hole();
+	/* only 4 KiB leaves over 64 GiB: needs far more than 7 tables */
+	struct ept_identity_params prm = {.top = 64ull << 30, .mtrr = &m};
+	u64 root = 0;
+	u64 before = pool.free_pages;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, NULL), -HV_ENOMEM);
+	CHECK_EQ(pool.free_pages, before);
+	/* bad parameters */
+	prm.top = 0;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, NULL), -HV_EINVAL);
+	prm.top = (1ull << 48) + 4096;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, NULL), -HV_EINVAL);
+	free(mem);
+}
+
+UNIT_TEST(eptp_format)
+{
+	CHECK_EQ(ept_pointer(0x12345000), 0x12345000 | 6 | (3 << 3));
+}
+
+const struct unit_test ept_tests[] = {
+	{"identity_map_with_hole_and_types", identity_map_with_hole_and_types},
+	{"leaf_size_limits", leaf_size_limits},
+	{"out_of_memory_frees_everything", out_of_memory_frees_everything},
+	{"eptp_format", eptp_format},
+};
+const unsigned ept_count = sizeof(ept_tests) / sizeof(ept_tests[0]);

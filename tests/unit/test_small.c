@@ -1,0 +1,204 @@
+/* Unit tests of the small pure pieces: CPUID policy, segment decoding, event
+ * combination, exit dispatch, guest RAM checks, log ring. */
+#include "cpuid_policy.h"
+#include "event.h"
+#include "exit_dispatch.h"
+#include "guest_mem.h"
+#include "include/dunehv/abi.h"
+#include "log.h"
+#include "segment.h"
+#include "unit.h"
+#include "vmx_defs.h"
+
+UNIT_TEST(cpuid_hides_vmx_and_follows_cr4)
+{
+	struct cpuid_regs r = {.eax = 0x50654, .ebx = 0, .ecx = 0x7ffefbff, .edx = 0xbfebfbff};
+	cpuid_apply_policy(1, 0, 0, &r);
+	CHECK_EQ(r.ecx & (1u << 5), 0);  /* VMX hidden */
+	CHECK_EQ(r.ecx & (1u << 6), 0);  /* SMX hidden */
+	CHECK(r.ecx & (1u << 31));       /* hypervisor present */
+	CHECK_EQ(r.ecx & (1u << 27), 0); /* OSXSAVE follows CR4 (off) */
+	CHECK_EQ(r.edx, 0xbfebfbff);
+	r.ecx = 0;
+	cpuid_apply_policy(1, 0, 1u << 18, &r);
+	CHECK(r.ecx & (1u << 27));
+	struct cpuid_regs l7 = {.ecx = 1u << 4};
+	cpuid_apply_policy(7, 0, 0, &l7);
+	CHECK_EQ(l7.ecx, 0);
+	cpuid_apply_policy(7, 0, 1u << 22, &l7);
+	CHECK_EQ(l7.ecx, 1u << 4);
+}
+
+UNIT_TEST(cpuid_hypervisor_leaves)
+{
+	struct cpuid_regs r = {1, 2, 3, 4};
+	cpuid_apply_policy(0x40000000, 0, 0, &r);
+	char sig[13] = {0};
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	CHECK(strcmp(sig, "DuneHV") == 0);
+	CHECK_EQ(r.eax, 0x40000001);
+	cpuid_apply_policy(0x40000001, 0, 0, &r);
+	CHECK_EQ(r.eax, DUNEHV_ABI_VERSION);
+	r = (struct cpuid_regs){1, 2, 3, 4};
+	cpuid_apply_policy(0x40000100, 0, 0, &r); /* Xen probe: nothing there */
+	CHECK(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+	CHECK(cpuid_is_hypervisor_leaf(0x4fffffff));
+	CHECK(!cpuid_is_hypervisor_leaf(0x50000000));
+	CHECK(!cpuid_is_hypervisor_leaf(0x3fffffff));
+}
+
+UNIT_TEST(segment_decoding)
+{
+	/* null, 64-bit code 0x38 style, data, 16-byte TSS at index 3 */
+	u64 gdt[6] = {0, 0x00af9b000000ffffull, 0x00cf93000000ffffull, 0, 0, 0};
+	u64 base = 0x123456789abcull;
+	gdt[3] = 0x67 | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
+	gdt[4] = base >> 32;
+	struct segment_state s;
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0x08, false, &s);
+	CHECK_EQ(s.access_rights, 0xa09b);
+	CHECK_EQ(s.limit, 0xffffffff);
+	CHECK_EQ(s.base, 0);
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0x10, false, &s);
+	CHECK_EQ(s.access_rights, 0xc093);
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0x18, true, &s);
+	CHECK_EQ(s.base, base);
+	CHECK_EQ(s.limit, 0x67);
+	CHECK_EQ(s.access_rights, 0x89);
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0, false, &s);
+	CHECK(s.access_rights & SEG_AR_UNUSABLE);
+	segment_from_gdt(gdt, 0x17, 0x18, true, &s); /* beyond the GDT limit */
+	CHECK(s.access_rights & SEG_AR_UNUSABLE);
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0x0c, false, &s); /* LDT selector */
+	CHECK(s.access_rights & SEG_AR_UNUSABLE);
+	gdt[2] &= ~(1ull << 47); /* not present */
+	segment_from_gdt(gdt, sizeof(gdt) - 1, 0x10, false, &s);
+	CHECK(s.access_rights & SEG_AR_UNUSABLE);
+}
+
+static u32 hw_exc(u8 v) { return v | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID; }
+
+UNIT_TEST(event_combination_table_6_5)
+{
+	CHECK_EQ(event_combine(0, VEC_GP), EVENT_DELIVER_SECOND);
+	CHECK_EQ(event_combine(hw_exc(VEC_GP), VEC_GP), EVENT_DOUBLE_FAULT);
+	CHECK_EQ(event_combine(hw_exc(VEC_NP), VEC_TS), EVENT_DOUBLE_FAULT);
+	CHECK_EQ(event_combine(hw_exc(VEC_PF), VEC_PF), EVENT_DOUBLE_FAULT);
+	CHECK_EQ(event_combine(hw_exc(VEC_PF), VEC_GP), EVENT_DOUBLE_FAULT);
+	CHECK_EQ(event_combine(hw_exc(VEC_GP), VEC_PF), EVENT_DELIVER_SECOND);
+	CHECK_EQ(event_combine(hw_exc(VEC_DF), VEC_GP), EVENT_TRIPLE_FAULT);
+	CHECK_EQ(event_combine(hw_exc(VEC_DB), VEC_GP), EVENT_DELIVER_SECOND);
+	CHECK_EQ(event_combine(hw_exc(VEC_UD), VEC_PF), EVENT_DELIVER_SECOND);
+	/* external interrupt (type 0) and NMI are benign */
+	CHECK_EQ(event_combine(0x20 | INTR_INFO_VALID, VEC_PF), EVENT_DELIVER_SECOND);
+	CHECK_EQ(event_combine(VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID, VEC_GP),
+		 EVENT_DELIVER_SECOND);
+}
+
+static unsigned cpuid_calls, unexpected_calls;
+static void fake_cpuid(struct hv_cpu *cpu) { (void)cpu; cpuid_calls++; }
+static void fake_unexpected(struct hv_cpu *cpu) { (void)cpu; unexpected_calls++; }
+
+UNIT_TEST(dispatch_counts_and_routes)
+{
+	static const struct exit_table table = {
+		.handler = {[EXIT_REASON_CPUID] = fake_cpuid},
+		.unexpected = fake_unexpected,
+	};
+	struct hv_cpu *cpu = calloc(1, sizeof(*cpu));
+	cpuid_calls = unexpected_calls = 0;
+	for (int i = 0; i < 5; i++)
+		exit_dispatch(&table, cpu, EXIT_REASON_CPUID);
+	exit_dispatch(&table, cpu, EXIT_REASON_HLT);
+	exit_dispatch(&table, cpu, 0xffff); /* out of range: unexpected, not counted by reason */
+	CHECK_EQ(cpuid_calls, 5);
+	CHECK_EQ(unexpected_calls, 2);
+	CHECK_EQ(cpu->exit_count[EXIT_REASON_CPUID], 5);
+	CHECK_EQ(cpu->exit_count[EXIT_REASON_HLT], 1);
+	CHECK_EQ(cpu->total_exits, 7);
+	CHECK(strcmp(vmx_exit_reason_name(EXIT_REASON_EPT_VIOLATION), "ept-violation") == 0);
+	CHECK(strcmp(vmx_exit_reason_name(35), "?") == 0);
+	CHECK(strcmp(vmx_exit_reason_name(12345), "?") == 0);
+	free(cpu);
+}
+
+UNIT_TEST(guest_ram_checks)
+{
+	struct hv_ram_range ram[2] = {{0x0, 0x9f000}, {0x100000, 0x3ff00000}};
+	u64 hv = 0x37e00000, hv_size = 64 << 20;
+	CHECK(guest_ram_range_ok(ram, 2, hv, hv_size, 0x1000, 0x1000));
+	CHECK(guest_ram_range_ok(ram, 2, hv, hv_size, 0x37dff000, 0x1000));
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0x37dff000, 0x2000)); /* touches hv */
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, hv + 0x1000, 8));
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0x9f000, 0x10));      /* hole in RAM */
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0x9e000, 0x2000));    /* straddles */
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0xfffffffff000ull, 0x1000)); /* beyond RAM */
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0xfffffffffffff000ull, 0x2000)); /* wraps */
+	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0x1000, 0));
+}
+
+UNIT_TEST(log_ring_wraps_and_reports_position)
+{
+	struct log_ring log;
+	char *buf = malloc(LOG_RING_SIZE);
+	log_init(&log, buf, 0, LOG_INFO);
+	log_printf(&log, LOG_DEBUG, "filtered %d", 1);
+	CHECK_EQ(log.head, 0);
+	log_printf(&log, LOG_INFO, "hello %d", 42);
+	char out[128] = {0};
+	u64 pos = 0;
+	u64 n = log_read(&log, &pos, out, sizeof(out) - 1);
+	CHECK_EQ(n, strlen("[dunehv] hello 42\n"));
+	CHECK(strcmp(out, "[dunehv] hello 42\n") == 0);
+	/* overflow the ring: a reader at 0 is moved to the oldest byte held */
+	for (int i = 0; i < 5000; i++)
+		log_printf(&log, LOG_ERROR, "line %05d padding padding", i);
+	pos = 0;
+	n = log_read(&log, &pos, out, 20);
+	CHECK_EQ(n, 20);
+	CHECK_EQ(pos, log.head - LOG_RING_SIZE);
+	/* reading at the head returns nothing, beyond it is clamped */
+	pos = log.head + 100;
+	CHECK_EQ(log_read(&log, &pos, out, 20), 0);
+	CHECK_EQ(pos, log.head);
+	/* the newest line is intact */
+	char tail[64] = {0};
+	pos = log.head - 33;
+	log_read(&log, &pos, tail, 33);
+	CHECK_STR_CONTAINS(tail, "line 04999 padding padding\n");
+	/* long messages are cut, still one line */
+	char longmsg[600];
+	memset(longmsg, 'x', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = 0;
+	u64 before = log.head;
+	log_printf(&log, LOG_ERROR, "%s", longmsg);
+	CHECK(log.head - before <= 256);
+	CHECK_EQ(buf[(log.head - 1) % LOG_RING_SIZE], '\n');
+	free(buf);
+}
+
+const struct unit_test cpuid_policy_tests[] = {
+	{"hides_vmx_and_follows_cr4", cpuid_hides_vmx_and_follows_cr4},
+	{"hypervisor_leaves", cpuid_hypervisor_leaves},
+};
+const unsigned cpuid_policy_count = sizeof(cpuid_policy_tests) / sizeof(cpuid_policy_tests[0]);
+const struct unit_test segment_tests[] = {{"decoding", segment_decoding}};
+const unsigned segment_count = 1;
+const struct unit_test event_tests[] = {{"combination_table_6_5", event_combination_table_6_5}};
+const unsigned event_count = 1;
+const struct unit_test dispatch_tests[] = {{"counts_and_routes", dispatch_counts_and_routes}};
+const unsigned dispatch_count = 1;
+const struct unit_test guest_mem_tests[] = {{"ram_checks", guest_ram_checks}};
+const unsigned guest_mem_count = 1;
+const struct unit_test log_tests[] = {{"ring_wraps_and_reports_position", log_ring_wraps_and_reports_position}};
+const unsigned log_count = 1;
+
+/* log.c leaves the UART to the hypervisor build; the host tests have none. */
+void serial_write(u16 port, const char *s, size_t n)
+{
+	(void)port;
+	(void)s;
+	(void)n;
+}

@@ -1,0 +1,110 @@
+#include "vmx_caps.h"
+#include "vmx_defs.h"
+#include "unit.h"
+
+/* Capability MSRs read under OVMF in Bochs 2.7, corei7_skylake_x. */
+static struct vmx_cpu_facts bochs_skylake(void)
+{
+	struct vmx_cpu_facts f = {
+		.cpuid_vmx = true, .cpuid_rdtscp = true, .cpuid_invpcid = true, .cpuid_xsaves = true,
+		.cpuid_xsave = true, .phys_addr_bits = 40, .feature_control = 0,
+		.basic = 0x00D810000000002Bull, .pinbased = 0x0000007F00000016ull,
+		.procbased = 0xF7F9FFFE0401E172ull, .exit = 0x007FFFFF00036DFFull, .entry = 0x0000FFFF000011FFull,
+		.misc = 0x600401E0, .cr0_fixed0 = 0x80000021, .cr0_fixed1 = 0xFFFFFFFF, .cr4_fixed0 = 0x2000,
+		.cr4_fixed1 = 0x3727FF, .procbased2 = 0x02177FFF00000000ull, .ept_vpid_cap = 0x00000F0106334141ull,
+		/* TRUE_* allow clearing the default-1 exiting bits */
+		.true_pinbased = 0x0000007F00000016ull, .true_procbased = 0xF7F9FFFE04006172ull,
+		.true_exit = 0x007FFFFF00036DFBull, .true_entry = 0x0000FFFF000011FBull,
+	};
+	return f;
+}
+
+UNIT_TEST(bochs_is_usable)
+{
+	struct vmx_cpu_facts f = bochs_skylake();
+	struct vmx_controls c;
+	char why[160];
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK_EQ(why[0], 0);
+	CHECK(c.procbased2 & PROC2_ENABLE_EPT);
+	CHECK(c.procbased2 & PROC2_ENABLE_VPID);
+	CHECK(c.procbased2 & PROC2_UNRESTRICTED_GUEST);
+	CHECK(c.procbased2 & PROC2_ENABLE_RDTSCP);
+	CHECK(c.procbased & PROC_USE_MSR_BITMAPS);
+	CHECK(!(c.procbased & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_HLT_EXITING)));
+	CHECK(!(c.pinbased & PIN_EXTERNAL_INTERRUPT_EXITING));
+	CHECK(c.exit & EXIT_LOAD_IA32_EFER);
+	CHECK(c.exit & EXIT_HOST_ADDRESS_SPACE_SIZE);
+	CHECK(c.entry & ENTRY_LOAD_IA32_EFER);
+	CHECK(!(c.entry & ENTRY_IA32E_MODE_GUEST));
+	CHECK(c.ept_2m && c.ept_1g);
+	CHECK(c.feature_control_write); /* unlocked: dunehv locks it with VMX on */
+	CHECK_EQ(c.vmcs_revision, 0x2b);
+	/* every control respects the allowed 0/1 settings */
+	CHECK_EQ(c.procbased & (u32)f.true_procbased, (u32)f.true_procbased);
+	CHECK_EQ(c.procbased & ~(u32)(f.true_procbased >> 32), 0);
+	/* guest does not get features the CPU lacks */
+	f.cpuid_rdtscp = false;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK(!(c.procbased2 & PROC2_ENABLE_RDTSCP));
+}
+
+UNIT_TEST(each_missing_feature_has_its_reason)
+{
+	struct vmx_controls c;
+	char why[160];
+	struct vmx_cpu_facts f = bochs_skylake();
+	f.cpuid_vmx = false;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_CPU_SUPPORT);
+	CHECK_STR_CONTAINS(why, "does not offer VMX");
+
+	f = bochs_skylake();
+	f.feature_control = 0x1; /* locked, VMX disabled */
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_LOCKED_OFF);
+	CHECK_STR_CONTAINS(why, "locked off by the firmware");
+
+	f = bochs_skylake();
+	f.feature_control = 0x5; /* locked, VMX outside SMX on: usable, no write */
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK(!c.feature_control_write);
+
+	f = bochs_skylake();
+	f.procbased2 &= ~((u64)PROC2_ENABLE_EPT << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_EPT);
+	CHECK_STR_CONTAINS(why, "lacks EPT");
+
+	f = bochs_skylake();
+	f.procbased2 &= ~((u64)PROC2_UNRESTRICTED_GUEST << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_UNRESTRICTED_GUEST);
+	CHECK_STR_CONTAINS(why, "unrestricted guest");
+
+	f = bochs_skylake();
+	f.procbased2 &= ~((u64)PROC2_ENABLE_VPID << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_VPID);
+	CHECK_STR_CONTAINS(why, "VPID");
+
+	f = bochs_skylake();
+	f.true_procbased &= ~((u64)PROC_ACTIVATE_SECONDARY_CONTROLS << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_SECONDARY);
+
+	f = bochs_skylake();
+	f.ept_vpid_cap &= ~EPT_CAP_MEMTYPE_WB;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_EPT_UNSUITABLE);
+
+	f = bochs_skylake();
+	f.true_exit &= ~((u64)EXIT_LOAD_IA32_EFER << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_CONTROL_MISSING);
+	CHECK_STR_CONTAINS(why, "VM-exit controls");
+
+	/* without TRUE controls the default-1 CR3 exiting bits cannot be cleared */
+	f = bochs_skylake();
+	f.basic &= ~VMX_BASIC_TRUE_CTLS;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_CONTROL_MISSING);
+	CHECK_STR_CONTAINS(why, "cannot turn off exiting controls");
+}
+
+const struct unit_test vmx_caps_tests[] = {
+	{"bochs_is_usable", bochs_is_usable},
+	{"each_missing_feature_has_its_reason", each_missing_feature_has_its_reason},
+};
+const unsigned vmx_caps_count = sizeof(vmx_caps_tests) / sizeof(vmx_caps_tests[0]);
