@@ -89,11 +89,13 @@ $(EFI): $(BUILD)/boot/dunehv.so
 		-j .reloc --target=efi-app-x86_64 --subsystem=10 $< $@
 efi: $(EFI)
 
-guest: $(GUEST)/vmlinuz $(GUEST)/initrd.img
-$(GUEST)/vmlinuz:
-	scripts/guest-kernel.sh $(GUEST)
-$(GUEST)/initrd.img: $(GUEST)/vmlinuz $(shell find tests/guest -type f 2>/dev/null) hv/include/dunehv/abi.h scripts/build-initramfs.sh
-	tests/guest/build.sh $(GUEST)
+KERNEL_DIR := $(BUILD)/guest-kernel
+guest: $(KERNEL_DIR)/vmlinuz $(GUEST)/initrd.img
+$(KERNEL_DIR)/vmlinuz:
+	scripts/guest-kernel.sh $(KERNEL_DIR)
+$(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest -type f 2>/dev/null) hv/include/dunehv/abi.h \
+		scripts/build-initramfs.sh
+	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
 UNIT_HV := config mtrr ept page_pool vmx_caps cpuid_policy segment guest_mem event_combine exit_dispatch \
@@ -122,6 +124,6 @@ bench-boot: setup
 	$(PYTHON) scripts/bench-boot.py
 
 clean:
-	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)/initrd.img $(GUEST)/rootfs
+	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)
 distclean:
 	rm -rf $(BUILD)

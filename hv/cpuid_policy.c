@@ -7,7 +7,6 @@
 #define CPUID1_ECX_VMX BIT(5)
 #define CPUID1_ECX_SMX BIT(6)
 #define CPUID1_ECX_OSXSAVE BIT(27)
-#define CPUID1_ECX_HYPERVISOR BIT(31)
 #define CPUID7_ECX_OSPKE BIT(4)
 
 bool cpuid_is_hypervisor_leaf(u32 leaf) { return leaf >= 0x40000000u && leaf <= 0x4fffffffu; }
@@ -27,8 +26,11 @@ void cpuid_apply_policy(u32 leaf, u32 subleaf, u64 guest_cr4, struct cpuid_regs 
 		return;
 	}
 	if (leaf == 1) {
+		/* The hypervisor bit (31) stays as the CPU reports it: with it set,
+		 * Linux disables the PMU, skips microcode errata checks and forces
+		 * mitigations meant for shared hosts, none of which applies to a
+		 * pass-through hypervisor. dunehv is found through leaf 0x40000000. */
 		r->ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
-		r->ecx |= (u32)CPUID1_ECX_HYPERVISOR;
 		r->ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
 		if (guest_cr4 & CR4_OSXSAVE)
 			r->ecx |= (u32)CPUID1_ECX_OSXSAVE;

@@ -194,9 +194,55 @@ static int cmd_shutdown(void)
 	return 1;
 }
 
+/* Per-reason exit counts from /proc/dunehv/stats ("<nr> <NAME> <count>" lines). */
+#define MAX_REASONS 80
+static int read_exit_counts(unsigned long long counts[MAX_REASONS], unsigned long long *total)
+{
+	FILE *f = fopen("/proc/dunehv/stats", "r");
+	char line[160];
+	if (!f)
+		return -1;
+	memset(counts, 0, sizeof(counts[0]) * MAX_REASONS);
+	*total = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned nr;
+		char name[64];
+		unsigned long long n;
+		if (sscanf(line, "%u %63s %llu", &nr, name, &n) == 3 && nr < MAX_REASONS)
+			counts[nr] = n;
+		else
+			sscanf(line, "exits_total=%llu", total);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Exits while the guest idles: one process reads the counters, sleeps, reads
+ * again, so no process start-up (glibc runs CPUID) falls in the interval. */
+static int cmd_idle(const char *arg)
+{
+	unsigned long long a[MAX_REASONS], b[MAX_REASONS], ta, tb;
+	int seconds = atoi(arg);
+	if (seconds <= 0 || read_exit_counts(a, &ta)) {
+		printf("hvcheck: idle: cannot read /proc/dunehv/stats\n");
+		return 1;
+	}
+	sleep((unsigned)seconds);
+	if (read_exit_counts(b, &tb)) {
+		printf("hvcheck: idle: cannot read /proc/dunehv/stats\n");
+		return 1;
+	}
+	/* the second read itself costs the EXIT_STATS hypercall: one VMCALL */
+	printf("hvcheck: idle exits=%llu seconds=%d per_second=%.2f\n", tb - ta, seconds, (double)(tb - ta) / seconds);
+	for (int i = 0; i < MAX_REASONS; i++)
+		if (b[i] != a[i])
+			printf("hvcheck: idle reason %d count %llu\n", i, b[i] - a[i]);
+	return 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: hvcheck cpuid | detect | memory MIB | vmcall | shutdown\n");
+	fprintf(stderr, "usage: hvcheck cpuid | detect | memory MIB | idle SECONDS | vmcall | shutdown\n");
 }
 
 int main(int argc, char **argv)
@@ -214,6 +260,8 @@ int main(int argc, char **argv)
 		rc = cmd_cpuid(1);
 	else if (!strcmp(argv[1], "memory") && argc == 3)
 		rc = cmd_memory(argv[2]);
+	else if (!strcmp(argv[1], "idle") && argc == 3)
+		rc = cmd_idle(argv[2]);
 	else if (!strcmp(argv[1], "vmcall"))
 		rc = cmd_vmcall();
 	else if (!strcmp(argv[1], "shutdown"))

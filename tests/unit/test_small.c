@@ -16,12 +16,13 @@ UNIT_TEST(cpuid_hides_vmx_and_follows_cr4)
 	cpuid_apply_policy(1, 0, 0, &r);
 	CHECK_EQ(r.ecx & (1u << 5), 0);  /* VMX hidden */
 	CHECK_EQ(r.ecx & (1u << 6), 0);  /* SMX hidden */
-	CHECK(r.ecx & (1u << 31));       /* hypervisor present */
+	CHECK_EQ(r.ecx & (1u << 31), 0); /* hypervisor bit as the CPU has it (clear) */
 	CHECK_EQ(r.ecx & (1u << 27), 0); /* OSXSAVE follows CR4 (off) */
 	CHECK_EQ(r.edx, 0xbfebfbff);
-	r.ecx = 0;
+	r.ecx = 1u << 31; /* nested under another hypervisor: stays set */
 	cpuid_apply_policy(1, 0, 1u << 18, &r);
 	CHECK(r.ecx & (1u << 27));
+	CHECK(r.ecx & (1u << 31));
 	struct cpuid_regs l7 = {.ecx = 1u << 4};
 	cpuid_apply_policy(7, 0, 0, &l7);
 	CHECK_EQ(l7.ecx, 0);

@@ -1,0 +1,76 @@
+"""Boot dunehv (or Linux natively) from the standard ESP in an emulator.
+
+Shared by the tests (tests/), `make run` (scripts/run-demo.py) and the
+benchmarks (scripts/bench-boot.py). Each boot gets its own folder under
+build/runs/<name>/ with the ESP, COM1 log and the emulator's files.
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import emu  # noqa: E402
+
+BUILD = ROOT / "build"
+EFI = BUILD / "dunehv.efi"
+KERNEL = BUILD / "guest-kernel" / "vmlinuz"
+INITRD = BUILD / "guest" / "initrd.img"
+RUNS = BUILD / "runs"
+ABI_H = ROOT / "hv" / "include" / "dunehv" / "abi.h"
+
+# Printed by startup.nsh when dunehv.efi returns to the UEFI shell; the regex
+# matches the echo's output, not the shell echoing the command line.
+RETURNED = "startup.nsh: dunehv.efi returned"
+RETURNED_RE = r"^startup\.nsh: dunehv\.efi returned$"
+
+
+def config(cmdline="console=ttyS0", memory="64M", log_level="info", on_fail="native",
+           on_panic="bochs-shutdown", kernel="vmlinuz", initrd="initrd.img", extra=""):
+    """dunehv.cfg text for the standard layout."""
+    lines = [f"# dunehv.cfg written by scripts/dunehv_boot.py",
+             f"kernel = {kernel}", f"initrd = {initrd}", f'cmdline = "{cmdline}"',
+             f"memory = {memory}", f"log_level = {log_level}", f"on_fail = {on_fail}",
+             f"on_panic = {on_panic}"]
+    return "\n".join(lines) + "\n" + extra
+
+
+def missing_artifacts():
+    return [str(p.relative_to(ROOT)) for p in (EFI, KERNEL, INITRD) if not p.exists()]
+
+
+def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
+         memory_mb=1024, files=None):
+    """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
+    file out), or with native_cmdline the kernel without the hypervisor.
+    files adds or replaces ESP files ({esp path: source path or bytes})."""
+    missing = missing_artifacts()
+    if missing:
+        raise FileNotFoundError("build first (make efi guest): missing " + ", ".join(missing))
+    run = RUNS / name
+    run.mkdir(parents=True, exist_ok=True)
+    esp_files = {emu.ESP_KERNEL: str(KERNEL), emu.ESP_INITRD: str(INITRD)}
+    if native_cmdline is None:
+        esp_files[emu.ESP_HV] = str(EFI)
+        if cfg is not None:
+            esp_files[emu.ESP_CFG] = cfg.encode()
+        startup = emu.hv_startup() + f'echo "{RETURNED}"\n'
+    else:
+        startup = emu.native_startup(native_cmdline)
+    esp_files.update(files or {})
+    emu.make_esp(run / "esp", esp_files, startup)
+    return emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
+                   memory_mb=memory_mb)
+
+
+def abi_define(name):
+    """Value of a #define in hv/include/dunehv/abi.h (simple expressions only)."""
+    import re
+    text = ABI_H.read_text()
+    values = {}
+    for m in re.finditer(r"^#define (\w+)\s+(.+?)\s*(?:/\*.*)?$", text, re.M):
+        values[m.group(1)] = m.group(2)
+
+    def ev(expr):
+        expr = re.sub(r"\b([A-Z_]+)\b", lambda mm: f"({ev(values[mm.group(1)])})", expr)
+        return str(eval(expr.replace("u", "")))  # noqa: S307 - our own header
+    return int(ev(values[name]))

@@ -1,0 +1,31 @@
+"""Shared fixtures: emulator boots are expensive (a Bochs boot of Linux takes
+about two minutes), so each configuration boots once per session and many
+tests check its output."""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import dunehv_boot  # noqa: E402
+
+# A hypervisor panic ends with this line; Linux's with "Kernel panic".
+STOPS = (r"\[dunehv\] stopped \(on_panic", r"Kernel panic - not syncing", r"on_fail = halt: not starting Linux",
+         dunehv_boot.RETURNED_RE)
+
+
+@pytest.fixture(scope="session")
+def built():
+    missing = dunehv_boot.missing_artifacts()
+    if missing:
+        pytest.fail("missing build outputs (run `make test`, which builds them first): " + ", ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def bochs_main(built):
+    """Linux under dunehv in Bochs with the full guest test init."""
+    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5", memory="64M", log_level="info")
+    r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=900, stop_patterns=STOPS)
+    print(r.output)
+    return r
