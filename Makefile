@@ -98,7 +98,7 @@ $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest -type f 2>/d
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
-UNIT_HV := config mtrr ept page_pool vmx_caps cpuid_policy segment guest_mem event_combine exit_dispatch \
+UNIT_HV := config mtrr ept page_pool dune_ctx vmx_caps cpuid_policy segment guest_mem event_combine exit_dispatch \
 	exit_reason_names log
 UNIT_BIN := $(BUILD)/unit/hv-unit
 UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -DHV_HOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -39,6 +39,7 @@ static inline void wrmsr(u32 msr, u64 value)
 		__asm__ volatile("mov %0, %%cr" #n ::"r"(v) : "memory");            \
 	}
 DEFINE_CR_ACCESSORS(0)
+DEFINE_CR_ACCESSORS(2)
 DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 
@@ -153,6 +154,7 @@ static inline void xsetbv(u32 index, u64 value)
 #define MSR_IA32_EFER 0xc0000080
 #define MSR_IA32_FS_BASE 0xc0000100
 #define MSR_IA32_GS_BASE 0xc0000101
+#define MSR_IA32_KERNEL_GS_BASE 0xc0000102
 
 #define FEATURE_CONTROL_LOCKED BIT(0)
 #define FEATURE_CONTROL_VMX_INSIDE_SMX BIT(1)

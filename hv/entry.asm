@@ -9,7 +9,7 @@ default rel
 section .text
 
 extern vmexit_handler
-extern vmresume_failed
+extern vm_entry_instruction_failed
 extern host_exception
 
 ; struct guest_regs order: rax rcx rdx rbx rsp rbp rsi rdi r8..r15
@@ -51,14 +51,28 @@ extern host_exception
 	pop r15
 %endmacro
 
+; offset of hv_cpu.launch_pending (static assert in main.c)
+%define CPU_LAUNCH_PENDING 20
+
 global vmexit_entry
 vmexit_entry:
 	PUSH_GPRS                  ; host RSP was 16-byte aligned: still aligned
 	mov rdi, rsp
 	call vmexit_handler
+.enter:
 	POP_GPRS
+	cmp byte [gs:CPU_LAUNCH_PENDING], 0
+	jne .launch
 	vmresume                   ; SDM 31.3: returns only on VMfail
-	call vmresume_failed       ; does not return
+	jmp .failed
+.launch:
+	mov byte [gs:CPU_LAUNCH_PENDING], 0
+	vmlaunch                   ; first entry of a Dune context's VMCS
+.failed:
+	PUSH_GPRS
+	mov rdi, rsp
+	call vm_entry_instruction_failed  ; back to Linux, or stops the machine
+	jmp .enter
 
 ; Exception stubs: push a dummy error code where the CPU pushes none
 ; (SDM Vol. 3A 6.13), then the vector; the common path saves GPRs.

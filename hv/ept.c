@@ -115,3 +115,65 @@ u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
 	}
 	return 0;
 }
+
+static unsigned level_index(u64 gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
+
+int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
+		 u64 quota)
+{
+	u64 size = level_size(level);
+	if ((level != 1 && level != 2) || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
+	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & EPT_RWX) || (leaf_bits & ~(EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT)))
+		return -HV_EINVAL;
+	u64 table_pa = pml4_pa;
+	for (int l = 4; l > level; l--) {
+		u64 *table = pool->pa_to_va(table_pa);
+		u64 *e = &table[level_index(gpa, l)];
+		if (*e & EPT_RWX) {
+			if (*e & EPT_LARGE_PAGE)
+				return -HV_EEXIST; /* a larger leaf covers gpa */
+			table_pa = *e & EPT_ADDR_MASK;
+			continue;
+		}
+		if (*table_pages >= quota)
+			return -HV_EDQUOT;
+		u64 child = page_pool_alloc(pool);
+		if (!child)
+			return -HV_ENOMEM;
+		(*table_pages)++;
+		*e = child | EPT_RWX;
+		table_pa = child;
+	}
+	u64 *table = pool->pa_to_va(table_pa);
+	u64 *e = &table[level_index(gpa, level)];
+	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE))
+		return -HV_EEXIST; /* smaller pages are mapped below */
+	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
+	return 0;
+}
+
+static u64 unmap_level(pa_to_va_fn pa_to_va, u64 table_pa, int level, u64 base, u64 gpa, u64 end)
+{
+	u64 *table = pa_to_va(table_pa);
+	u64 size = level_size(level), removed = 0;
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 a = base + i * size;
+		if (a + size <= gpa || a >= end || !(table[i] & EPT_RWX))
+			continue;
+		if (level == 1 || (table[i] & EPT_LARGE_PAGE)) {
+			table[i] = 0;
+			removed++;
+		} else {
+			removed += unmap_level(pa_to_va, table[i] & EPT_ADDR_MASK, level - 1, a, gpa, end);
+		}
+	}
+	return removed;
+}
+
+u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size)
+{
+	if (!size)
+		return 0;
+	u64 end = gpa + size < gpa ? ~0ull : gpa + size;
+	return unmap_level(pa_to_va, pml4_pa, 4, 0, gpa, end);
+}

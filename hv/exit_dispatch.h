@@ -12,7 +12,8 @@ struct exit_table {
 	exit_handler_fn unexpected; /* reasons without a handler: dump + stop */
 };
 
-/* Counts the exit and calls its handler (or table->unexpected). */
-void exit_dispatch(const struct exit_table *table, struct hv_cpu *cpu, u32 basic_reason);
+/* Counts the exit in counters and calls its handler (or table->unexpected). */
+void exit_dispatch(const struct exit_table *table, struct exit_counters *counters, struct hv_cpu *cpu,
+		   u32 basic_reason);
 
 #endif

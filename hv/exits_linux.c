@@ -6,6 +6,7 @@
 #include "event.h"
 #include "exit_dispatch.h"
 #include "guest_state.h"
+#include "dune_hypercall.h"
 #include "hypercall.h"
 #include "vmcs_linux.h"
 
@@ -202,8 +203,10 @@ static void handle_vmcall(struct hv_cpu *cpu)
 		event_inject_exception(cpu, VEC_UD, false, 0);
 		return;
 	}
-	struct guest_regs *r = cpu->regs;
-	r->gpr[GPR_RAX] = (u64)hypercall_linux(cpu, r->gpr[GPR_RAX], r->gpr[GPR_RDI], r->gpr[GPR_RSI], &r->gpr[GPR_RDX]);
+	s64 result = hypercall_linux(cpu, cpu->regs);
+	if (result == HC_SWITCHED_TO_DUNE)
+		return; /* Linux is parked; it resumes when the context exits */
+	cpu->regs->gpr[GPR_RAX] = (u64)result;
 	guest_skip_instruction();
 }
 
@@ -260,6 +263,17 @@ void vmexit_handler(struct guest_regs *regs)
 	cpu->regs = regs;
 	cpu->exit_reason = reason & EXIT_REASON_BASIC_MASK;
 	cpu->exit_qualification = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+	if (cpu->current_ctx) { /* a Dune context exited (dune_run.c) */
+		if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
+			vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+			event_requeue_interrupted(cpu);
+		}
+		dune_vmexit(cpu, reason);
+		if (!cpu->current_ctx)
+			deliver_pending_nmi(cpu); /* back in Linux */
+		cpu->regs = NULL;
+		return;
+	}
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
 		vmcs_dump(cpu);
 		hv_panic(cpu, "VM entry failed, reason %u (%s), qualification %llu", cpu->exit_reason,
@@ -267,15 +281,23 @@ void vmexit_handler(struct guest_regs *regs)
 	}
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
 	event_requeue_interrupted(cpu);
-	exit_dispatch(&linux_exit_table, cpu, cpu->exit_reason);
-	deliver_pending_nmi(cpu);
+	exit_dispatch(&linux_exit_table, &cpu->linux_exits, cpu, cpu->exit_reason);
+	if (!cpu->current_ctx)
+		deliver_pending_nmi(cpu);
 	cpu->regs = NULL;
 }
 
-/* VMRESUME returned: the VMCS is broken (SDM 31.4 VM-instruction errors). */
-__attribute__((noreturn)) void vmresume_failed(void)
+/* VMLAUNCH/VMRESUME returned (SDM 31.4 VM-instruction errors). For a Dune
+ * context Linux gets the failure back; for Linux itself the machine stops. */
+void vm_entry_instruction_failed(struct guest_regs *regs)
 {
 	struct hv_cpu *cpu = this_cpu();
+	cpu->regs = regs;
+	if (cpu->current_ctx) {
+		dune_entry_instruction_failed(cpu);
+		cpu->regs = NULL;
+		return;
+	}
 	vmcs_dump(cpu);
-	hv_panic(cpu, "VMRESUME failed, VM-instruction error %u", vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
+	hv_panic(cpu, "VMRESUME of Linux failed, VM-instruction error %u", vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
 }

@@ -4,6 +4,7 @@
 #define HV_HV_H
 
 #include "boot_info.h"
+#include "dune_ctx.h"
 #include "ept.h"
 #include "include/dunehv/abi.h"
 #include "log.h"
@@ -21,6 +22,7 @@ struct guest_regs {
 	u64 gpr[16];
 };
 enum gpr_index { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_R8, GPR_R9, GPR_R10 };
+_Static_assert(sizeof(struct guest_regs) == sizeof(((struct dunehv_ctx_run *)0)->gpr), "run struct GPR order");
 
 struct __attribute__((packed)) tss64 {
 	u32 reserved0;
@@ -45,21 +47,33 @@ struct __attribute__((packed, aligned(16))) idt_gate {
 #define HOST_TR_SEL 0x18
 
 struct hv;
+struct dune_ctx;
+
+struct exit_counters {
+	u64 total;
+	u64 count[DUNEHV_NR_EXIT_REASONS];
+};
 
 struct hv_cpu {
 	struct hv_cpu *self;      /* GS:0, see this_cpu() */
 	struct hv *hv;
 	u32 index;
-	u64 vmxon_pa, vmcs_pa;
+	u8 launch_pending;        /* entry.asm: VMLAUNCH (not VMRESUME) the current VMCS */
+	u64 vmxon_pa, vmcs_pa;    /* vmcs_pa: Linux's VMCS on this CPU */
 	u64 stack_top;            /* host RSP on VM exit */
 	u64 ist_stack_top;        /* NMI, #DF, #MC */
 	/* State of the exit being handled. */
 	struct guest_regs *regs;
 	u32 exit_reason;
 	u64 exit_qualification;
-	bool nmi_pending;         /* NMI taken in root mode, to give to the guest */
-	u64 exit_count[DUNEHV_NR_EXIT_REASONS];
-	u64 total_exits;
+	bool nmi_pending;         /* NMI taken in root mode, to give to Linux */
+	struct exit_counters linux_exits, dune_exits;
+	/* While a Dune context runs on this CPU (dune_run.c): the context, where
+	 * its exit goes in Linux's memory, and Linux's state to return to. */
+	struct dune_ctx *current_ctx;
+	u64 run_gpa;
+	struct guest_regs linux_regs;
+	u64 linux_kernel_gs_base, linux_cr2;
 	/* Host descriptor tables. */
 	u64 gdt[8];
 	struct tss64 tss;
@@ -82,6 +96,8 @@ struct hv {
 	u32 cpu_count;
 	struct hv_cpu *cpus[HV_MAX_CPUS];
 	u64 hv_memory_violations; /* atomic */
+	struct dune_ctx_table dune;
+	u64 dune_msr_bitmap_pa;   /* shared by all Dune contexts */
 };
 
 static inline struct hv_cpu *this_cpu(void)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "dune_hypercall.h"
 #include "guest_mem.h"
 
 static bool guest_buffer_ok(struct hv *hv, u64 gpa, u64 size)
@@ -36,6 +37,8 @@ static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
 		.log_head = hv->log.head,
 		.pool_pages_total = hv->pool.npages,
 		.pool_pages_free = hv->pool.free_pages,
+		.ctx_live = hv->dune.live,
+		.ctx_pages = dune_ctx_pages(hv),
 	};
 	return copy_to_guest(hv, gpa, size, &info, sizeof(info));
 }
@@ -45,9 +48,12 @@ static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
 	struct dunehv_exit_stats st = {.nr_reasons = DUNEHV_NR_EXIT_REASONS};
 	for (u32 c = 0; c < hv->cpu_count; c++) {
 		const struct hv_cpu *cpu = hv->cpus[c];
-		st.total_exits += cpu->total_exits;
-		for (unsigned i = 0; i < DUNEHV_NR_EXIT_REASONS; i++)
-			st.count[i] += cpu->exit_count[i];
+		st.total_exits += cpu->linux_exits.total;
+		st.dune_total_exits += cpu->dune_exits.total;
+		for (unsigned i = 0; i < DUNEHV_NR_EXIT_REASONS; i++) {
+			st.count[i] += cpu->linux_exits.count[i];
+			st.dune_count[i] += cpu->dune_exits.count[i];
+		}
 	}
 	st.hv_memory_violations = __atomic_load_n(&hv->hv_memory_violations, __ATOMIC_RELAXED);
 	st.guest_tsc = rdtsc();
@@ -76,19 +82,32 @@ static s64 hc_log_read(struct hv *hv, u64 gpa, u64 size, u64 *pos)
 	return (s64)done;
 }
 
-s64 hypercall_linux(struct hv_cpu *cpu, u64 nr, u64 a0, u64 a1, u64 *a2)
+s64 hypercall_linux(struct hv_cpu *cpu, struct guest_regs *r)
 {
 	struct hv *hv = cpu->hv;
-	switch (nr) {
+	u64 a0 = r->gpr[GPR_RDI], a1 = r->gpr[GPR_RSI], a2 = r->gpr[GPR_RDX], a3 = r->gpr[GPR_R10],
+	    a4 = r->gpr[GPR_R8];
+	switch (r->gpr[GPR_RAX]) {
 	case DUNEHV_HC_VERSION:
 		return DUNEHV_ABI_VERSION;
 	case DUNEHV_HC_INFO:
 		return hc_info(hv, a0, a1);
 	case DUNEHV_HC_LOG_READ:
-		return hc_log_read(hv, a0, a1, a2);
+		return hc_log_read(hv, a0, a1, &r->gpr[GPR_RDX]);
 	case DUNEHV_HC_EXIT_STATS:
 		return hc_exit_stats(hv, a0, a1);
+	case DUNEHV_HC_CTX_CREATE:
+		return hc_ctx_create(cpu, a0, a1);
+	case DUNEHV_HC_CTX_RUN:
+		return hc_ctx_run(cpu, a0, a1, a2);
+	case DUNEHV_HC_CTX_MAP:
+		return hc_ctx_map(cpu, a0, a1, a2, a3);
+	case DUNEHV_HC_CTX_UNMAP:
+		return hc_ctx_unmap(cpu, a0, a1, a2, a3);
+	case DUNEHV_HC_CTX_DESTROY:
+		return hc_ctx_destroy(cpu, a0, a1);
 	default:
+		(void)a4;
 		return -HV_ENOSYS;
 	}
 }

@@ -4,8 +4,10 @@
 
 #include "hv.h"
 
-/* Executes hypercall nr with arguments a0, a1 and *a2 (in/out: RDX).
- * Returns the value for RAX: >= 0 or a negative errno. */
-s64 hypercall_linux(struct hv_cpu *cpu, u64 nr, u64 a0, u64 a1, u64 *a2);
+/* Executes the hypercall in the guest's registers (RAX = function, arguments
+ * in RDI, RSI, RDX, R10, R8; RDX may be an output too). Returns the value for
+ * RAX: >= 0 or a negative errno, or HC_SWITCHED_TO_DUNE when the CPU now runs
+ * a Dune context and Linux's registers must be left alone. */
+s64 hypercall_linux(struct hv_cpu *cpu, struct guest_regs *r);
 
 #endif

@@ -1,10 +1,12 @@
 /* hv_entry: the core's start on the boot CPU. Called by the loader's launch
  * trampoline on the host page tables and boot stack, with the firmware's GDT,
  * IDT and segments still loaded; they become Linux's initial guest state. */
+#include <stddef.h>
 #include <string.h>
 
 #include "arch.h"
 #include "ept.h"
+#include "dune_hypercall.h"
 #include "guest_state.h"
 #include "host_cpu.h"
 #include "hv.h"
@@ -21,6 +23,8 @@
 #define HV_ERR_VMLAUNCH -6
 
 extern char __image_start[];
+
+_Static_assert(offsetof(struct hv_cpu, launch_pending) == 20, "entry.asm CPU_LAUNCH_PENDING");
 
 /* The one hypervisor instance lives in the core image's .bss. */
 static struct hv the_hv;
@@ -165,6 +169,8 @@ long hv_entry(struct hv_boot_info *bi)
 	int r = build_linux_ept(hv);
 	if (!r)
 		r = build_msr_bitmap(hv);
+	if (!r)
+		r = dune_setup(hv) ? HV_ERR_NOMEM : 0;
 	struct hv_cpu *cpu = r ? NULL : create_cpu(hv, 0);
 	if (!cpu) {
 		log_printf(&hv->log, LOG_ERROR, "out of hypervisor memory during setup (memory = %llu MiB)",

@@ -28,6 +28,6 @@ void hv_panic(struct hv_cpu *cpu, const char *fmt, ...)
 	log_vprintf(&hv->log, LOG_ERROR, fmt, ap);
 	va_end(ap);
 	log_printf(&hv->log, LOG_ERROR, "stopped (on_panic = %s), after %llu VM exits", config_on_panic_name(hv->cfg.on_panic),
-		   (unsigned long long)cpu->total_exits);
+		   (unsigned long long)(cpu->linux_exits.total + cpu->dune_exits.total));
 	stop_machine(hv->cfg.on_panic);
 }

@@ -30,7 +30,11 @@ typedef int32_t s32;
 #define HV_EFAULT 14
 #define HV_ENOMEM 12
 #define HV_EINVAL 22
+#define HV_EBUSY 16
+#define HV_EEXIST 17
 #define HV_ENOSYS 38
+#define HV_EIO 5
+#define HV_EDQUOT 122
 
 /* True when [base, base + size) and [obase, obase + osize) intersect. */
 static inline bool ranges_overlap(u64 base, u64 size, u64 obase, u64 osize)

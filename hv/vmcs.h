@@ -31,6 +31,12 @@ static inline bool vmcs_write_raw(u32 field, u64 value)
 	__asm__ volatile("vmwrite %2, %1; setbe %0" : "=qm"(failed) : "r"((u64)field), "rm"(value) : "cc");
 	return !failed;
 }
+/* In functions returning the failing field: VMWRITE or return its encoding. */
+#define W16(f, v) do { if (!vmcs_write16((f), (v))) return (f); } while (0)
+#define W32(f, v) do { if (!vmcs_write32((f), (v))) return (f); } while (0)
+#define W64(f, v) do { if (!vmcs_write64((f), (v))) return (f); } while (0)
+#define WNAT(f, v) do { if (!vmcs_writenat((f), (v))) return (f); } while (0)
+
 #endif
 
 static inline u16 vmcs_read16(enum vmcs_field16 f) { return (u16)vmcs_read_raw(f); }
@@ -44,5 +50,11 @@ static inline bool vmcs_write16(enum vmcs_field16 f, u16 v) { return vmcs_write_
 static inline bool vmcs_write32(enum vmcs_field32 f, u32 v) { return vmcs_write_raw(f, v); }
 static inline bool vmcs_write64(enum vmcs_field64 f, u64 v) { return vmcs_write_raw(f, v); }
 static inline bool vmcs_writenat(enum vmcs_field_nat f, u64 v) { return vmcs_write_raw(f, v); }
+
+/* In functions returning the failing field: VMWRITE or return its encoding. */
+#define W16(f, v) do { if (!vmcs_write16((f), (v))) return (f); } while (0)
+#define W32(f, v) do { if (!vmcs_write32((f), (v))) return (f); } while (0)
+#define W64(f, v) do { if (!vmcs_write64((f), (v))) return (f); } while (0)
+#define WNAT(f, v) do { if (!vmcs_writenat((f), (v))) return (f); } while (0)
 
 #endif

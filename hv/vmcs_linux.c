@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "segment.h"
 #include "vmcs.h"
+#include "vmcs_host.h"
 
 u64 vmx_fixed_cr0(const struct vmx_controls *c, u64 cr0, bool unrestricted)
 {
@@ -16,10 +17,6 @@ u64 vmx_fixed_cr0(const struct vmx_controls *c, u64 cr0, bool unrestricted)
 
 u64 vmx_fixed_cr4(const struct vmx_controls *c, u64 cr4) { return (cr4 | c->cr4_fixed0) & c->cr4_fixed1; }
 
-#define W16(f, v) do { if (!vmcs_write16((f), (v))) return (f); } while (0)
-#define W32(f, v) do { if (!vmcs_write32((f), (v))) return (f); } while (0)
-#define W64(f, v) do { if (!vmcs_write64((f), (v))) return (f); } while (0)
-#define WNAT(f, v) do { if (!vmcs_writenat((f), (v))) return (f); } while (0)
 
 struct guest_segment_fields {
 	enum vmcs_field16 sel;
@@ -124,29 +121,9 @@ u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu)
 	WNAT(VMCS_CR4_READ_SHADOW, guest_cr4_view);
 
 	/* Host state (SDM 25.5): own CR3, GDT, IDT, TSS and stack. */
-	u64 host_cr4 = vmx_fixed_cr4(c, cr4 | CR4_VMXE | (hv->facts.cpuid_xsave ? CR4_OSXSAVE : 0));
-	WNAT(VMCS_HOST_CR0, vmx_fixed_cr0(c, cr0, false));
-	WNAT(VMCS_HOST_CR3, bi->host_cr3);
-	WNAT(VMCS_HOST_CR4, host_cr4);
-	W16(VMCS_HOST_CS_SEL, HOST_CS_SEL);
-	W16(VMCS_HOST_SS_SEL, HOST_DS_SEL);
-	W16(VMCS_HOST_DS_SEL, HOST_DS_SEL);
-	W16(VMCS_HOST_ES_SEL, HOST_DS_SEL);
-	W16(VMCS_HOST_FS_SEL, HOST_DS_SEL);
-	W16(VMCS_HOST_GS_SEL, HOST_DS_SEL);
-	W16(VMCS_HOST_TR_SEL, HOST_TR_SEL);
-	WNAT(VMCS_HOST_FS_BASE, 0);
-	WNAT(VMCS_HOST_GS_BASE, (u64)(uintptr_t)cpu);
-	WNAT(VMCS_HOST_TR_BASE, (u64)(uintptr_t)&cpu->tss);
-	WNAT(VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)cpu->gdt);
-	WNAT(VMCS_HOST_IDTR_BASE, (u64)(uintptr_t)cpu->idt);
-	WNAT(VMCS_HOST_RSP, cpu->stack_top);
-	WNAT(VMCS_HOST_RIP, (u64)(uintptr_t)vmexit_entry);
-	W64(VMCS_HOST_IA32_EFER, efer | EFER_LMA | EFER_LME);
-	W64(VMCS_HOST_IA32_PAT, 0x0007040600070406ull); /* power-on default */
-	W32(VMCS_HOST_IA32_SYSENTER_CS, 0);
-	WNAT(VMCS_HOST_IA32_SYSENTER_ESP, 0);
-	WNAT(VMCS_HOST_IA32_SYSENTER_EIP, 0);
+	u32 r = vmcs_write_host_state(hv, cpu);
+	if (r)
+		return r;
 
 	/* Guest state (SDM 25.4): exactly where the loader's trampoline stood. */
 	WNAT(VMCS_GUEST_CR0, vmx_fixed_cr0(c, cr0, ug));
@@ -156,7 +133,7 @@ u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu)
 	WNAT(VMCS_GUEST_RSP, bi->guest_rsp);
 	WNAT(VMCS_GUEST_RIP, bi->guest_rip);
 	WNAT(VMCS_GUEST_RFLAGS, bi->guest_rflags);
-	u32 r = write_guest_segments();
+	r = write_guest_segments();
 	if (r)
 		return r;
 	W64(VMCS_GUEST_IA32_EFER, efer);

@@ -99,6 +99,29 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks VM-entry controls 0x%llx (IA-32e guest, EFER/PAT loading)", missing, 0);
 	out->entry &= ~(u32)ENTRY_IA32E_MODE_GUEST; /* set per guest EFER.LMA at launch */
 
+	/* Dune contexts (dune-abi 1.8): interrupts and NMIs go back to Linux, the
+	 * process may not touch I/O ports, debug registers, CR8, MWAIT or the
+	 * caches; it runs paged in 64-bit mode (no unrestricted guest). */
+	u32 dune_pin = PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING;
+	out->dune_pinbased = adjust_controls(pin_cap, dune_pin | PIN_VMX_PREEMPTION_TIMER, dune_pin, &missing);
+	if (missing)
+		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks pin-based controls 0x%llx", missing, 0);
+	/* The VMX-preemption timer bounds every Dune run, interrupts or not; it
+	 * counts down at the TSC rate divided by 2^MISC[4:0] (SDM 26.5.1). */
+	out->dune_time_slice = (out->dune_pinbased & PIN_VMX_PREEMPTION_TIMER) ? DUNE_TIME_SLICE_TSC >> (f->misc & 0x1f) : 0;
+	u32 dune_proc = proc_required | PROC_UNCONDITIONAL_IO_EXITING | PROC_MOV_DR_EXITING | PROC_CR8_LOAD_EXITING |
+			PROC_CR8_STORE_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
+	out->dune_procbased = adjust_controls(proc_cap, dune_proc, dune_proc, &missing) &
+			      ~(u32)(PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING);
+	if (missing)
+		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks primary controls 0x%llx for Dune", missing, 0);
+	u32 dune_proc2 = (proc2_wanted & ~(u32)PROC2_UNRESTRICTED_GUEST) | PROC2_WBINVD_EXITING;
+	out->dune_procbased2 = adjust_controls(f->procbased2, dune_proc2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID, &missing);
+	u32 dune_exit = exit_required & ~(u32)EXIT_SAVE_DEBUG_CONTROLS;
+	out->dune_exit = adjust_controls(exit_cap, dune_exit, dune_exit, &missing) & ~(u32)EXIT_ACK_INTERRUPT_ON_EXIT;
+	u32 dune_entry = ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT;
+	out->dune_entry = adjust_controls(entry_cap, dune_entry, dune_entry, &missing) & ~(u32)ENTRY_LOAD_DEBUG_CONTROLS;
+
 	out->cr0_fixed0 = f->cr0_fixed0;
 	out->cr0_fixed1 = f->cr0_fixed1;
 	out->cr4_fixed0 = f->cr4_fixed0;

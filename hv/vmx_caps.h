@@ -37,12 +37,18 @@ enum vmx_verdict {
 /* Controls to program into the VMCS (SDM 25.6-25.8), already adjusted to the
  * allowed-0/allowed-1 settings of the capability MSRs. */
 struct vmx_controls {
-	u32 pinbased, procbased, procbased2, exit, entry;
+	u32 pinbased, procbased, procbased2, exit, entry;      /* Linux */
+	u32 dune_pinbased, dune_procbased, dune_procbased2, dune_exit, dune_entry; /* Dune contexts */
 	bool ept_2m, ept_1g;
 	bool feature_control_write; /* FEATURE_CONTROL is unlocked: set lock + VMX */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u32 vmcs_revision;
+	u32 dune_time_slice;  /* VMX-preemption timer value for one Dune run, 0 = no timer */
 };
+
+/* TSC cycles a Dune context may run before Linux gets the CPU back even if
+ * no interrupt arrives (about a millisecond on current CPUs). */
+#define DUNE_TIME_SLICE_TSC (1u << 22)
 
 /* Decides; on failure writes one line saying what is missing into why. */
 enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls *out, char *why, size_t why_len);

@@ -36,6 +36,22 @@ static inline void invept_all_contexts(void)
 	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(2ull) : "cc", "memory");
 }
 
+static inline void invept_single_context(u64 eptp)
+{
+	struct {
+		u64 eptp, reserved;
+	} d = {eptp, 0};
+	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(1ull) : "cc", "memory");
+}
+
+static inline void invvpid_single_context(u16 vpid)
+{
+	struct {
+		u64 vpid, gla;
+	} d = {vpid, 0};
+	__asm__ volatile("invvpid %0, %1" ::"m"(d), "r"(1ull) : "cc", "memory");
+}
+
 static inline void invvpid_all_contexts(void)
 {
 	struct {

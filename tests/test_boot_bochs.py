@@ -123,3 +123,30 @@ def test_no_kernel_warnings_or_oopses(bochs_main):
 def test_module_unloads(bochs_main):
     assert "GUEST: rmmod hvprobe rc=0" in bochs_main.output
     assert "still present after rmmod" not in bochs_main.output
+
+
+def test_dune_context_runs_and_returns_to_linux(bochs_main):
+    """The hypervisor's Dune contexts, driven from hvprobe's ctxtest.c."""
+    out = bochs_main.output
+    ctx = [l.split("hvprobe: ctx: ", 1)[1] for l in out.splitlines() if "hvprobe: ctx: " in l]
+    assert ctx, "the context self test did not run"
+    for expect in (r"^CPUID 0x40000000 inside the context: ebx=0x656e7544 \(no exit to Linux\) OK$",
+                   r"^system call by VMCALL: getpid -> \d+ OK$",
+                   r"^lazily mapped page after 1 EPT exit\(s\): 0x123456789abcdef OK$",
+                   r"^INT3 came back as a #BP exit \(1\) OK$",
+                   r"^interrupts or the time slice preempted the spinning context [1-9]\d* times OK$",
+                   r"^exit_group\(42\) after 2 system calls OK$",
+                   r"^RUN with another owner's token -> -1 OK$",
+                   r"^RUN with a garbage handle -> -22 OK$",
+                   r"^MAP of a hypervisor page -> -14 OK$",
+                   r"^EPT quota stops a context from taking more tables -> -122 OK$",
+                   r"^UNMAP of everything removed \d+ translations OK$",
+                   r"^200 context lifetimes OK$",
+                   r"^no leak: live 0->0, pages 0->0, pool free (\d+)->\1 OK$",
+                   r"^selftest done failures=0$"):
+        assert any(re.search(expect, l) for l in ctx), expect
+    assert not [l for l in ctx if l.endswith("FAIL")]
+    # the context's exits were counted apart from Linux's
+    m = re.search(r"^dune_exits_total=(\d+)$", out, re.M)
+    assert m and int(m.group(1)) > 0
+    assert re.search(r"^dune 10 CPUID [1-9]\d*$", out, re.M)

@@ -42,7 +42,7 @@ $CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" \
 echo "guest/build: hvprobe.ko against $headers"
 rm -rf "$out/hvprobe"
 mkdir -p "$out/hvprobe"
-cp "$here/hvprobe/hvprobe.c" "$here/hvprobe/Kbuild" "$out/hvprobe/"
+cp "$here"/hvprobe/*.c "$here"/hvprobe/*.h "$here/hvprobe/Kbuild" "$out/hvprobe/"
 make -s -C "$headers" M="$out/hvprobe" DUNEHV_INCLUDE="$top/hv/include" \
 	KCFLAGS="-ffile-prefix-map=$out/hvprobe/=hvprobe/ -ffile-prefix-map=$top/=dunehv/" modules \
 	> "$out/hvprobe/build.log" 2>&1 || { cat "$out/hvprobe/build.log" >&2; die "module build failed"; }

@@ -127,10 +127,60 @@ UNIT_TEST(eptp_format)
 	CHECK_EQ(ept_pointer(0x12345000), 0x12345000 | 6 | (3 << 3));
 }
 
+
+UNIT_TEST(map_unmap_leaves_with_quota)
+{
+	void *mem;
+	struct page_pool pool = make_pool(&mem);
+	u64 root = page_pool_alloc(&pool);
+	u64 tables = 0, free0 = pool.free_pages;
+	u64 wb = (u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT;
+	int level;
+	/* first 4 KiB page needs PDPT, PD, PT */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_READ | EPT_EXECUTE | wb, &tables, 16), 0);
+	CHECK_EQ(tables, 3);
+	u64 e = ept_lookup(unit_identity, root, 0x400123, &level);
+	CHECK_EQ(e & EPT_ADDR_MASK, 0x12345000);
+	CHECK_EQ(level, 1);
+	CHECK_EQ(e & EPT_WRITE, 0);
+	/* upgrade to writable in place */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_RWX | wb, &tables, 16), 0);
+	CHECK(ept_lookup(unit_identity, root, 0x400000, &level) & EPT_WRITE);
+	/* neighbour page: no new tables */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x401000, 0x22222000, 1, EPT_READ | wb, &tables, 16), 0);
+	CHECK_EQ(tables, 3);
+	/* a 2 MiB leaf where 4 KiB pages exist is refused; elsewhere fine */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x40000000, 2, EPT_READ | wb, &tables, 16), -HV_EEXIST);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x800000, 0x40000000, 2, EPT_READ | wb, &tables, 16), 0);
+	/* 4 KiB under a 2 MiB leaf is refused */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x801000, 0x1000, 1, EPT_READ | wb, &tables, 16), -HV_EEXIST);
+	/* bad arguments */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400800, 0x1000, 1, EPT_READ, &tables, 16), -HV_EINVAL);  /* gpa unaligned */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1800, 1, EPT_READ, &tables, 16), -HV_EINVAL);  /* hpa unaligned */
+	CHECK_EQ(ept_map_leaf(&pool, root, 1ull << 48, 0x1000, 1, EPT_READ, &tables, 16), -HV_EINVAL);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 1, 0, &tables, 16), -HV_EINVAL);         /* no access */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 3, EPT_READ, &tables, 16), -HV_EINVAL);  /* 1 GiB */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 1ull << 52, 1, EPT_READ, &tables, 16), -HV_EINVAL);
+	/* quota: a far address needs 3 more tables, only 1 left */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x7f0000000000ull, 0x1000, 1, EPT_READ | wb, &tables, 4), -HV_EDQUOT);
+	CHECK(tables <= 4);
+	/* unmap: partial range hits the 4 KiB pages and the whole 2 MiB leaf */
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x401000, 0x400000), 2);
+	CHECK(ept_lookup(unit_identity, root, 0x400000, &level) != 0);
+	CHECK_EQ(ept_lookup(unit_identity, root, 0x401000, &level), 0);
+	CHECK_EQ(ept_lookup(unit_identity, root, 0x900000, &level), 0);
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, ~0ull), 1);
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, 0), 0);
+	ept_free_tables(&pool, root);
+	CHECK_EQ(pool.free_pages, free0 + 1);
+	free(mem);
+}
+
 const struct unit_test ept_tests[] = {
 	{"identity_map_with_hole_and_types", identity_map_with_hole_and_types},
 	{"leaf_size_limits", leaf_size_limits},
 	{"out_of_memory_frees_everything", out_of_memory_frees_everything},
 	{"eptp_format", eptp_format},
+	{"map_unmap_leaves_with_quota", map_unmap_leaves_with_quota},
 };
 const unsigned ept_count = sizeof(ept_tests) / sizeof(ept_tests[0]);

@@ -1,6 +1,7 @@
 /* Unit tests of the small pure pieces: CPUID policy, segment decoding, event
  * combination, exit dispatch, guest RAM checks, log ring. */
 #include "cpuid_policy.h"
+#include "dune_ctx.h"
 #include "event.h"
 #include "exit_dispatch.h"
 #include "guest_mem.h"
@@ -111,14 +112,17 @@ UNIT_TEST(dispatch_counts_and_routes)
 	struct hv_cpu *cpu = calloc(1, sizeof(*cpu));
 	cpuid_calls = unexpected_calls = 0;
 	for (int i = 0; i < 5; i++)
-		exit_dispatch(&table, cpu, EXIT_REASON_CPUID);
-	exit_dispatch(&table, cpu, EXIT_REASON_HLT);
-	exit_dispatch(&table, cpu, 0xffff); /* out of range: unexpected, not counted by reason */
+		exit_dispatch(&table, &cpu->linux_exits, cpu, EXIT_REASON_CPUID);
+	exit_dispatch(&table, &cpu->linux_exits, cpu, EXIT_REASON_HLT);
+	exit_dispatch(&table, &cpu->dune_exits, cpu, EXIT_REASON_HLT);
+	exit_dispatch(&table, &cpu->linux_exits, cpu, 0xffff); /* out of range: unexpected, not counted by reason */
 	CHECK_EQ(cpuid_calls, 5);
-	CHECK_EQ(unexpected_calls, 2);
-	CHECK_EQ(cpu->exit_count[EXIT_REASON_CPUID], 5);
-	CHECK_EQ(cpu->exit_count[EXIT_REASON_HLT], 1);
-	CHECK_EQ(cpu->total_exits, 7);
+	CHECK_EQ(unexpected_calls, 3);
+	CHECK_EQ(cpu->linux_exits.count[EXIT_REASON_CPUID], 5);
+	CHECK_EQ(cpu->linux_exits.count[EXIT_REASON_HLT], 1);
+	CHECK_EQ(cpu->linux_exits.total, 7);
+	CHECK_EQ(cpu->dune_exits.count[EXIT_REASON_HLT], 1);
+	CHECK_EQ(cpu->dune_exits.total, 1);
 	CHECK(strcmp(vmx_exit_reason_name(EXIT_REASON_EPT_VIOLATION), "ept-violation") == 0);
 	CHECK(strcmp(vmx_exit_reason_name(35), "?") == 0);
 	CHECK(strcmp(vmx_exit_reason_name(12345), "?") == 0);
@@ -203,3 +207,39 @@ void serial_write(u16 port, const char *s, size_t n)
 	(void)s;
 	(void)n;
 }
+
+UNIT_TEST(dune_ctx_handles_tokens_and_slots)
+{
+	struct dune_ctx_table *t = calloc(1, sizeof(*t));
+	int err;
+	int a = dune_ctx_alloc(t, 111), b = dune_ctx_alloc(t, 222);
+	CHECK_EQ(a, 0);
+	CHECK_EQ(b, 1);
+	CHECK_EQ(t->live, 2);
+	CHECK_EQ(t->ctx[a].vpid, DUNE_CTX_FIRST_VPID);
+	u64 ha = dune_ctx_handle((unsigned)a, t->ctx[a].generation);
+	CHECK(dune_ctx_lookup(t, ha, 111, &err) == &t->ctx[a] && err == 0);
+	CHECK(dune_ctx_lookup(t, ha, 222, &err) == NULL && err == -HV_EPERM); /* someone else's */
+	CHECK(dune_ctx_lookup(t, 0, 111, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_lookup(t, ha + 5, 111, &err) == NULL && err == -HV_EINVAL);      /* free slot */
+	CHECK(dune_ctx_lookup(t, 0xffffffffffffffffull, 111, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_lookup(t, (u64)(uintptr_t)&t->ctx[a], 111, &err) == NULL); /* a pointer is no handle */
+	/* a released slot's old handle stays dead after reuse */
+	dune_ctx_release(t, &t->ctx[a]);
+	dune_ctx_release(t, &t->ctx[a]); /* twice: no underflow */
+	CHECK_EQ(t->live, 1);
+	CHECK(dune_ctx_lookup(t, ha, 111, &err) == NULL && err == -HV_EINVAL);
+	int a2 = dune_ctx_alloc(t, 111);
+	CHECK_EQ(a2, a);
+	CHECK(dune_ctx_lookup(t, ha, 111, &err) == NULL);
+	CHECK(dune_ctx_lookup(t, dune_ctx_handle((unsigned)a2, t->ctx[a2].generation), 111, &err) != NULL);
+	/* the table fills up */
+	for (int i = 2; i < DUNEHV_CTX_MAX; i++)
+		CHECK(dune_ctx_alloc(t, 5) >= 0);
+	CHECK_EQ(dune_ctx_alloc(t, 5), -HV_ENOMEM);
+	CHECK_EQ(t->live, DUNEHV_CTX_MAX);
+	free(t);
+}
+
+const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx_handles_tokens_and_slots}};
+const unsigned dune_ctx_count = 1;

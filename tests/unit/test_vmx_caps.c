@@ -39,10 +39,33 @@ UNIT_TEST(bochs_is_usable)
 	CHECK(!(c.entry & ENTRY_IA32E_MODE_GUEST));
 	CHECK(c.ept_2m && c.ept_1g);
 	CHECK(c.feature_control_write); /* unlocked: dunehv locks it with VMX on */
+	/* Dune contexts: interrupts back to Linux, no port I/O, no unrestricted guest */
+	CHECK(c.dune_pinbased & PIN_EXTERNAL_INTERRUPT_EXITING);
+	CHECK(c.dune_pinbased & PIN_NMI_EXITING);
+	CHECK(c.dune_pinbased & PIN_VMX_PREEMPTION_TIMER);
+	CHECK_EQ(c.dune_time_slice, DUNE_TIME_SLICE_TSC); /* Bochs: MISC[4:0] = 0 */
+	CHECK(c.dune_procbased & PROC_UNCONDITIONAL_IO_EXITING);
+	CHECK(c.dune_procbased & PROC_CR8_LOAD_EXITING);
+	CHECK(!(c.dune_procbased & PROC_CR3_LOAD_EXITING));
+	CHECK(c.dune_procbased2 & PROC2_ENABLE_EPT);
+	CHECK(!(c.dune_procbased2 & PROC2_UNRESTRICTED_GUEST));
+	CHECK(c.dune_procbased2 & PROC2_WBINVD_EXITING);
+	CHECK(c.dune_entry & ENTRY_IA32E_MODE_GUEST);
+	CHECK(!(c.dune_exit & EXIT_ACK_INTERRUPT_ON_EXIT));
 	CHECK_EQ(c.vmcs_revision, 0x2b);
 	/* every control respects the allowed 0/1 settings */
 	CHECK_EQ(c.procbased & (u32)f.true_procbased, (u32)f.true_procbased);
 	CHECK_EQ(c.procbased & ~(u32)(f.true_procbased >> 32), 0);
+	/* a timer that ticks at TSC / 2^5 gets a 32 times smaller count */
+	f.misc = (f.misc & ~0x1full) | 5;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK_EQ(c.dune_time_slice, DUNE_TIME_SLICE_TSC >> 5);
+	/* without the timer, Dune runs are bounded by interrupts only */
+	f.true_pinbased &= ~((u64)PIN_VMX_PREEMPTION_TIMER << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK_EQ(c.dune_time_slice, 0);
+	CHECK(!(c.dune_pinbased & PIN_VMX_PREEMPTION_TIMER));
+	f = bochs_skylake();
 	/* guest does not get features the CPU lacks */
 	f.cpuid_rdtscp = false;
 	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);

@@ -6,7 +6,7 @@
  * integer types.
  *
  * Calling convention (Linux ring 0 only; ring 1..3 gets #UD):
- *   VMCALL with RAX = DUNEHV_HC_* function, arguments in RDI, RSI, RDX.
+ *   VMCALL with RAX = DUNEHV_HC_* function, arguments in RDI, RSI, RDX, R10, R8.
  *   Result in RAX: >= 0 on success, a negative Linux errno value on failure.
  *   Guest buffers are passed by guest-physical address and must lie entirely in
  *   guest RAM outside the hypervisor's own memory, else -EFAULT.
@@ -53,6 +53,62 @@ typedef uint32_t dunehv_u32;
 /* (gpa of struct dunehv_exit_stats, size) -> bytes written (a prefix if short) */
 #define DUNEHV_HC_EXIT_STATS   (DUNEHV_HC_BASE + 3)
 
+/*
+ * Dune contexts: VMX non-root contexts (own VMCS, EPT and VPID) that Linux's
+ * /dev/dune module creates for its processes. Every call names the context by
+ * its handle and the owner token given at creation (-EPERM if it differs).
+ * The context's EPT starts empty; Linux maps its process's pages into it.
+ */
+/* (gpa of struct dunehv_ctx_create, size) -> handle > 0 */
+#define DUNEHV_HC_CTX_CREATE   (DUNEHV_HC_BASE + 0x10)
+/* (handle, token, gpa of struct dunehv_ctx_run) -> 0; runs the context until
+ * an exit Linux must handle, described in the struct */
+#define DUNEHV_HC_CTX_RUN      (DUNEHV_HC_BASE + 0x11)
+/* (handle, token, gpa, hpa | DUNEHV_MAP_* flags) -> 0: maps one page */
+#define DUNEHV_HC_CTX_MAP      (DUNEHV_HC_BASE + 0x12)
+/* (handle, token, gpa, size) -> 0: removes every translation in the range */
+#define DUNEHV_HC_CTX_UNMAP    (DUNEHV_HC_BASE + 0x13)
+/* (handle, token) -> 0: frees the context and all its pages */
+#define DUNEHV_HC_CTX_DESTROY  (DUNEHV_HC_BASE + 0x14)
+
+#define DUNEHV_MAP_READ   0x1u
+#define DUNEHV_MAP_WRITE  0x2u
+#define DUNEHV_MAP_EXEC   0x4u
+#define DUNEHV_MAP_2M     0x8u   /* a 2 MiB page: gpa and hpa 2 MiB aligned */
+#define DUNEHV_MAP_FLAGS  0xfu
+
+#define DUNEHV_CTX_MAX            256   /* live contexts in the machine */
+#define DUNEHV_CTX_MAX_EPT_PAGES  8192  /* per-context EPT table quota ceiling */
+
+struct dunehv_ctx_create {
+	dunehv_u64 cr3;               /* guest CR3 (guest-physical) */
+	dunehv_u64 rip, rsp, rflags;
+	dunehv_u64 fs_base, gs_base;
+	dunehv_u64 token;             /* owner token, required by every later call */
+	dunehv_u32 ept_page_quota;    /* EPT table pages this context may use */
+	dunehv_u32 flags;             /* 0 */
+};
+
+/* Exit kinds reported by DUNEHV_HC_CTX_RUN. */
+#define DUNEHV_CTX_EXIT_SYSCALL    1 /* VMCALL at CPL 0: Linux system call in RAX, args */
+#define DUNEHV_CTX_EXIT_EPT        2 /* EPT violation at gpa (qualification: SDM Table 28-7) */
+#define DUNEHV_CTX_EXIT_INTERRUPT  3 /* external interrupt or NMI for Linux: run again */
+#define DUNEHV_CTX_EXIT_EXCEPTION  4 /* #DB or #BP, vector in intr_info[7:0] */
+#define DUNEHV_CTX_EXIT_UNHANDLED  5 /* any other exit; vmx_reason says which */
+
+/* In: the registers to run with. Out: the registers and the exit. */
+struct dunehv_ctx_run {
+	dunehv_u64 gpr[16];           /* rax rcx rdx rbx (rsp) rbp rsi rdi r8..r15 */
+	dunehv_u64 rip, rsp, rflags;
+	dunehv_u32 exit;              /* DUNEHV_CTX_EXIT_* */
+	dunehv_u32 vmx_reason;        /* basic VM-exit reason */
+	dunehv_u64 qualification;
+	dunehv_u64 gpa, gla;
+	dunehv_u32 intr_info;
+	dunehv_u32 cpl;
+	dunehv_u64 instruction_length;
+};
+
 /* Number of basic VM-exit reasons counted (SDM Vol. 3 Appendix C: 0..77). */
 #define DUNEHV_NR_EXIT_REASONS 80
 
@@ -65,6 +121,8 @@ struct dunehv_info {
 	dunehv_u64 log_head;         /* position one past the newest byte logged */
 	dunehv_u64 pool_pages_total; /* hypervisor page pool */
 	dunehv_u64 pool_pages_free;
+	dunehv_u64 ctx_live;         /* Dune contexts */
+	dunehv_u64 ctx_pages;        /* pages held by Dune contexts (VMCS, EPT tables) */
 };
 
 struct dunehv_exit_stats {
@@ -74,6 +132,8 @@ struct dunehv_exit_stats {
 	dunehv_u64 hv_memory_violations; /* guest accesses into hypervisor memory */
 	dunehv_u64 guest_tsc;            /* RDTSC at the moment of the call */
 	dunehv_u64 count[DUNEHV_NR_EXIT_REASONS]; /* per basic exit reason, all CPUs */
+	dunehv_u64 dune_total_exits;                  /* exits of Dune contexts */
+	dunehv_u64 dune_count[DUNEHV_NR_EXIT_REASONS];
 };
 
 #endif /* DUNEHV_ABI_H */

@@ -31,6 +31,7 @@
 #include <asm/processor.h>
 
 #include "dunehv/abi.h"
+#include "hvprobe.h"
 
 static int selftest;
 module_param(selftest, int, 0444);
@@ -157,6 +158,8 @@ static int info_show(struct seq_file *m, void *v)
 	seq_printf(m, "log_head=%llu\n", info.log_head);
 	seq_printf(m, "pool_pages_total=%llu\n", info.pool_pages_total);
 	seq_printf(m, "pool_pages_free=%llu\n", info.pool_pages_free);
+	seq_printf(m, "ctx_live=%llu\n", info.ctx_live);
+	seq_printf(m, "ctx_pages=%llu\n", info.ctx_pages);
 	return 0;
 }
 
@@ -182,6 +185,12 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "hv_memory_violations %llu\n", st->hv_memory_violations);
 	seq_printf(m, "guest_tsc %llu\n", st->guest_tsc);
 	seq_printf(m, "exits_total=%llu\n", st->total_exits);
+	if (r >= (long)sizeof(*st)) {
+		for (i = 0; i < DUNEHV_NR_EXIT_REASONS; i++)
+			if (st->dune_count[i])
+				seq_printf(m, "dune %u %s %llu\n", i, exit_name(i), st->dune_count[i]);
+		seq_printf(m, "dune_exits_total=%llu\n", st->dune_total_exits);
+	}
 	kfree(st);
 	return 0;
 }
@@ -418,6 +427,9 @@ static void hvprobe_selftest(void)
 	CHECK(r == 0 || r == -EINVAL, "EXIT_STATS size 0 -> %ld", r);
 	r = dh_call(DUNEHV_HC_LOG_READ, virt_to_phys(buf), PAGE_SIZE, 0, &first);
 	CHECK(r >= 0 && r <= PAGE_SIZE, "LOG_READ one page from 0 -> %ld (first=%llu)", r, first);
+
+	/* Dune contexts: the mechanism under /dev/dune (ctxtest.c). */
+	failures += hvprobe_ctx_selftest();
 
 	/* Still alive and consistent after all that. */
 	r = dh_call(DUNEHV_HC_VERSION, 0, 0, 0, NULL);

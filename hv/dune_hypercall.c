@@ -1,0 +1,167 @@
+/* Creating, mapping into, unmapping from and destroying Dune contexts. Every
+ * argument is checked: handles and tokens (dune_ctx.c), guest-physical
+ * addresses of the caller's structs, host-physical pages (Linux RAM only,
+ * never the hypervisor's), sizes, permissions, and the EPT quota. */
+#include "dune_hypercall.h"
+
+#include <string.h>
+
+#include "arch.h"
+#include "guest_mem.h"
+#include "vmcs.h"
+#include "vmcs_dune.h"
+#include "vmx_ops.h"
+
+int dune_setup(struct hv *hv)
+{
+	hv->dune_msr_bitmap_pa = page_pool_alloc(&hv->pool);
+	if (!hv->dune_msr_bitmap_pa)
+		return -HV_ENOMEM;
+	/* Every MSR access exits except FS/GS base (SDM 25.6.9; dune-abi 1.8). */
+	u8 *bitmap = phys_to_virt(hv->dune_msr_bitmap_pa);
+	memset(bitmap, 0xff, PAGE_SIZE);
+	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++) {
+		u32 bit = msr & 0x1fff;
+		bitmap[1024 + bit / 8] &= (u8)~(1u << (bit % 8));
+		bitmap[3072 + bit / 8] &= (u8)~(1u << (bit % 8));
+	}
+	return 0;
+}
+
+static bool guest_buffer_ok(struct hv *hv, u64 gpa, u64 size)
+{
+	const struct hv_boot_info *bi = hv->boot;
+	return guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, gpa, size);
+}
+
+u64 dune_ctx_pages(struct hv *hv)
+{
+	u64 pages = 0;
+	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++)
+		if (hv->dune.ctx[i].live)
+			pages += 2 + hv->dune.ctx[i].table_pages; /* VMCS, EPT root, tables */
+	return pages;
+}
+
+static void free_ctx_pages(struct hv *hv, struct dune_ctx *c)
+{
+	if (c->ept_root)
+		ept_free_tables(&hv->pool, c->ept_root);
+	if (c->vmcs_pa)
+		page_pool_free(&hv->pool, c->vmcs_pa);
+	c->ept_root = c->vmcs_pa = 0;
+}
+
+s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
+{
+	struct hv *hv = cpu->hv;
+	struct dunehv_ctx_create cr;
+	if (size != sizeof(cr))
+		return -HV_EINVAL;
+	if (!guest_buffer_ok(hv, gpa, size))
+		return -HV_EFAULT;
+	memcpy(&cr, phys_to_virt(gpa), sizeof(cr));
+	if (cr.flags || cr.ept_page_quota == 0 || cr.ept_page_quota > DUNEHV_CTX_MAX_EPT_PAGES ||
+	    (cr.cr3 & ~0xfffull) >= (1ull << hv->facts.phys_addr_bits))
+		return -HV_EINVAL;
+
+	int slot = dune_ctx_alloc(&hv->dune, cr.token);
+	if (slot < 0)
+		return slot;
+	struct dune_ctx *c = &hv->dune.ctx[slot];
+	c->quota = cr.ept_page_quota;
+	c->vmcs_pa = page_pool_alloc(&hv->pool);
+	c->ept_root = page_pool_alloc(&hv->pool);
+	if (!c->vmcs_pa || !c->ept_root) {
+		free_ctx_pages(hv, c);
+		dune_ctx_release(&hv->dune, c);
+		return -HV_ENOMEM;
+	}
+	c->eptp = ept_pointer(c->ept_root);
+	*(u32 *)phys_to_virt(c->vmcs_pa) = hv->ctl.vmcs_revision;
+
+	/* Program the new VMCS, then make Linux's current again (SDM 25.11.3). */
+	u32 bad = 0;
+	if (!vmclear(c->vmcs_pa) || !vmptrld(c->vmcs_pa))
+		bad = ~0u;
+	else
+		bad = vmcs_setup_dune(hv, cpu, c, &cr);
+	if (!vmptrld(cpu->vmcs_pa))
+		hv_panic(cpu, "cannot make Linux's VMCS current again");
+	if (bad) {
+		log_printf(&hv->log, LOG_ERROR, "Dune context VMCS setup failed at field %#x", bad);
+		vmclear(c->vmcs_pa);
+		free_ctx_pages(hv, c);
+		dune_ctx_release(&hv->dune, c);
+		return -HV_EIO;
+	}
+	/* The VPID may have served an earlier context: drop its translations. */
+	invvpid_single_context(c->vpid);
+	log_printf(&hv->log, LOG_DEBUG, "Dune context %u created (vpid %u, quota %llu pages)", (unsigned)slot, c->vpid,
+		   (unsigned long long)c->quota);
+	return (s64)dune_ctx_handle((unsigned)slot, c->generation);
+}
+
+s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags)
+{
+	struct hv *hv = cpu->hv;
+	int err;
+	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	if (!c)
+		return err;
+	u64 flags = hpa_flags & DUNEHV_MAP_FLAGS, hpa = hpa_flags & ~(u64)0xfff;
+	u64 size = (flags & DUNEHV_MAP_2M) ? SIZE_2M : PAGE_SIZE;
+	if (!(flags & DUNEHV_MAP_READ) || (hpa_flags & 0xff0) || (hpa & (size - 1)) || (gpa & (size - 1)) ||
+	    gpa >= (1ull << hv->facts.phys_addr_bits))
+		return -HV_EINVAL;
+	/* The page must be Linux's RAM: never the hypervisor's, never MMIO. */
+	if (!guest_buffer_ok(hv, hpa, size))
+		return -HV_EFAULT;
+	u64 bits = EPT_READ | ((flags & DUNEHV_MAP_WRITE) ? EPT_WRITE : 0) | ((flags & DUNEHV_MAP_EXEC) ? EPT_EXECUTE : 0) |
+		   ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
+	spin_lock(&c->lock);
+	int r = ept_map_leaf(&hv->pool, c->ept_root, gpa, hpa, (flags & DUNEHV_MAP_2M) ? 2 : 1, bits, &c->table_pages,
+			     c->quota);
+	spin_unlock(&c->lock);
+	/* A replaced leaf may be cached with other rights (SDM 29.4.3.1). */
+	if (!r)
+		invept_single_context(c->eptp);
+	return r;
+}
+
+s64 hc_ctx_unmap(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 size)
+{
+	struct hv *hv = cpu->hv;
+	int err;
+	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	if (!c)
+		return err;
+	if (!size || gpa + size < gpa)
+		return -HV_EINVAL;
+	spin_lock(&c->lock);
+	u64 removed = ept_unmap_range(phys_to_virt, c->ept_root, gpa, size);
+	spin_unlock(&c->lock);
+	/* No stale translation may survive (SDM 29.4.3.1): flush before returning. */
+	if (removed)
+		invept_single_context(c->eptp);
+	return (s64)removed;
+}
+
+s64 hc_ctx_destroy(struct hv_cpu *cpu, u64 handle, u64 token)
+{
+	struct hv *hv = cpu->hv;
+	int err;
+	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	if (!c)
+		return err;
+	if (__atomic_exchange_n(&c->running, 1, __ATOMIC_ACQUIRE))
+		return -HV_EBUSY; /* running on another CPU */
+	/* SDM 25.11.3: VMCLEAR before the VMCS page is reused (Linux's VMCS stays current). */
+	vmclear(c->vmcs_pa);
+	invept_single_context(c->eptp);
+	invvpid_single_context(c->vpid);
+	free_ctx_pages(hv, c);
+	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
+	dune_ctx_release(&hv->dune, c);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* Shared between the parts of the hvprobe test module. */
+#ifndef HVPROBE_H
+#define HVPROBE_H
+
+#include <linux/types.h>
+
+/* VMCALL: RAX = function, args in RDI, RSI, RDX, R10, R8; RAX = result. */
+static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
+{
+	register u64 r10 asm("r10") = a3;
+	register u64 r8 asm("r8") = a4;
+	u64 rax = fn;
+
+	asm volatile("vmcall"
+		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
+		     :
+		     : "memory");
+	return (long)rax;
+}
+
+/* Runs the Dune-context checks; returns the number of failed checks. */
+int hvprobe_ctx_selftest(void);
+
+#endif
