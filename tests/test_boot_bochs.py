@@ -150,3 +150,35 @@ def test_dune_context_runs_and_returns_to_linux(bochs_main):
     m = re.search(r"^dune_exits_total=(\d+)$", out, re.M)
     assert m and int(m.group(1)) > 0
     assert re.search(r"^dune 10 CPUID [1-9]\d*$", out, re.M)
+
+
+def test_dev_dune_runs_a_process_in_dune_mode(bochs_main):
+    """linux-shim/dune.ko + a process entering Dune mode without libdune
+    (tests/guest/dune/dunemini.c): ioctls, bad arguments, system calls from
+    Dune, lazily filled memory, fork, exit status."""
+    out = bochs_main.output
+    assert "GUEST: insmod dune rc=0" in out
+    assert re.search(r"dune: /dev/dune ready on dunehv ABI 1\.\d+", out)
+    assert re.search(r"^crw-rw-rw- +1 root +root +10, +233 .* /dev/dune$", out, re.M)
+    lines = [l for l in out.splitlines() if l.startswith("dunemini: ")]
+    for expect in (r"GET_LAYOUT phys_limit=0x[0-9a-f]+ base_map=0x[0-9a-f]+ base_stack=0x[0-9a-f]+ OK",
+                   r"GET_SYSCALL \(LSTAR, truncated like upstream\) = 0x[0-9a-f]+ OK",
+                   r"GET_LAYOUT to a bad pointer -> EFAULT OK",
+                   r"ENTER with a bad pointer -> EFAULT OK",
+                   r"unknown ioctl -> ENOTTY OK",
+                   r"ENTER with a garbage vcpu handle -> EINVAL OK",
+                   r"^dunemini: hello from Dune mode$",
+                   r"DUNE_ENTER returned 0 OK",
+                   r"session ended: ret=1 status=7 \(want EXIT, 7\) OK",
+                   r"CPUID in Dune: 0x656e7544 OK",
+                   r"write from Dune -> 31 OK",
+                   r"getpid from Dune -> \d+ OK",
+                   r"4096 of 4096 pages read back in Dune OK",
+                   r"fork from Dune: child \d+ exited in Linux mode with 69 OK",
+                   r"Dune's writes visible in Linux mode OK",
+                   r"done failures=0"):
+        assert any(re.search(expect, l) for l in lines), expect
+    assert "GUEST: dunemini rc=0" in out
+    # the module is held while a process has /dev/dune open, and unloads after
+    assert re.search(r"GUEST: rmmod dune while /dev/dune is open rc=[1-9]", out)
+    assert "GUEST: rmmod dune rc=0" in out

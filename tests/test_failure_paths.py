@@ -28,6 +28,9 @@ def test_qemu_tcg_no_vmx_boots_linux_natively(built):
     assert "[dunehv]" not in out  # the core never ran
     assert "GUEST: no dunehv (native boot)" in out
     assert re.search(r"hvcheck: memory \d+ MiB OK", out)
+    # /dev/dune's module refuses to load without the hypervisor, in one line
+    assert "dune: not loading: this kernel does not run under the dunehv hypervisor" in out
+    assert "GUEST: insmod dune rc=19 (must fail natively)" in out  # ENODEV
     assert r.reason == "shutdown", r.summary()
 
 

@@ -41,14 +41,26 @@ $CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" \
 
 echo "guest/build: hvprobe.ko against $headers"
 rm -rf "$out/hvprobe"
-mkdir -p "$out/hvprobe"
-cp "$here"/hvprobe/*.c "$here"/hvprobe/*.h "$here/hvprobe/Kbuild" "$out/hvprobe/"
-make -s -C "$headers" M="$out/hvprobe" DUNEHV_INCLUDE="$top/hv/include" \
-	KCFLAGS="-ffile-prefix-map=$out/hvprobe/=hvprobe/ -ffile-prefix-map=$top/=dunehv/" modules \
-	> "$out/hvprobe/build.log" 2>&1 || { cat "$out/hvprobe/build.log" >&2; die "module build failed"; }
-grep -v 'Skipping BTF generation' "$out/hvprobe/build.log" >&2 || true
-[ -f "$out/hvprobe/hvprobe.ko" ] || die "no hvprobe.ko"
-strip --strip-debug "$out/hvprobe/hvprobe.ko"
+# build_module NAME SRCDIR: copies SRCDIR's sources to OUTDIR/NAME and builds NAME.ko there
+build_module() {
+	rm -rf "${out:?}/$1"
+	mkdir -p "$out/$1"
+	cp "$2"/*.c "$2"/*.h "$2/Kbuild" "$out/$1/"
+	make -s -C "$headers" M="$out/$1" DUNEHV_INCLUDE="$top/hv/include" \
+		KCFLAGS="-ffile-prefix-map=$out/$1/=$1/ -ffile-prefix-map=$top/=dunehv/" modules \
+		> "$out/$1/build.log" 2>&1 || { cat "$out/$1/build.log" >&2; die "$1 module build failed"; }
+	grep -v 'Skipping BTF generation' "$out/$1/build.log" >&2 || true
+	[ -f "$out/$1/$3" ] || die "no $3"
+	strip --strip-debug "$out/$1/$3"
+}
+build_module hvprobe "$here/hvprobe" hvprobe.ko
+
+echo "guest/build: dune.ko (linux-shim) against $headers"
+build_module dune "$top/linux-shim" dune.ko
+
+echo "guest/build: dunemini"
+$CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
+	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_guest.S"
 
 echo "guest/build: rootfs"
 rm -rf "$out/rootfs"
@@ -57,5 +69,7 @@ cp "$here/init" "$out/rootfs/init"
 chmod 0755 "$out/rootfs/init"
 cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
 cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
+cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/dune.ko"
+cp "$out/dunemini" "$out/rootfs/bin/dunemini"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dune.ko: /dev/dune (misc minor 233) with upstream Dune's ioctls, on top of
+ * the dunehv hypervisor. The module owns no VMX state: every Dune thread is
+ * a context in the hypervisor, created, filled and run by hypercalls. It
+ * refuses to load unless the kernel runs under dunehv with a matching ABI.
+ */
+#define pr_fmt(fmt) "dune: " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+#include "dune_priv.h"
+
+static bool dunehv_present(u32 *abi)
+{
+	unsigned int a, b, c, d;
+
+	cpuid(DUNEHV_CPUID_BASE, &a, &b, &c, &d);
+	if (b != DUNEHV_CPUID_SIG_EBX || c != DUNEHV_CPUID_SIG_ECX || d != DUNEHV_CPUID_SIG_EDX ||
+	    a < DUNEHV_CPUID_VERSION)
+		return false;
+	*abi = cpuid_eax(DUNEHV_CPUID_VERSION);
+	return true;
+}
+
+static int dune_open(struct inode *inode, struct file *file)
+{
+	struct dune_file *df = kzalloc(sizeof(*df), GFP_KERNEL);
+
+	if (!df)
+		return -ENOMEM;
+	mutex_init(&df->lock);
+	INIT_LIST_HEAD(&df->vcpus);
+	df->token = get_random_u64() | 1;
+	file->private_data = df;
+	return 0;
+}
+
+static int dune_release(struct inode *inode, struct file *file)
+{
+	struct dune_file *df = file->private_data;
+	struct dune_vcpu *v, *tmp;
+
+	/* Only this file's contexts; nobody else's (upstream freed all). */
+	list_for_each_entry_safe(v, tmp, &df->vcpus, link) {
+		list_del(&v->link);
+		dune_vcpu_destroy(v);
+	}
+	kfree(df);
+	return 0;
+}
+
+static long dune_get_layout(struct dune_layout __user *ul)
+{
+	struct dune_layout l;
+
+	if (!current->mm)
+		return -EINVAL;
+	dune_layout_compute(current->mm, &l);
+	return copy_to_user(ul, &l, sizeof(l)) ? -EFAULT : 0;
+}
+
+static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct dune_file *df = file->private_data;
+	u64 lstar;
+
+	switch (cmd) {
+	case DUNE_ENTER:
+		return dune_enter(df, file, (struct dune_config __user *)arg);
+	case DUNE_RESUME:
+		return dune_resume(df, arg);
+	case DUNE_GET_SYSCALL:
+		/* upstream returns LSTAR as the ioctl's value; glibc truncates it
+		 * to int, which works because LSTAR is in the top 2 GiB */
+		rdmsrl(MSR_LSTAR, lstar);
+		return (long)lstar;
+	case DUNE_GET_LAYOUT:
+		return dune_get_layout((struct dune_layout __user *)arg);
+	case DUNE_TRAP_ENABLE:
+	case DUNE_TRAP_DISABLE:
+		/* The debugger trap (upstream's preempt-notifier hook) is not
+		 * implemented yet: say so instead of pretending. */
+		pr_info_ratelimited("DUNE_TRAP_ENABLE/DISABLE not supported yet (pid %d)\n", task_pid_nr(current));
+		return -EOPNOTSUPP;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations dune_fops = {
+	.owner = THIS_MODULE,
+	.open = dune_open,
+	.release = dune_release,
+	.unlocked_ioctl = dune_ioctl,
+	.compat_ioctl = dune_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice dune_dev = {
+	.minor = DUNE_MINOR,
+	.name = "dune",
+	.fops = &dune_fops,
+	.mode = 0666,
+};
+
+static int __init dune_init(void)
+{
+	u32 abi;
+	int r;
+
+	if (!dunehv_present(&abi)) {
+		pr_err("not loading: this kernel does not run under the dunehv hypervisor (no DuneHV CPUID signature)\n");
+		return -ENODEV;
+	}
+	if ((abi >> 16) != DUNEHV_ABI_MAJOR || (abi & 0xffff) < DUNEHV_ABI_MINOR) {
+		pr_err("not loading: dunehv ABI %u.%u, this module needs %u.%u or a later minor\n", abi >> 16, abi & 0xffff,
+		       DUNEHV_ABI_MAJOR, DUNEHV_ABI_MINOR);
+		return -EPROTONOSUPPORT;
+	}
+	r = misc_register(&dune_dev);
+	if (r) {
+		pr_err("misc_register(minor %d) failed: %d\n", DUNE_MINOR, r);
+		return r;
+	}
+	pr_info("/dev/dune ready on dunehv ABI %u.%u\n", abi >> 16, abi & 0xffff);
+	return 0;
+}
+
+static void __exit dune_exit(void)
+{
+	misc_deregister(&dune_dev);
+	pr_info("unloaded\n");
+}
+
+module_init(dune_init);
+module_exit(dune_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Dune ABI (/dev/dune) on the dunehv hypervisor");

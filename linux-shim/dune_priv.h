@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* dune.ko internals: the /dev/dune shim between a Linux process and the
+ * dunehv hypervisor, which owns VMX. Only stable, exported kernel APIs. */
+#ifndef DUNE_PRIV_H
+#define DUNE_PRIV_H
+
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+#include <asm/ptrace.h>
+
+#include "dune.h"
+#include "dunehv/abi.h"
+
+/* Private ioctl of the system-call trampoline: continue the Dune session
+ * with the system call's result (not part of upstream's ABI). */
+#define DUNE_RESUME _IO(DUNE_MINOR, 0x40)
+
+#define DUNE_EPT_QUOTA 4096 /* EPT table pages per thread (16 MiB of tables) */
+
+/* One open /dev/dune. */
+struct dune_file {
+	struct mutex lock;
+	struct list_head vcpus;
+	u64 token;   /* owner token for the hypervisor */
+	u64 next_id; /* conf.vcpu values handed out */
+};
+
+/* One thread in Dune mode: its context in the hypervisor. */
+struct dune_vcpu {
+	struct list_head link;
+	struct dune_file *df;
+	u64 id;                       /* conf.vcpu */
+	u64 handle;                   /* hypervisor context */
+	struct task_struct *task;     /* the thread */
+	struct mm_struct *mm;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	struct dunehv_ctx_run *run;   /* registers and exit, shared with dunehv */
+	/* guest-physical windows (dune-abi 2.1) */
+	u64 phys_limit, base_map, base_stack;
+	/* pinned pages mapped in the EPT: gpa >> 12 -> struct page *, bit 0 = writable */
+	spinlock_t ept_lock;
+	struct xarray pages;
+	u64 mmu_seq;                  /* bumped by every invalidation */
+	unsigned long nr_pinned;
+	/* the DUNE_ENTER call being served */
+	struct dune_config __user *uconf;
+	struct pt_regs entry_regs;
+	bool in_trampoline;           /* a system call runs in the trampoline */
+	unsigned long tramp;          /* user address of the trampoline page */
+	int fd;
+};
+
+/* dune_vcpu.c */
+long dune_enter(struct dune_file *df, struct file *file, struct dune_config __user *uconf);
+long dune_resume(struct dune_file *df, unsigned long result);
+void dune_vcpu_destroy(struct dune_vcpu *v);
+
+/* dune_mm.c */
+void dune_layout_compute(struct mm_struct *mm, struct dune_layout *l);
+int dune_mm_attach(struct dune_vcpu *v);
+void dune_mm_detach(struct dune_vcpu *v);
+int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification);
+
+/* dune_syscall.c */
+int dune_trampoline_install(struct dune_vcpu *v, int fd);
+long dune_syscall_redirect(struct dune_vcpu *v);
+
+/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10, R8. */
+static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	register u64 r10 asm("r10") = a3;
+	register u64 r8 asm("r8") = 0;
+	u64 rax = fn;
+
+	asm volatile("vmcall"
+		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
+		     :
+		     : "memory");
+	return (long)rax;
+}
+
+#endif

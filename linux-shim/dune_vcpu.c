@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DUNE_ENTER: a thread's context in dunehv and the loop that runs it.
+ *
+ * The loop asks the hypervisor to run the context and handles what comes
+ * back: EPT violations (dune_mm.c), interrupts and time-slice ends (Linux
+ * gets the CPU: signals end the session with DUNE_RET_SIGNAL, the scheduler
+ * runs), #DB/#BP (DUNE_RET_INTERRUPT), exit/exit_group (DUNE_RET_EXIT), other
+ * system calls (run by the thread itself through the trampoline,
+ * dune_syscall.c), and anything else (DUNE_RET_UNHANDLED_VMEXIT).
+ */
+#define pr_fmt(fmt) "dune: " fmt
+
+#include <linux/fdtable.h>
+#include <linux/io.h>
+#include <linux/ptrace.h>
+#include <linux/sched/task_stack.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/msr.h>
+
+#include "dune_priv.h"
+
+/* struct dunehv_ctx_run register order: rax rcx rdx rbx rsp rbp rsi rdi r8..r15 */
+enum { G_RAX, G_RCX, G_RDX, G_RBX, G_RSP, G_RBP, G_RSI, G_RDI, G_R8, G_R9, G_R10, G_R11, G_R12, G_R13, G_R14, G_R15 };
+
+static void conf_to_run(const struct dune_config *c, struct dunehv_ctx_run *run)
+{
+	u64 *g = run->gpr;
+
+	g[G_RAX] = c->rax; g[G_RBX] = c->rbx; g[G_RCX] = c->rcx; g[G_RDX] = c->rdx;
+	g[G_RSI] = c->rsi; g[G_RDI] = c->rdi; g[G_RBP] = c->rbp;
+	g[G_R8] = c->r8; g[G_R9] = c->r9; g[G_R10] = c->r10; g[G_R11] = c->r11;
+	g[G_R12] = c->r12; g[G_R13] = c->r13; g[G_R14] = c->r14; g[G_R15] = c->r15;
+	run->rsp = c->rsp;
+	run->rip = c->rip;
+	run->rflags = c->rflags;
+}
+
+static void run_to_conf(const struct dunehv_ctx_run *run, struct dune_config *c)
+{
+	const u64 *g = run->gpr;
+
+	c->rax = g[G_RAX]; c->rbx = g[G_RBX]; c->rcx = g[G_RCX]; c->rdx = g[G_RDX];
+	c->rsi = g[G_RSI]; c->rdi = g[G_RDI]; c->rbp = g[G_RBP];
+	c->r8 = g[G_R8]; c->r9 = g[G_R9]; c->r10 = g[G_R10]; c->r11 = g[G_R11];
+	c->r12 = g[G_R12]; c->r13 = g[G_R13]; c->r14 = g[G_R14]; c->r15 = g[G_R15];
+	c->rsp = run->rsp;
+	c->rip = run->rip;
+	c->rflags = run->rflags;
+}
+
+void dune_vcpu_destroy(struct dune_vcpu *v)
+{
+	dune_mm_detach(v);
+	if (v->task)
+		put_task_struct(v->task);
+	if (v->handle)
+		dunehv_call(DUNEHV_HC_CTX_DESTROY, v->handle, v->df->token, 0, 0);
+	kfree(v->run);
+	kfree(v);
+}
+
+static int match_file(const void *file, struct file *f, unsigned int fd)
+{
+	return f == file ? (int)fd + 1 : 0;
+}
+
+static struct dune_vcpu *vcpu_create(struct dune_file *df, struct file *file, const struct dune_config *conf)
+{
+	int fd = iterate_fd(current->files, 0, match_file, file) - 1;
+	struct dunehv_ctx_create *cr;
+	struct dune_vcpu *v;
+	long r;
+
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	cr = kzalloc(sizeof(*cr), GFP_KERNEL);
+	if (!v || !cr)
+		goto fail;
+	v->df = df;
+	v->task = get_task_struct(current); /* held: the address is never reused under us */
+	v->run = kzalloc(sizeof(*v->run), GFP_KERNEL);
+	if (!v->run)
+		goto fail;
+	if (dune_mm_attach(v))
+		goto fail;
+	cr->cr3 = conf->cr3;
+	cr->rip = conf->rip;
+	cr->rsp = conf->rsp;
+	cr->rflags = conf->rflags;
+	rdmsrl(MSR_FS_BASE, cr->fs_base); /* dune-abi 1.8: the thread's FS base */
+	cr->token = df->token;
+	cr->ept_page_quota = DUNE_EPT_QUOTA;
+	r = dunehv_call(DUNEHV_HC_CTX_CREATE, virt_to_phys(cr), sizeof(*cr), 0, 0);
+	if (r <= 0) {
+		pr_info_ratelimited("creating a context failed: %ld\n", r);
+		goto fail;
+	}
+	v->handle = r;
+	if (fd < 0 || dune_trampoline_install(v, fd))
+		goto fail;
+	v->id = ++df->next_id;
+	kfree(cr);
+	return v;
+fail:
+	kfree(cr);
+	if (v)
+		dune_vcpu_destroy(v);
+	return NULL;
+}
+
+static struct dune_vcpu *vcpu_of_current(struct dune_file *df, u64 id)
+{
+	struct dune_vcpu *v;
+
+	list_for_each_entry(v, &df->vcpus, link)
+		if (v->task == current && (!id || v->id == id))
+			return v;
+	return NULL;
+}
+
+/* Ends the session: registers and reason to the caller's dune_config, and
+ * the thread leaves the kernel where it called DUNE_ENTER. */
+static long end_session(struct dune_vcpu *v, s64 ret, s64 status)
+{
+	struct dune_config c = {0};
+
+	run_to_conf(v->run, &c);
+	c.ret = ret;
+	c.status = status;
+	c.vcpu = v->id;
+	if (v->in_trampoline) {
+		*current_pt_regs() = v->entry_regs;
+		v->in_trampoline = false;
+	}
+	if (copy_to_user(v->uconf, &c, sizeof(c)))
+		return -EFAULT;
+	return 0;
+}
+
+static void dump_exit(struct dune_vcpu *v)
+{
+	const struct dunehv_ctx_run *run = v->run;
+
+	pr_info_ratelimited("pid %d: unhandled exit %u (qualification 0x%llx) at rip 0x%llx rsp 0x%llx cpl %u, rax 0x%llx rdi 0x%llx\n",
+			    task_pid_nr(current), run->vmx_reason, run->qualification, run->rip, run->rsp, run->cpl,
+			    run->gpr[G_RAX], run->gpr[G_RDI]);
+}
+
+static long run_loop(struct dune_vcpu *v)
+{
+	struct dunehv_ctx_run *run = v->run;
+	long r;
+
+	for (;;) {
+		if (signal_pending(current))
+			return end_session(v, DUNE_RET_SIGNAL, 0);
+		cond_resched();
+		/* The context uses the thread's FPU registers: load them, and keep
+		 * them from being switched out while it runs. */
+		fpregs_lock();
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
+		r = dunehv_call(DUNEHV_HC_CTX_RUN, v->handle, v->df->token, virt_to_phys(run), 0);
+		fpregs_unlock();
+		if (r) {
+			pr_info_ratelimited("pid %d: running the context failed: %ld\n", task_pid_nr(current), r);
+			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, r);
+		}
+		switch (run->exit) {
+		case DUNEHV_CTX_EXIT_INTERRUPT:
+			continue;
+		case DUNEHV_CTX_EXIT_EPT:
+			if (dune_fault_in(v, run->gpa, run->qualification)) {
+				pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process\n",
+						    task_pid_nr(current), run->gpa, run->rip);
+				return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
+			}
+			continue;
+		case DUNEHV_CTX_EXIT_EXCEPTION:
+			return end_session(v, DUNE_RET_INTERRUPT, run->intr_info & 0xff);
+		case DUNEHV_CTX_EXIT_SYSCALL:
+			if (run->gpr[G_RAX] == __NR_exit || run->gpr[G_RAX] == __NR_exit_group)
+				return end_session(v, DUNE_RET_EXIT, run->gpr[G_RDI]);
+			return dune_syscall_redirect(v);
+		default:
+			dump_exit(v);
+			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, run->vmx_reason);
+		}
+	}
+}
+
+long dune_enter(struct dune_file *df, struct file *file, struct dune_config __user *uconf)
+{
+	struct dune_config conf;
+	struct dune_vcpu *v;
+
+	if (copy_from_user(&conf, uconf, sizeof(conf)))
+		return -EFAULT;
+	if (!current->mm)
+		return -EINVAL;
+	mutex_lock(&df->lock);
+	v = vcpu_of_current(df, 0);
+	if (conf.vcpu) {
+		/* conf.vcpu is our own id, checked: never a pointer */
+		if (!v || v->id != conf.vcpu) {
+			mutex_unlock(&df->lock);
+			return -EINVAL;
+		}
+	} else if (!v) {
+		v = vcpu_create(df, file, &conf);
+		if (!v) {
+			mutex_unlock(&df->lock);
+			return -ENOMEM;
+		}
+		list_add(&v->link, &df->vcpus);
+	}
+	mutex_unlock(&df->lock);
+	if (v->in_trampoline)
+		return -EBUSY;
+	conf_to_run(&conf, v->run);
+	v->uconf = uconf;
+	v->entry_regs = *current_pt_regs();
+	return run_loop(v);
+}
+
+long dune_resume(struct dune_file *df, unsigned long result)
+{
+	struct dune_vcpu *v;
+
+	mutex_lock(&df->lock);
+	v = vcpu_of_current(df, 0);
+	mutex_unlock(&df->lock);
+	if (!v || !v->in_trampoline)
+		return -EINVAL;
+	v->run->gpr[G_RAX] = result;
+	return run_loop(v);
+}
