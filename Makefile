@@ -93,7 +93,7 @@ KERNEL_DIR := $(BUILD)/guest-kernel
 guest: $(KERNEL_DIR)/vmlinuz $(GUEST)/initrd.img
 $(KERNEL_DIR)/vmlinuz:
 	scripts/guest-kernel.sh $(KERNEL_DIR)
-$(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim -type f 2>/dev/null) hv/include/dunehv/abi.h \
+$(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim guest-libdune -type f 2>/dev/null) hv/include/dunehv/abi.h \
 		scripts/build-initramfs.sh
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 

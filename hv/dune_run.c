@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "arch.h"
-#include "cpuid_policy.h"
 #include "dune_hypercall.h"
 #include "event.h"
 #include "exit_dispatch.h"
@@ -95,21 +94,6 @@ static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind)
 	cpu->regs->gpr[GPR_RAX] = 0;
 }
 
-static void dune_cpuid(struct hv_cpu *cpu)
-{
-	struct guest_regs *r = cpu->regs;
-	u32 leaf = (u32)r->gpr[GPR_RAX], subleaf = (u32)r->gpr[GPR_RCX];
-	struct cpuid_regs out = {0};
-	if (!cpuid_is_hypervisor_leaf(leaf))
-		cpuid_count(leaf, subleaf, &out);
-	cpuid_apply_policy(leaf, subleaf, guest_visible_cr4(), &out);
-	r->gpr[GPR_RAX] = out.eax;
-	r->gpr[GPR_RBX] = out.ebx;
-	r->gpr[GPR_RCX] = out.ecx;
-	r->gpr[GPR_RDX] = out.edx;
-	guest_skip_instruction();
-}
-
 /* VMCALL is the process's system call from ring 0 (dune-abi 1.9). From ring
  * 3 it is never forwarded (upstream's sandbox bypass): the sandboxed code
  * gets #UD, which its ring-0 monitor handles. */
@@ -144,7 +128,7 @@ static const struct exit_table dune_exit_table = {
 	.handler = {
 		[EXIT_REASON_EXCEPTION_NMI] = dune_exception_or_nmi,
 		[EXIT_REASON_EXTERNAL_INTERRUPT] = dune_interrupt,
-		[EXIT_REASON_CPUID] = dune_cpuid,
+		[EXIT_REASON_CPUID] = guest_emulate_cpuid,
 		[EXIT_REASON_VMCALL] = dune_vmcall,
 		[EXIT_REASON_EPT_VIOLATION] = dune_ept_violation,
 		[EXIT_REASON_PREEMPTION_TIMER] = dune_interrupt, /* time slice over */

@@ -2,7 +2,6 @@
  * routes exits to them (SDM Vol. 3C Chapter 26 "Instructions that cause VM
  * exits", Chapter 28 "VM exits"). */
 #include "arch.h"
-#include "cpuid_policy.h"
 #include "event.h"
 #include "exit_dispatch.h"
 #include "guest_state.h"
@@ -11,22 +10,6 @@
 #include "vmcs_linux.h"
 
 static struct log_ring *cpu_log(struct hv_cpu *cpu) { return &cpu->hv->log; }
-
-/* CPUID (SDM 26.1.2): native answer filtered by the policy. */
-static void handle_cpuid(struct hv_cpu *cpu)
-{
-	struct guest_regs *r = cpu->regs;
-	u32 leaf = (u32)r->gpr[GPR_RAX], subleaf = (u32)r->gpr[GPR_RCX];
-	struct cpuid_regs out = {0};
-	if (!cpuid_is_hypervisor_leaf(leaf))
-		cpuid_count(leaf, subleaf, &out);
-	cpuid_apply_policy(leaf, subleaf, guest_visible_cr4(), &out);
-	r->gpr[GPR_RAX] = out.eax;
-	r->gpr[GPR_RBX] = out.ebx;
-	r->gpr[GPR_RCX] = out.ecx;
-	r->gpr[GPR_RDX] = out.edx;
-	guest_skip_instruction();
-}
 
 static bool is_vmx_msr(u32 msr) { return msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST + 1; }
 
@@ -219,7 +202,7 @@ static void handle_unexpected(struct hv_cpu *cpu)
 static const struct exit_table linux_exit_table = {
 	.handler = {
 		[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
-		[EXIT_REASON_CPUID] = handle_cpuid,
+		[EXIT_REASON_CPUID] = guest_emulate_cpuid,
 		[EXIT_REASON_GETSEC] = handle_undefined_instruction,
 		[EXIT_REASON_INVD] = handle_invd,
 		[EXIT_REASON_VMCALL] = handle_vmcall,

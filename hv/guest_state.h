@@ -37,6 +37,9 @@ static inline u64 guest_gpr(struct hv_cpu *cpu, unsigned n)
 	return n == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : cpu->regs->gpr[n];
 }
 
+/* Answers a CPUID exit of the current guest and skips the instruction. */
+void guest_emulate_cpuid(struct hv_cpu *cpu);
+
 /* Writes the VMCS dump of the current VMCS to the log at error level. */
 void vmcs_dump(struct hv_cpu *cpu);
 

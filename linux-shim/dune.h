@@ -13,11 +13,8 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 #else
-#include <stdint.h>
+#include <linux/types.h>
 #include <sys/ioctl.h>
-typedef uint64_t __u64;
-typedef uint8_t __u8;
-typedef int64_t __s64;
 #endif
 
 #define DUNE_MINOR 233

@@ -4,7 +4,9 @@ console live, then summarize what the guest proved.
 
 The guest demo is tests/guest/init: it checks that Linux runs in VMX non-root
 mode under dunehv (CPUID signature, hypercalls, exit counters), that the
-hypervisor's memory is out of Linux's reach, and measures exits at idle.
+hypervisor's memory is out of Linux's reach, measures exits at idle, then
+loads /dev/dune and runs Dune processes (dunemini, upstream's hello on our
+libdune, and a system-call/memory test).
 """
 import re
 import sys
@@ -69,6 +71,10 @@ def main():
         ("read of hypervisor memory refused (-EFAULT)", find(r"read of hypervisor memory at \S+ -> (-14)", 1) == "-14"),
         ("guest memory reads back what it wrote", find(r"hvcheck: memory \d+ MiB OK") is not None),
         ("VMCALL from ring 3 refused", "vmcall from ring 3 -> SIGILL" in out),
+        ("Dune context run by the hypervisor (hvprobe ctxtest)", "hvprobe: ctx: selftest done failures=0" in out),
+        ("a process in Dune mode through /dev/dune (dunemini)", "dunemini: done failures=0" in out),
+        ("upstream's test/hello on our libdune", "hello: recovered from divide by zero" in out),
+        ("system calls and 256 MiB from Dune mode (syscalls)", "syscalls: done failures=0" in out),
     ]
     print("\n==== dunehv demo summary ====")
     for what, ok in checks:

@@ -62,6 +62,10 @@ echo "guest/build: dunemini"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
 	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_guest.S"
 
+echo "guest/build: libdune and its tests"
+mkdir -p "$out/libdune"
+make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC"
+
 echo "guest/build: rootfs"
 rm -rf "$out/rootfs"
 mkdir -p "$out/rootfs/bin" "$out/rootfs/lib/modules"
@@ -71,5 +75,6 @@ cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
 cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
 cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/dune.ko"
 cp "$out/dunemini" "$out/rootfs/bin/dunemini"
+cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/rootfs/bin/"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

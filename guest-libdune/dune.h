@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libdune for dunehv: the user-level side of Dune. API after upstream
+ * libdune's dune.h (project-dune/dune): a process calls dune_init() once and
+ * dune_enter() per thread; from then on it runs in ring 0 of its own VMX
+ * context with its own page tables, GDT/TSS and IDT, while its system calls
+ * (SYSCALL, or VMCALL) still go to Linux.
+ *
+ * Implemented so far: entry (map_full mode), page tables (dune_vm_*), page
+ * pool, trap/interrupt/page-fault handler registration, dune_printf,
+ * dune_die, dune_passthrough_syscall. Not yet: precise mode (map_full = 0),
+ * ring-3 sandboxing (dune_jump_to_user, syscall handler), dune_signal,
+ * vsyscall page, ELF loading, procmap, APIC/IPI helpers.
+ */
+#ifndef LIBDUNE_DUNE_H
+#define LIBDUNE_DUNE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../linux-shim/dune.h"
+
+typedef uint64_t ptent_t;
+typedef uint64_t physaddr_t;
+
+/* Trap numbers */
+#define T_DIVIDE 0
+#define T_DEBUG 1
+#define T_NMI 2
+#define T_BRKPT 3
+#define T_OFLOW 4
+#define T_BOUND 5
+#define T_ILLOP 6
+#define T_DEVICE 7
+#define T_DBLFLT 8
+#define T_TSS 10
+#define T_SEGNP 11
+#define T_STACK 12
+#define T_GPFLT 13
+#define T_PGFLT 14
+#define T_FPERR 16
+#define T_ALIGN 17
+#define T_MCHK 18
+#define T_SIMDERR 19
+#define T_SYSCALL 48
+
+/* Trap frame (upstream layout: 168 bytes packed) */
+struct dune_tf {
+	uint64_t rdi, rsi, rdx, rcx, r8, r9, r10, r11;
+	uint64_t rbx, rbp, r12, r13, r14, r15, rax;
+	uint32_t err;
+	uint32_t pad1;
+	uint64_t rip;
+	uint16_t cs;
+	uint16_t pad2[3];
+	uint64_t rflags;
+	uint64_t rsp;
+	uint16_t ss;
+	uint16_t pad3[3];
+} __attribute__((packed));
+
+#define ARG0(tf) ((tf)->rdi)
+#define ARG1(tf) ((tf)->rsi)
+#define ARG2(tf) ((tf)->rdx)
+#define ARG3(tf) ((tf)->rcx)
+#define ARG4(tf) ((tf)->r8)
+#define ARG5(tf) ((tf)->r9)
+
+typedef void (*dune_intr_cb)(struct dune_tf *tf);
+typedef void (*dune_pgflt_cb)(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
+typedef void (*dune_syscall_cb)(struct dune_tf *tf);
+
+/* Page-table permissions (dune_vm_*) */
+#define PERM_NONE 0
+#define PERM_R 0x0001
+#define PERM_W 0x0002
+#define PERM_X 0x0004
+#define PERM_U 0x0008
+#define PERM_UC 0x0010
+#define PERM_COW 0x0020
+#define PERM_USR1 0x1000
+#define PERM_USR2 0x2000
+#define PERM_USR3 0x3000
+#define PERM_BIG 0x0100
+#define PERM_BIG_1GB 0x0200
+#define PERM_SCODE (PERM_R | PERM_X)
+#define PERM_STEXT (PERM_R | PERM_W)
+#define PERM_SSTACK PERM_STEXT
+#define PERM_UCODE (PERM_R | PERM_U | PERM_X)
+#define PERM_UTEXT (PERM_R | PERM_U | PERM_W)
+#define PERM_USTACK PERM_UTEXT
+
+#define PTE_P 0x001
+#define PTE_W 0x002
+#define PTE_U 0x004
+#define PTE_PWT 0x008
+#define PTE_PCD 0x010
+#define PTE_A 0x020
+#define PTE_D 0x040
+#define PTE_PS 0x080
+#define PTE_G 0x100
+#define PTE_COW 0x200
+#define PTE_NX 0x8000000000000000ull
+#define PTE_ADDR(pte) ((physaddr_t)(pte) & 0x000ffffffffff000ull)
+
+#define FEC_P 0x1
+#define FEC_W 0x2
+#define FEC_U 0x4
+#define FEC_RSV 0x8
+#define FEC_I 0x10
+
+#define CREATE_NONE 0
+#define CREATE_NORMAL 1
+#define CREATE_BIG 2
+#define CREATE_BIG_1GB 3
+
+#define PGSIZE 4096
+#define PAGEBASE 0x200000000ull
+#define MAX_PAGES (1ull << 20)
+
+/* The guest-physical layout from DUNE_GET_LAYOUT */
+extern uintptr_t phys_limit, mmap_base, stack_base;
+extern ptent_t *pgroot;
+
+static inline uintptr_t dune_mmap_addr_to_pa(void *ptr)
+{
+	return ((uintptr_t)ptr) - mmap_base + phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE;
+}
+
+static inline uintptr_t dune_stack_addr_to_pa(void *ptr)
+{
+	return ((uintptr_t)ptr) - stack_base + phys_limit - GPA_STACK_SIZE;
+}
+
+static inline uintptr_t dune_va_to_pa(void *ptr)
+{
+	if ((uintptr_t)ptr >= stack_base)
+		return dune_stack_addr_to_pa(ptr);
+	else if ((uintptr_t)ptr >= mmap_base)
+		return dune_mmap_addr_to_pa(ptr);
+	else
+		return (uintptr_t)ptr;
+}
+
+/* Entry */
+extern int dune_init(bool map_full);
+extern int dune_enter(void);
+static inline int dune_init_and_enter(void)
+{
+	int ret = dune_init(1);
+	return ret ? ret : dune_enter();
+}
+
+/* Traps and system calls */
+extern int dune_register_intr_handler(int vec, dune_intr_cb cb);
+extern int dune_register_signal_handler(int signum, dune_intr_cb cb);
+extern void dune_register_pgflt_handler(dune_pgflt_cb cb);
+extern void dune_register_syscall_handler(dune_syscall_cb cb);
+extern void dune_passthrough_syscall(struct dune_tf *tf);
+extern void dune_dump_trap_frame(struct dune_tf *tf);
+extern int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern void dune_die(void) __attribute__((noreturn));
+extern void *dune_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
+static inline unsigned long dune_get_ticks(void)
+{
+	unsigned int a, d;
+	__asm__ volatile("rdtsc" : "=a"(a), "=d"(d));
+	return ((unsigned long)a) | (((unsigned long)d) << 32);
+}
+
+/* Pages */
+struct page {
+	struct page *next;
+	uint64_t ref;
+};
+extern struct page *pages;
+extern struct page *dune_page_alloc(void);
+extern void dune_page_free(struct page *pg);
+extern void dune_page_stats(void);
+static inline physaddr_t dune_page2pa(struct page *pg) { return PAGEBASE + ((physaddr_t)(pg - pages) << 12); }
+static inline struct page *dune_pa2page(physaddr_t pa) { return &pages[(pa - PAGEBASE) >> 12]; }
+static inline bool dune_page_isfrompool(physaddr_t pa) { return pa >= PAGEBASE && pa < PAGEBASE + MAX_PAGES * PGSIZE; }
+static inline struct page *dune_page_get(struct page *pg) { pg->ref++; return pg; }
+static inline void dune_page_put(struct page *pg) { if (--pg->ref == 0) dune_page_free(pg); }
+
+/* Page tables */
+extern int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out);
+extern int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm);
+extern int dune_vm_map_pages(ptent_t *root, void *va, size_t len, int perm);
+extern int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm);
+extern void dune_vm_unmap(ptent_t *root, void *va, size_t len);
+extern void dune_vm_free(ptent_t *root);
+
+static inline void dune_flush_tlb_one(unsigned long addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
+static inline void dune_flush_tlb(void)
+{
+	unsigned long cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
+}
+
+#ifndef assert
+#define assert(expr)                                                                             \
+	do {                                                                                     \
+		if (!(expr)) {                                                                   \
+			dune_printf("assertion failed: %s at %s:%d\n", #expr, __FILE__, __LINE__); \
+			dune_die();                                                              \
+		}                                                                                \
+	} while (0)
+#endif
+
+#endif

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* dune_init and dune_enter: the process's guest-physical layout and page
+ * tables, and each thread's entry into Dune mode (GDT, TSS, IDT). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dune.h"
+#include "libdune_priv.h"
+
+int dune_fd = -1;
+ptent_t *pgroot;
+uintptr_t phys_limit, mmap_base, stack_base;
+static __thread struct dune_percpu *percpu;
+
+extern char __dune_syscall[], __dune_syscall_end[];
+
+/* SYSCALL from ring 0 lands at the host's LSTAR: map our trampoline there. */
+static int setup_syscall_trampoline(void)
+{
+	long lstar = ioctl(dune_fd, DUNE_GET_SYSCALL); /* truncated to int by glibc, as upstream */
+	uintptr_t va = (uintptr_t)(int)lstar;
+	size_t off = va & (PGSIZE - 1), len = (size_t)(__dune_syscall_end - __dune_syscall);
+	struct page *pg[2] = {dune_page_alloc(), dune_page_alloc()};
+	if (!pg[0] || !pg[1])
+		return -ENOMEM;
+	/* the two pool pages are consecutive unless the pool was fragmented */
+	if (dune_page2pa(pg[1]) != dune_page2pa(pg[0]) + PGSIZE)
+		return -ENOMEM;
+	memcpy((void *)(dune_page2pa(pg[0]) + off), __dune_syscall, len);
+	return dune_vm_map_phys(pgroot, (void *)(va & ~(uintptr_t)(PGSIZE - 1)), 2 * PGSIZE, (void *)dune_page2pa(pg[0]),
+				PERM_R | PERM_X);
+}
+
+static int setup_mappings_full(void)
+{
+	int r;
+	/* identity [0, 4 GiB): text, data, heap, anything low */
+	if ((r = dune_vm_map_phys(pgroot, (void *)0, 1ul << 32, (void *)0, PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
+		return r;
+	/* the page pool (identity, 8 GiB + 4 GiB) */
+	if ((r = dune_vm_map_phys(pgroot, (void *)PAGEBASE, MAX_PAGES * PGSIZE, (void *)PAGEBASE,
+				  PERM_R | PERM_W | PERM_BIG)))
+		return r;
+	/* the mmap window and the stack window (dune-abi 2.1) */
+	if ((r = dune_vm_map_phys(pgroot, (void *)mmap_base, GPA_MAP_SIZE, (void *)dune_mmap_addr_to_pa((void *)mmap_base),
+				  PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
+		return r;
+	if ((r = dune_vm_map_phys(pgroot, (void *)stack_base, GPA_STACK_SIZE,
+				  (void *)dune_stack_addr_to_pa((void *)stack_base), PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
+		return r;
+	return setup_syscall_trampoline();
+}
+
+int dune_init(bool map_full)
+{
+	struct dune_layout layout;
+	if (!map_full) {
+		fprintf(stderr, "dune: precise mappings (dune_init(0)) are not supported yet\n");
+		return -ENOTSUP;
+	}
+	dune_fd = open("/dev/dune", O_RDWR);
+	if (dune_fd < 0) {
+		fprintf(stderr, "dune: cannot open /dev/dune: %s (is dune.ko loaded under dunehv?)\n", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(dune_fd, DUNE_GET_LAYOUT, &layout)) {
+		fprintf(stderr, "dune: DUNE_GET_LAYOUT failed: %s\n", strerror(errno));
+		return -errno;
+	}
+	phys_limit = layout.phys_limit;
+	mmap_base = layout.base_map;
+	stack_base = layout.base_stack;
+	if (dune_page_init()) {
+		fprintf(stderr, "dune: cannot reserve the page pool at 0x%llx\n", (unsigned long long)PAGEBASE);
+		return -ENOMEM;
+	}
+	struct page *root = dune_page_alloc();
+	if (!root)
+		return -ENOMEM;
+	pgroot = (ptent_t *)dune_page2pa(root);
+	int r = setup_mappings_full();
+	if (r) {
+		fprintf(stderr, "dune: building the page tables failed: %d\n", r);
+		return r;
+	}
+	dune_idt_init();
+	return 0;
+}
+
+static struct dune_percpu *create_percpu(void)
+{
+	struct dune_percpu *p = mmap(NULL, sizeof(*p) + TRAP_STACK_SIZE + EXIT_STACK_SIZE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	p->percpu_ptr = (uint64_t)p;
+	p->trap_stack = (char *)p + sizeof(*p);
+	p->exit_stack = (char *)p->trap_stack + TRAP_STACK_SIZE;
+	uint64_t trap_top = ((uint64_t)p->trap_stack + TRAP_STACK_SIZE) & ~15ull;
+	p->tss.rsp[0] = trap_top;
+	for (int i = 0; i < 7; i++)
+		p->tss.ist[i] = trap_top;
+	p->tss.iomb = sizeof(p->tss);
+	p->gdt[GD_KT / 8] = 0x00af9b000000ffffull; /* 64-bit code, DPL 0 */
+	p->gdt[GD_KD / 8] = 0x00cf93000000ffffull;
+	p->gdt[GD_UD / 8] = 0x00cff3000000ffffull;
+	p->gdt[GD_UT / 8] = 0x00affb000000ffffull; /* 64-bit code, DPL 3 */
+	uint64_t base = (uint64_t)&p->tss, limit = sizeof(p->tss) - 1;
+	p->gdt[GD_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
+	p->gdt[GD_TSS / 8 + 1] = base >> 32;
+	return p;
+}
+
+/* First thing in Dune mode: our descriptor tables and segments. */
+static void load_descriptor_tables(struct dune_percpu *p)
+{
+	/* LTR marks the TSS busy; a forked child inherits the parent's busy
+	 * descriptor and would #GP on LTR: make it available again. */
+	p->gdt[GD_TSS / 8] &= ~(0x2ull << 40);
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) gdtr = {sizeof(p->gdt) - 1, (uint64_t)p->gdt},
+				  idtr = {sizeof(dune_idt) - 1, (uint64_t)dune_idt};
+	__asm__ volatile("lgdt %0\n\t"
+			 "lidt %1\n\t"
+			 "mov %2, %%ax\n\t"
+			 "mov %%ax, %%ss\n\t"
+			 "mov %%ax, %%ds\n\t"
+			 "mov %%ax, %%es\n\t"
+			 "pushq %3\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "mov %4, %%ax\n\t"
+			 "ltr %%ax\n\t"
+			 :
+			 : "m"(gdtr), "m"(idtr), "i"(GD_KD), "i"((long)GD_KT), "i"(GD_TSS)
+			 : "rax", "memory");
+	/* GS base: this thread's block (FS base stays the thread's TLS) */
+	uint64_t gs = (uint64_t)p;
+	__asm__ volatile("wrmsr" ::"c"(0xc0000101), "a"((uint32_t)gs), "d"((uint32_t)(gs >> 32)));
+}
+
+int dune_enter(void)
+{
+	if (dune_fd < 0)
+		return -EINVAL;
+	if (!percpu) {
+		percpu = create_percpu();
+		if (!percpu)
+			return -ENOMEM;
+	}
+	struct dune_config *conf = &percpu->conf;
+	memset(conf, 0, sizeof(*conf)); /* vcpu 0: a new context for this thread */
+	conf->rflags = 0x2;
+	conf->cr3 = (uint64_t)pgroot;
+	void *exit_top = (void *)(((uint64_t)percpu->exit_stack + EXIT_STACK_SIZE) & ~15ull);
+	long r = __dune_enter(conf, exit_top, dune_fd);
+	if (r)
+		return (int)r; /* still in Linux mode */
+	/* Dune mode, ring 0 */
+	load_descriptor_tables(percpu);
+	return 0;
+}
+
+/* The session ended (Linux mode, on the thread's exit stack). */
+void dune_on_exit(struct dune_config *conf)
+{
+	for (;;) {
+		switch (conf->ret) {
+		case DUNE_RET_EXIT:
+			syscall(conf->rax == SYS_exit_group ? SYS_exit_group : SYS_exit, conf->status);
+			break;
+		case DUNE_RET_SIGNAL:
+			/* the signal was delivered on the way here: carry on */
+			break;
+		case DUNE_RET_EPT_VIOLATION:
+			fprintf(stderr, "dune: exit due to EPT violation at rip 0x%llx\n", (unsigned long long)conf->rip);
+			exit(1);
+		case DUNE_RET_INTERRUPT:
+			fprintf(stderr, "dune: exit due to interrupt %lld at rip 0x%llx\n", (long long)conf->status,
+				(unsigned long long)conf->rip);
+			exit(1);
+		case DUNE_RET_UNHANDLED_VMEXIT:
+			fprintf(stderr, "dune: exit due to unhandled VM exit %lld at rip 0x%llx\n", (long long)conf->status,
+				(unsigned long long)conf->rip);
+			exit(1);
+		default:
+			fprintf(stderr, "dune: exit due to unknown reason %lld\n", (long long)conf->ret);
+			exit(1);
+		}
+		long r = ioctl(dune_fd, DUNE_ENTER, conf); /* re-enter where the context stopped */
+		if (r) {
+			fprintf(stderr, "dune: re-entering failed: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef LIBDUNE_PRIV_H
+#define LIBDUNE_PRIV_H
+
+#include <stdint.h>
+
+/* GDT selectors, as Linux's so that the host's STAR works for SYSCALL/SYSRET */
+#define GD_KT 0x10
+#define GD_KD 0x18
+#define GD_UD 0x28
+#define GD_UT 0x30
+#define GD_TSS 0x38
+#define NR_GDT_ENTRIES 9
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomb;
+} __attribute__((packed));
+
+#define TRAP_STACK_SIZE (64 * 1024)
+#define EXIT_STACK_SIZE (64 * 1024)
+
+/* Per-thread block (GS base points at it in Dune mode). */
+struct dune_percpu {
+	uint64_t percpu_ptr;
+	uint64_t tmp;
+	uint64_t kfs_base;
+	uint64_t ufs_base;
+	uint64_t in_usermode;
+	struct tss64 tss;
+	uint64_t gdt[NR_GDT_ENTRIES];
+	struct dune_config conf;
+	void *trap_stack;
+	void *exit_stack;
+} __attribute__((aligned(64)));
+
+extern struct idt_gate dune_idt[256];
+extern int dune_fd;
+void dune_idt_init(void);
+int dune_page_init(void);
+void dune_on_exit(struct dune_config *conf) __attribute__((noreturn));
+long __dune_enter(struct dune_config *conf, void *exit_stack_top, int fd);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* Traps in Dune mode: the IDT, handler registration and dispatch. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dune.h"
+#include "libdune_priv.h"
+
+static dune_intr_cb intr_cbs[256];
+static dune_pgflt_cb pgflt_cb;
+static dune_syscall_cb syscall_cb;
+struct idt_gate dune_idt[256] __attribute__((aligned(16)));
+
+extern char __dune_trap_stubs[];
+
+void dune_idt_init(void)
+{
+	for (int v = 0; v < 256; v++) {
+		uint64_t h = (uint64_t)(__dune_trap_stubs + 16 * v);
+		struct idt_gate *g = &dune_idt[v];
+		g->off_lo = (uint16_t)h;
+		g->sel = GD_KT;
+		g->ist = 1; /* every trap on the thread's trap stack: the red zone stays intact */
+		g->type = 0x8e; /* present, DPL 0, interrupt gate */
+		g->off_mid = (uint16_t)(h >> 16);
+		g->off_hi = (uint32_t)(h >> 32);
+		g->zero = 0;
+	}
+	dune_idt[T_BRKPT].type = 0xee; /* INT3 allowed from ring 3 */
+}
+
+int dune_register_intr_handler(int vec, dune_intr_cb cb)
+{
+	if (vec < 0 || vec > 255)
+		return -EINVAL;
+	intr_cbs[vec] = cb;
+	return 0;
+}
+
+int dune_register_signal_handler(int signum, dune_intr_cb cb)
+{
+	return dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + signum, cb);
+}
+
+void dune_register_pgflt_handler(dune_pgflt_cb cb) { pgflt_cb = cb; }
+void dune_register_syscall_handler(dune_syscall_cb cb) { syscall_cb = cb; }
+
+void dune_dump_trap_frame(struct dune_tf *tf)
+{
+	dune_printf("dune: --- trap frame ---\n");
+	dune_printf("dune: RIP 0x%016lx RSP 0x%016lx RFLAGS 0x%016lx CS 0x%x SS 0x%x ERR 0x%x\n", tf->rip, tf->rsp,
+		    tf->rflags, tf->cs, tf->ss, tf->err);
+	dune_printf("dune: RAX 0x%016lx RBX 0x%016lx RCX 0x%016lx RDX 0x%016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	dune_printf("dune: RSI 0x%016lx RDI 0x%016lx RBP 0x%016lx R8  0x%016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->r8);
+}
+
+void dune_trap(struct dune_tf *tf, int vector);
+void dune_trap(struct dune_tf *tf, int vector)
+{
+	if (intr_cbs[vector]) {
+		intr_cbs[vector](tf);
+		return;
+	}
+	if (vector == T_PGFLT && pgflt_cb) {
+		uintptr_t cr2;
+		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+		pgflt_cb(cr2, tf->err, tf);
+		return;
+	}
+	if (vector == T_PGFLT) {
+		uintptr_t cr2;
+		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+		dune_printf("dune: unhandled page fault at 0x%lx (error 0x%x)\n", cr2, tf->err);
+	} else {
+		dune_printf("dune: unhandled exception %d\n", vector);
+	}
+	(void)syscall_cb;
+	dune_dump_trap_frame(tf);
+	dune_die();
+}
