@@ -27,7 +27,7 @@ CORE_ELF := $(BUILD)/hv/dunehv-core.elf
 EFI := $(BUILD)/dunehv.efi
 GUEST := $(BUILD)/guest
 
-.PHONY: all help setup newlib hv efi guest run test unit unit-bin test-integration bench-boot clean distclean
+.PHONY: all help setup newlib hv efi guest run test unit unit-bin bench-boot bench-dune clean distclean
 all: efi guest
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests"
 	@echo "  make unit        host unit tests of hv/ only"
 	@echo "  make bench-boot  boot benchmark: Bochs ticks and wall time with/without dunehv, exits by reason"
+	@echo "  make bench-dune  Dune benchmark: getpid, first touch, in-process page fault vs Linux, exits per syscall"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel, build the test initramfs and module"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"
@@ -122,6 +123,10 @@ test: setup
 bench-boot: setup
 	@$(MAKE) --no-print-directory efi guest
 	$(PYTHON) scripts/bench-boot.py
+
+bench-dune: setup
+	@$(MAKE) --no-print-directory efi guest
+	$(PYTHON) scripts/bench-dune.py
 
 clean:
 	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)

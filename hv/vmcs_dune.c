@@ -50,28 +50,16 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 {
 	const struct vmx_controls *ctl = &hv->ctl;
 
-	/* Controls (SDM 25.6-25.8). */
-	W32(VMCS_PIN_BASED_CONTROLS, ctl->dune_pinbased);
-	W32(VMCS_PROC_BASED_CONTROLS, ctl->dune_procbased);
-	W32(VMCS_PROC_BASED_CONTROLS2, ctl->dune_procbased2);
-	W32(VMCS_EXIT_CONTROLS, ctl->dune_exit);
-	W32(VMCS_ENTRY_CONTROLS, ctl->dune_entry);
-	/* #DB and #BP go to Linux (debugger support); all else to the process. */
-	W32(VMCS_EXCEPTION_BITMAP, BIT(VEC_DB) | BIT(VEC_BP));
-	W32(VMCS_PAGE_FAULT_ERROR_MASK, 0);
-	W32(VMCS_PAGE_FAULT_ERROR_MATCH, 0);
-	W32(VMCS_CR3_TARGET_COUNT, 0);
-	W32(VMCS_EXIT_MSR_STORE_COUNT, 0);
-	W32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
-	W32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
-	W32(VMCS_ENTRY_INTR_INFO, 0);
-	W64(VMCS_MSR_BITMAP, hv->dune_msr_bitmap_pa);
-	W64(VMCS_TSC_OFFSET, 0);
-	W64(VMCS_EPT_POINTER, c->eptp);
-	W16(VMCS_VPID, c->vpid);
-	W64(VMCS_VMCS_LINK_POINTER, ~0ull);
-	if (ctl->dune_procbased2 & PROC2_ENABLE_XSAVES)
-		W64(VMCS_XSS_EXITING_BITMAP, 0);
+	/* Controls (SDM 25.6-25.8). #DB and #BP go to Linux (debugger
+	 * support); every other exception to the process's own IDT. */
+	const struct vmcs_execution_setup exec = {
+		.pinbased = ctl->dune_pinbased, .procbased = ctl->dune_procbased, .procbased2 = ctl->dune_procbased2,
+		.exit = ctl->dune_exit, .entry = ctl->dune_entry, .exception_bitmap = BIT(VEC_DB) | BIT(VEC_BP),
+		.msr_bitmap_pa = hv->dune_msr_bitmap_pa, .eptp = c->eptp, .vpid = c->vpid,
+	};
+	u32 r = vmcs_write_execution_controls(&exec);
+	if (r)
+		return r;
 
 	/* Every CR0/CR4 bit is host-owned: any change exits (SDM 25.6.6). */
 	u64 cr4 = dune_guest_cr4(hv);
@@ -80,7 +68,7 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	WNAT(VMCS_CR0_READ_SHADOW, DUNE_CR0);
 	WNAT(VMCS_CR4_READ_SHADOW, cr4);
 
-	u32 r = vmcs_write_host_state(hv, cpu);
+	r = vmcs_write_host_state(hv, cpu);
 	if (r)
 		return r;
 

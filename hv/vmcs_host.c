@@ -35,3 +35,29 @@ u32 vmcs_write_host_state(struct hv *hv, struct hv_cpu *cpu)
 	WNAT(VMCS_HOST_IA32_SYSENTER_EIP, 0);
 	return 0;
 }
+
+u32 vmcs_write_execution_controls(const struct vmcs_execution_setup *s)
+{
+	W32(VMCS_PIN_BASED_CONTROLS, s->pinbased);
+	W32(VMCS_PROC_BASED_CONTROLS, s->procbased);
+	W32(VMCS_PROC_BASED_CONTROLS2, s->procbased2);
+	W32(VMCS_EXIT_CONTROLS, s->exit);
+	W32(VMCS_ENTRY_CONTROLS, s->entry);
+	W32(VMCS_EXCEPTION_BITMAP, s->exception_bitmap);
+	W32(VMCS_PAGE_FAULT_ERROR_MASK, 0);
+	W32(VMCS_PAGE_FAULT_ERROR_MATCH, 0);
+	W32(VMCS_CR3_TARGET_COUNT, 0);
+	W32(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	W32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	W32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	W32(VMCS_ENTRY_INTR_INFO, 0);
+	W64(VMCS_MSR_BITMAP, s->msr_bitmap_pa);
+	W64(VMCS_TSC_OFFSET, 0);
+	W64(VMCS_EPT_POINTER, s->eptp);
+	W16(VMCS_VPID, s->vpid);
+	/* SDM 25.4.2: VMCS link pointer must be all ones when not shadowing. */
+	W64(VMCS_VMCS_LINK_POINTER, ~0ull);
+	if (s->procbased2 & PROC2_ENABLE_XSAVES)
+		W64(VMCS_XSS_EXITING_BITMAP, 0); /* SDM 25.6.20: no XSAVES exits */
+	return 0;
+}

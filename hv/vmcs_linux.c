@@ -86,27 +86,14 @@ u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu)
 	u64 efer = rdmsr(MSR_IA32_EFER);
 
 	/* Controls (SDM 25.6-25.8): Linux runs without exits at steady state. */
-	W32(VMCS_PIN_BASED_CONTROLS, c->pinbased);
-	W32(VMCS_PROC_BASED_CONTROLS, c->procbased);
-	W32(VMCS_PROC_BASED_CONTROLS2, c->procbased2);
-	W32(VMCS_EXIT_CONTROLS, c->exit);
-	W32(VMCS_ENTRY_CONTROLS, c->entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0));
-	W32(VMCS_EXCEPTION_BITMAP, 0);
-	W32(VMCS_PAGE_FAULT_ERROR_MASK, 0);
-	W32(VMCS_PAGE_FAULT_ERROR_MATCH, 0);
-	W32(VMCS_CR3_TARGET_COUNT, 0);
-	W32(VMCS_EXIT_MSR_STORE_COUNT, 0);
-	W32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
-	W32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
-	W32(VMCS_ENTRY_INTR_INFO, 0);
-	W64(VMCS_MSR_BITMAP, hv->msr_bitmap_pa);
-	W64(VMCS_TSC_OFFSET, 0);
-	W64(VMCS_EPT_POINTER, hv->linux_eptp);
-	W16(VMCS_VPID, HV_LINUX_VPID);
-	/* SDM 25.4.2: VMCS link pointer must be all ones when not shadowing. */
-	W64(VMCS_VMCS_LINK_POINTER, ~0ull);
-	if (c->procbased2 & PROC2_ENABLE_XSAVES)
-		W64(VMCS_XSS_EXITING_BITMAP, 0); /* SDM 25.6.20: no XSAVES exits */
+	const struct vmcs_execution_setup exec = {
+		.pinbased = c->pinbased, .procbased = c->procbased, .procbased2 = c->procbased2, .exit = c->exit,
+		.entry = c->entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0), .exception_bitmap = 0,
+		.msr_bitmap_pa = hv->msr_bitmap_pa, .eptp = hv->linux_eptp, .vpid = HV_LINUX_VPID,
+	};
+	u32 r = vmcs_write_execution_controls(&exec);
+	if (r)
+		return r;
 
 	/* CR0/CR4 ownership (SDM 25.6.6): the host owns the bits VMX fixes, so
 	 * CR4.VMXE stays set while Linux reads its own value from the shadow. */
@@ -121,7 +108,7 @@ u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu)
 	WNAT(VMCS_CR4_READ_SHADOW, guest_cr4_view);
 
 	/* Host state (SDM 25.5): own CR3, GDT, IDT, TSS and stack. */
-	u32 r = vmcs_write_host_state(hv, cpu);
+	r = vmcs_write_host_state(hv, cpu);
 	if (r)
 		return r;
 

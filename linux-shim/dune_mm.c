@@ -102,6 +102,8 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 	return 0;
 }
 
+/* The process exits or execs: the context dies with its address space (the
+ * file may live on in other processes that share it after fork). */
 static void dune_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct dune_vcpu *v = container_of(mn, struct dune_vcpu, mn);
@@ -109,6 +111,10 @@ static void dune_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	spin_lock(&v->ept_lock);
 	v->mmu_seq++;
 	unmap_gpa_range(v, 0, v->phys_limit);
+	if (v->handle)
+		dunehv_call(DUNEHV_HC_CTX_DESTROY, v->handle, v->df->token, 0, 0);
+	v->handle = 0;
+	v->mm_gone = true;
 	spin_unlock(&v->ept_lock);
 }
 

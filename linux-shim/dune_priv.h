@@ -39,6 +39,7 @@ struct dune_vcpu {
 	struct mm_struct *mm;
 	struct mmu_notifier mn;
 	bool mn_registered;
+	bool mm_gone;                 /* the address space was torn down (exit, exec) */
 	struct dunehv_ctx_run *run;   /* registers and exit, shared with dunehv */
 	/* guest-physical windows (dune-abi 2.1) */
 	u64 phys_limit, base_map, base_stack;
@@ -59,6 +60,7 @@ struct dune_vcpu {
 long dune_enter(struct dune_file *df, struct file *file, struct dune_config __user *uconf);
 long dune_resume(struct dune_file *df, unsigned long result);
 void dune_vcpu_destroy(struct dune_vcpu *v);
+void dune_reap_vcpus(struct dune_file *df);
 
 /* dune_mm.c */
 void dune_layout_compute(struct mm_struct *mm, struct dune_layout *l);

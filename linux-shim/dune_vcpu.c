@@ -64,6 +64,21 @@ void dune_vcpu_destroy(struct dune_vcpu *v)
 	kfree(v);
 }
 
+/* Frees the contexts of threads that exited and of address spaces that are
+ * gone, so a long-lived process sharing the file with its forked children,
+ * or creating threads, does not pile them up. df->lock held. */
+void dune_reap_vcpus(struct dune_file *df)
+{
+	struct dune_vcpu *v, *tmp;
+
+	list_for_each_entry_safe(v, tmp, &df->vcpus, link) {
+		if (v->task != current && (v->mm_gone || (v->task->flags & PF_EXITING))) {
+			list_del(&v->link);
+			dune_vcpu_destroy(v);
+		}
+	}
+}
+
 static int match_file(const void *file, struct file *f, unsigned int fd)
 {
 	return f == file ? (int)fd + 1 : 0;
@@ -117,7 +132,7 @@ static struct dune_vcpu *vcpu_of_current(struct dune_file *df, u64 id)
 	struct dune_vcpu *v;
 
 	list_for_each_entry(v, &df->vcpus, link)
-		if (v->task == current && (!id || v->id == id))
+		if (v->task == current && !v->mm_gone && (!id || v->id == id))
 			return v;
 	return NULL;
 }
@@ -203,6 +218,7 @@ long dune_enter(struct dune_file *df, struct file *file, struct dune_config __us
 	if (!current->mm)
 		return -EINVAL;
 	mutex_lock(&df->lock);
+	dune_reap_vcpus(df);
 	v = vcpu_of_current(df, 0);
 	if (conf.vcpu) {
 		/* conf.vcpu is our own id, checked: never a pointer */

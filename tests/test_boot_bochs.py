@@ -215,3 +215,20 @@ def test_system_calls_and_memory_from_dune_mode(bochs_main):
                    r"done failures=0"):
         assert any(re.search(expect, l) for l in lines), expect
     assert "GUEST: syscalls rc=0" in out
+
+
+def test_dune_signals_isolation_and_no_leaks(bochs_main):
+    out = bochs_main.output
+    for expect in (r"^dunemini: SIGUSR1 reached the Dune process's handler \(0x5151\) OK$",
+                   r"^dunemini: SIGKILL ended a spinning Dune process in 0\.\d+ s OK$",
+                   r"^dunemini: a Dune process reads its own memory at 0x90000000 OK$",
+                   r"^dunemini: another Dune process reading 0x90000000 gets DUNE_RET_EPT_VIOLATION, not the secret \(exit 0\) OK$",
+                   r"^dunemini: 8 threads in Dune at once \((\d+) contexts live meanwhile\) OK$",
+                   r"^dunemini: 1000 of 1000 sequential Dune process lifetimes OK$"):
+        assert re.search(expect, out, re.M), expect
+    for mode in ("signal", "kill", "isolation", "threads 8", "lifetimes"):
+        assert f"GUEST: dunemini {mode} rc=0" in out, mode
+    before = re.search(r"^GUEST: dune counters before: (.*)$", out, re.M).group(1).split()
+    after = re.search(r"^GUEST: dune counters after: (.*)$", out, re.M).group(1).split()
+    assert "ctx_live=0" in before and "ctx_pages=0" in before
+    assert before == after, (before, after)

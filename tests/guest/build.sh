@@ -75,6 +75,6 @@ cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
 cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
 cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/dune.ko"
 cp "$out/dunemini" "$out/rootfs/bin/dunemini"
-cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/rootfs/bin/"
+cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

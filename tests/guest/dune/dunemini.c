@@ -8,6 +8,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,9 +23,12 @@
 
 #include "dune.h"
 
-extern void dunemini_guest(void);
+extern void dunemini_guest(void), dunemini_exit0(void), dunemini_spin(void), dunemini_thread(void),
+	dunemini_signal(void), dunemini_read_secret(void);
 volatile uint64_t dunemini_result[8];
 uint64_t dunemini_buf, dunemini_buf_pages;
+volatile uint64_t dunemini_entered, dunemini_release;
+volatile uint64_t dunemini_sig_flag;
 
 static int failures;
 #define CHECK(cond, fmt, ...)                                                               \
@@ -57,9 +63,188 @@ static uint64_t build_page_tables(void)
 }
 
 static uint8_t guest_stack[64 * 1024] __attribute__((aligned(16)));
+static int dune_fd;
 
-int main(void)
+/* Enters Dune at rip on stack top sp; returns the session's dune_config. */
+static struct dune_config run_guest(void (*rip)(void), void *sp)
 {
+	struct dune_config conf = {0};
+	conf.rip = (uint64_t)rip;
+	conf.rsp = (uint64_t)sp;
+	conf.rflags = 0x2;
+	conf.cr3 = PT_BASE;
+	if (ioctl(dune_fd, DUNE_ENTER, &conf))
+		conf.ret = -errno;
+	return conf;
+}
+
+/* n sequential processes, each a Dune lifetime */
+static int mode_lifetimes(int n)
+{
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+			_exit(c.ret == DUNE_RET_EXIT && c.status == 0 ? 0 : 1);
+		}
+		int st;
+		if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ok++;
+	}
+	CHECK(ok == n, "%d of %d sequential Dune process lifetimes", ok, n);
+	return 0;
+}
+
+static uint64_t info_value(const char *key)
+{
+	char line[128];
+	uint64_t v = ~0ull;
+	FILE *f = fopen("/proc/dunehv/info", "r");
+	size_t k = strlen(key);
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == '=')
+			v = strtoull(line + k + 1, NULL, 0);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void *thread_main(void *arg)
+{
+	uint8_t *stack = arg;
+	struct dune_config c = run_guest(dunemini_thread, stack + 64 * 1024);
+	return (void *)(intptr_t)(c.ret == DUNE_RET_EXIT ? 0 : 1);
+}
+
+/* n threads in Dune mode at the same time */
+static int mode_threads(int n)
+{
+	pthread_t t[64];
+	static uint8_t stacks[64][64 * 1024] __attribute__((aligned(16)));
+	int ok = 0;
+	if (n > 64)
+		n = 64;
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, thread_main, stacks[i]);
+	/* all n are inside Dune mode once they checked in */
+	for (int w = 0; w < 1000 && dunemini_entered < (uint64_t)n; w++)
+		usleep(10000);
+	uint64_t live = info_value("ctx_live");
+	dunemini_release = 1;
+	for (int i = 0; i < n; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		ok += r == NULL;
+	}
+	CHECK(ok == n && dunemini_entered == (uint64_t)n && live >= (uint64_t)n,
+	      "%d threads in Dune at once (%llu contexts live meanwhile)", ok, (unsigned long long)live);
+	return 0;
+}
+
+/* SIGKILL ends a Dune process spinning with interrupts off */
+static int mode_kill(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		run_guest(dunemini_spin, guest_stack + sizeof(guest_stack));
+		_exit(3);
+	}
+	usleep(300000);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	kill(pid, SIGKILL);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double dt = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && dt < 1.0, "SIGKILL ended a spinning Dune process in %.3f s",
+	      dt);
+	return 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	dunemini_sig_flag = 0x5151;
+}
+
+/* SIGUSR1 sent from Dune mode reaches its handler */
+static int mode_signal(void)
+{
+	signal(SIGUSR1, on_usr1);
+	struct dune_config c = run_guest(dunemini_signal, guest_stack + sizeof(guest_stack));
+	CHECK(c.ret == DUNE_RET_EXIT && dunemini_result[6] == 0x5151, "SIGUSR1 reached the Dune process's handler (0x%llx)",
+	      (unsigned long long)dunemini_result[6]);
+	return 0;
+}
+
+/* Two processes: one holds a secret at 0x90000000, the other reads the same
+ * address from Dune mode and must get its own memory or nothing. */
+static int mode_isolation(void)
+{
+	int ready[2], done[2];
+	if (pipe(ready) || pipe(done))
+		return 2;
+	pid_t holder = fork();
+	if (holder == 0) {
+		uint64_t *secret = mmap((void *)0x90000000ul, 4096, PROT_READ | PROT_WRITE,
+					MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		*secret = 0x5ec7e75ec7e7ull;
+		struct dune_config c = run_guest(dunemini_read_secret, guest_stack + sizeof(guest_stack));
+		char x = (c.ret == DUNE_RET_EXIT && dunemini_result[7] == 0x5ec7e75ec7e7ull) ? 'y' : 'n';
+		if (write(ready[1], &x, 1) != 1 || read(done[0], &x, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	char own;
+	if (read(ready[0], &own, 1) != 1)
+		own = '?';
+	/* here nothing is mapped at 0x90000000: the read must not see the secret */
+	pid_t reader = fork();
+	if (reader == 0) {
+		struct dune_config c = run_guest(dunemini_read_secret, guest_stack + sizeof(guest_stack));
+		_exit(c.ret == DUNE_RET_EPT_VIOLATION ? 0 : dunemini_result[7] == 0x5ec7e75ec7e7ull ? 2 : 3);
+	}
+	int st = 0;
+	waitpid(reader, &st, 0);
+	if (write(done[1], "x", 1) != 1)
+		return 2;
+	waitpid(holder, NULL, 0);
+	CHECK(own == 'y', "a Dune process reads its own memory at 0x90000000");
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "another Dune process reading 0x90000000 gets DUNE_RET_EPT_VIOLATION, not the secret (exit %d)",
+	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1) {
+		dune_fd = open("/dev/dune", O_RDWR);
+		if (dune_fd < 0) {
+			printf("dunemini: open /dev/dune: %s FAIL\n", strerror(errno));
+			return 1;
+		}
+		build_page_tables();
+		if (!strcmp(argv[1], "lifetimes") && argc > 2)
+			mode_lifetimes(atoi(argv[2]));
+		else if (!strcmp(argv[1], "threads") && argc > 2)
+			mode_threads(atoi(argv[2]));
+		else if (!strcmp(argv[1], "kill"))
+			mode_kill();
+		else if (!strcmp(argv[1], "signal"))
+			mode_signal();
+		else if (!strcmp(argv[1], "isolation"))
+			mode_isolation();
+		else {
+			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation]\n");
+			return 2;
+		}
+		printf("dunemini: %s done failures=%d\n", argv[1], failures);
+		return failures ? 1 : 0;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	int fd = open("/dev/dune", O_RDWR);
 	if (fd < 0) {

@@ -70,3 +70,45 @@ child:
 	.section .rodata
 msg:	.ascii "dunemini: hello from Dune mode\n"
 	.section .note.GNU-stack, "", @progbits
+
+/* Small guests for dunemini's other modes. */
+	.intel_syntax noprefix
+	.text
+	.globl dunemini_exit0, dunemini_spin, dunemini_thread, dunemini_signal, dunemini_read_secret
+dunemini_exit0:                 /* exit_group(0) at once */
+	mov eax, 231
+	xor edi, edi
+	vmcall
+	ud2
+dunemini_spin:                  /* never stops by itself */
+	jmp dunemini_spin
+dunemini_thread:                /* check in, wait for the release, then exit this thread only */
+	lock inc qword ptr [rip + dunemini_entered]
+1:	pause
+	cmp qword ptr [rip + dunemini_release], 0
+	je 1b
+	mov eax, 60
+	xor edi, edi
+	vmcall
+	ud2
+dunemini_signal:                /* kill(getpid(), SIGUSR1), then report the handler's flag */
+	mov eax, 39
+	vmcall
+	mov rdi, rax
+	mov esi, 10
+	mov eax, 62
+	vmcall
+	mov rax, [rip + dunemini_sig_flag]
+	mov [rip + dunemini_result + 48], rax
+	mov eax, 231
+	xor edi, edi
+	vmcall
+	ud2
+dunemini_read_secret:           /* read 0x90000000: must be this process's own memory */
+	mov rax, [0x90000000]
+	mov [rip + dunemini_result + 56], rax
+	mov eax, 231
+	xor edi, edi
+	vmcall
+	ud2
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,38 @@
+#!/usr/bin/python3
+"""make bench-dune: one Bochs boot runs guest-libdune/test/bench.c, which
+measures, in one process, Linux operations and their Dune counterparts with
+RDTSC. In Bochs the TSC counts emulated instructions, not CPU cycles: the
+ratios between rows of the same run are what compare; the paper's cycle
+counts (Dune, OSDI 2012, Nehalem; recalled, see shared notes) stand beside
+them for reference only."""
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dunehv_boot  # noqa: E402
+
+ROWS = [  # key suffix, label, paper Linux, paper Dune
+    ("getpid", "getpid system call", "138", "895"),
+    ("first_touch", "first touch of a page (kernel / EPT fill)", "2,687", "5,093"),
+    ("user_fault", "page fault handled by the process (SIGSEGV / Dune #PF)", "2,821", "587"),
+]
+
+
+def main():
+    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.bench=dune")
+    r = dunehv_boot.boot("bench-dune", "bochs", cfg=cfg, timeout_s=900)
+    vals = dict(re.findall(r"^bench: (\w+) ([\d.]+)$", r.output, re.M))
+    if "done" not in r.output or r.reason != "shutdown":
+        sys.exit(f"bench-dune: the guest benchmark did not finish ({r.reason}); see {r.log_path}")
+    print("\nDune operations vs Linux, one process, Bochs 2.7 (TSC = emulated instructions, not cycles)")
+    print(f"{'operation':<58}{'Linux':>10}{'Dune':>10}{'ratio':>8}   paper (cycles): Linux / Dune")
+    for key, label, pl, pd in ROWS:
+        lx, du = int(vals["linux_" + key]), int(vals["dune_" + key])
+        print(f"{label:<58}{lx:>10}{du:>10}{du / lx:>8.2f}   {pl} / {pd}")
+    print(f"{'VM exits per Dune system call':<58}{'':>10}{vals['dune_exits_per_syscall']:>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
