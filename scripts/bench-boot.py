@@ -63,6 +63,8 @@ def main():
     print(f"{'Bochs ticks (emulated)':24}{native.ticks:>16,}{hv.ticks:>16,}{hv.ticks / native.ticks:>8.4f}")
     print(f"{'wall seconds':24}{native.wall_s:>16.1f}{hv.wall_s:>16.1f}{hv.wall_s / native.wall_s:>8.3f}")
     print("goal: tick ratio <= 1.02")
+    print("note: the boots also differ in who loads the kernel (the UEFI shell natively, dunehv.efi's")
+    print("LoadImage under dunehv); a ratio below 1 means dunehv costs less than that difference.")
 
     counts = exit_counts(hv.output)
     total = sum(c for (_, _), c in counts.items())

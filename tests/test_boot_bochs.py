@@ -210,6 +210,9 @@ def test_system_calls_and_memory_from_dune_mode(bochs_main):
                    r"mprotect to read-only, still readable OK",
                    r"pthread_create from Dune \(thread ran in Linux mode, returned 0x666\) OK",
                    r"fork: child exited with 69 in Linux mode OK",
+                   r"copy-on-write after fork: child saw 1, parent keeps 3 OK",
+                   r"write after mprotect\(PROT_READ\) refused through the EPT \(value 10, child exit 1\) OK",
+                   r"read after munmap ends the session \(EPT violation\), no stale data \(child exit 1\) OK",
                    r"execve'd program runs, in_dune=0",
                    r"execve from Dune: exit code 42 OK",
                    r"done failures=0"):

@@ -109,6 +109,55 @@ int main(int argc, char **argv)
 	CHECK(pid > 0 && wp == pid && WIFEXITED(status) && WEXITSTATUS(status) == 69,
 	      "fork: child exited with %d in Linux mode", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
+	/* copy-on-write after fork keeps parent and child apart */
+	volatile uint64_t *cow = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*cow = 1;
+	pid = fork();
+	if (pid == 0) {
+		usleep(100000);
+		int saw = (int)*cow; /* the parent wrote 3 meanwhile, in Dune mode */
+		*cow = 2;
+		_exit(saw);
+	}
+	*cow = 3;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && *cow == 3,
+	      "copy-on-write after fork: child saw %d, parent keeps %llu", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	      (unsigned long long)*cow);
+
+	/* a write after mprotect(PROT_READ) does not happen: the session ends */
+	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	*shared = 10;
+	pid = fork();
+	if (pid == 0) {
+		if (dune_enter() == 0) {
+			(void)shared[0]; /* mapped readable in the EPT */
+			mprotect((void *)shared, 4096, PROT_READ);
+			shared[0] = 11; /* must not land */
+		}
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && *shared == 10,
+	      "write after mprotect(PROT_READ) refused through the EPT (value %llu, child exit %d)",
+	      (unsigned long long)*shared, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+	/* after munmap the old address gives no stale data */
+	pid = fork();
+	if (pid == 0) {
+		if (dune_enter() == 0) {
+			volatile uint64_t *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			*gone = 0x57a1e;
+			munmap((void *)gone, 4096);
+			_exit(*gone == 0x57a1e ? 2 : 3); /* either means the read returned */
+		}
+		_exit(4);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	      "read after munmap ends the session (EPT violation), no stale data (child exit %d)",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
 	/* execve from a forked child that is in Dune mode */
 	pid = fork();
 	if (pid == 0) {

@@ -23,13 +23,6 @@
 
 static int failures;
 
-#define CHECK(cond, fmt, ...)                                                  \
-	do {                                                                   \
-		bool ok__ = (cond);                                            \
-		pr_info(fmt " %s\n", ##__VA_ARGS__, ok__ ? "OK" : "FAIL");     \
-		if (!ok__)                                                     \
-			failures++;                                            \
-	} while (0)
 
 /* Guest-physical layout: 2 MiB identity-mapped by one large page. */
 #define G_PML4 0x1000

@@ -18,6 +18,16 @@ static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 	return (long)rax;
 }
 
+/* Prints one check's line ending in OK or FAIL and counts failures in the
+ * including file's `failures`. */
+#define CHECK(cond, fmt, ...)                                                  \
+	do {                                                                   \
+		bool ok__ = (cond);                                            \
+		pr_info(fmt " %s\n", ##__VA_ARGS__, ok__ ? "OK" : "FAIL");     \
+		if (!ok__)                                                     \
+			failures++;                                            \
+	} while (0)
+
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);
 

@@ -251,13 +251,6 @@ static const struct proc_ops log_ops = {
 
 static int failures;
 
-#define CHECK(cond, fmt, ...)                                                  \
-	do {                                                                   \
-		bool ok__ = (cond);                                            \
-		pr_info(fmt " %s\n", ##__VA_ARGS__, ok__ ? "OK" : "FAIL");     \
-		if (!ok__)                                                     \
-			failures++;                                            \
-	} while (0)
 
 enum region { REGION_RAM, REGION_RESERVED, REGION_UNKNOWN };
 
