@@ -44,6 +44,8 @@ int dune_register_signal_handler(int signum, dune_intr_cb cb)
 }
 
 void dune_register_pgflt_handler(dune_pgflt_cb cb) { pgflt_cb = cb; }
+/* Kept for ring-3 sandboxes (dune_jump_to_user), which are not implemented
+ * yet: SYSCALL from ring 3 has no path to this handler so far. */
 void dune_register_syscall_handler(dune_syscall_cb cb) { syscall_cb = cb; }
 
 void dune_dump_trap_frame(struct dune_tf *tf)
@@ -75,7 +77,6 @@ void dune_trap(struct dune_tf *tf, int vector)
 	} else {
 		dune_printf("dune: unhandled exception %d\n", vector);
 	}
-	(void)syscall_cb;
 	dune_dump_trap_frame(tf);
 	dune_die();
 }

@@ -85,8 +85,7 @@ static s64 hc_log_read(struct hv *hv, u64 gpa, u64 size, u64 *pos)
 s64 hypercall_linux(struct hv_cpu *cpu, struct guest_regs *r)
 {
 	struct hv *hv = cpu->hv;
-	u64 a0 = r->gpr[GPR_RDI], a1 = r->gpr[GPR_RSI], a2 = r->gpr[GPR_RDX], a3 = r->gpr[GPR_R10],
-	    a4 = r->gpr[GPR_R8];
+	u64 a0 = r->gpr[GPR_RDI], a1 = r->gpr[GPR_RSI], a2 = r->gpr[GPR_RDX], a3 = r->gpr[GPR_R10];
 	switch (r->gpr[GPR_RAX]) {
 	case DUNEHV_HC_VERSION:
 		return DUNEHV_ABI_VERSION;
@@ -107,7 +106,6 @@ s64 hypercall_linux(struct hv_cpu *cpu, struct guest_regs *r)
 	case DUNEHV_HC_CTX_DESTROY:
 		return hc_ctx_destroy(cpu, a0, a1);
 	default:
-		(void)a4;
 		return -HV_ENOSYS;
 	}
 }

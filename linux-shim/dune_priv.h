@@ -72,15 +72,14 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification);
 int dune_trampoline_install(struct dune_vcpu *v, int fd);
 long dune_syscall_redirect(struct dune_vcpu *v);
 
-/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10, R8. */
+/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10. */
 static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	register u64 r10 asm("r10") = a3;
-	register u64 r8 asm("r8") = 0;
 	u64 rax = fn;
 
 	asm volatile("vmcall"
-		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
+		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10)
 		     :
 		     : "memory");
 	return (long)rax;

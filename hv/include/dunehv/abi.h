@@ -6,7 +6,7 @@
  * integer types.
  *
  * Calling convention (Linux ring 0 only; ring 1..3 gets #UD):
- *   VMCALL with RAX = DUNEHV_HC_* function, arguments in RDI, RSI, RDX, R10, R8.
+ *   VMCALL with RAX = DUNEHV_HC_* function, arguments in RDI, RSI, RDX, R10.
  *   Result in RAX: >= 0 on success, a negative Linux errno value on failure.
  *   Guest buffers are passed by guest-physical address and must lie entirely in
  *   guest RAM outside the hypervisor's own memory, else -EFAULT.

@@ -4,7 +4,8 @@
 
 #include <linux/types.h>
 
-/* VMCALL: RAX = function, args in RDI, RSI, RDX, R10, R8; RAX = result. */
+/* VMCALL: RAX = function, args in RDI, RSI, RDX, R10; RAX = result. a4 goes
+ * in R8, which the ABI reserves (callers pass 0). */
 static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 {
 	register u64 r10 asm("r10") = a3;
