@@ -42,7 +42,7 @@ def follow(path: Path, done: threading.Event):
 
 
 def main():
-    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5")
+    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 watchdog_thresh=60")  # see tests/conftest.py
     log = dunehv_boot.RUNS / "demo" / "com1.txt"
     log.parent.mkdir(parents=True, exist_ok=True)
     if log.exists():
