@@ -39,23 +39,17 @@ __dune_enter:
 	call dune_on_exit
 	ud2
 1:	mov rsp, [r13 + 0x38]              /* DUNE_ENTER failed: back to the caller */
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
-	ret
+	jmp 2f
 
-/* The context's first instruction (Dune mode, ring 0). */
+/* The context's first instruction (Dune mode, ring 0): return 0. */
 __dune_ret:
-	pop r15
+	xor eax, eax
+2:	pop r15
 	pop r14
 	pop r13
 	pop r12
 	pop rbp
 	pop rbx
-	xor eax, eax
 	ret
 
 /*
