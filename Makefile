@@ -39,7 +39,7 @@ help:
 	@echo "  make bench-boot  boot benchmark: Bochs ticks and wall time with/without dunehv, exits by reason"
 	@echo "  make bench-dune  Dune benchmark: getpid, first touch, in-process page fault vs Linux, exits per syscall"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
-	@echo "  make guest       fetch the Debian kernel, build the test initramfs and module"
+	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, the test tools and the initramfs"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"
 	@echo "  make distclean   remove everything under $(BUILD)/"
 
