@@ -8,6 +8,7 @@
 
 #include "arch.h"
 #include "guest_mem.h"
+#include "msr_bitmap.h"
 #include "vmcs.h"
 #include "vmcs_dune.h"
 #include "vmx_ops.h"
@@ -20,18 +21,9 @@ int dune_setup(struct hv *hv)
 	/* Every MSR access exits except FS/GS base (SDM 25.6.9; dune-abi 1.8). */
 	u8 *bitmap = phys_to_virt(hv->dune_msr_bitmap_pa);
 	memset(bitmap, 0xff, PAGE_SIZE);
-	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++) {
-		u32 bit = msr & 0x1fff;
-		bitmap[1024 + bit / 8] &= (u8)~(1u << (bit % 8));
-		bitmap[3072 + bit / 8] &= (u8)~(1u << (bit % 8));
-	}
+	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++)
+		msr_bitmap_set(bitmap, msr, true, true, false);
 	return 0;
-}
-
-static bool guest_buffer_ok(struct hv *hv, u64 gpa, u64 size)
-{
-	const struct hv_boot_info *bi = hv->boot;
-	return guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, gpa, size);
 }
 
 u64 dune_ctx_pages(struct hv *hv)
@@ -58,7 +50,7 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 	struct dunehv_ctx_create cr;
 	if (size != sizeof(cr))
 		return -HV_EINVAL;
-	if (!guest_buffer_ok(hv, gpa, size))
+	if (!guest_buffer_ok(hv->boot, gpa, size))
 		return -HV_EFAULT;
 	memcpy(&cr, phys_to_virt(gpa), sizeof(cr));
 	if (cr.flags || cr.ept_page_quota == 0 || cr.ept_page_quota > DUNEHV_CTX_MAX_EPT_PAGES ||
@@ -115,7 +107,7 @@ s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags
 	    gpa >= (1ull << hv->facts.phys_addr_bits))
 		return -HV_EINVAL;
 	/* The page must be Linux's RAM: never the hypervisor's, never MMIO. */
-	if (!guest_buffer_ok(hv, hpa, size))
+	if (!guest_buffer_ok(hv->boot, hpa, size))
 		return -HV_EFAULT;
 	u64 bits = EPT_READ | ((flags & DUNEHV_MAP_WRITE) ? EPT_WRITE : 0) | ((flags & DUNEHV_MAP_EXEC) ? EPT_EXECUTE : 0) |
 		   ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;

@@ -23,13 +23,11 @@
 s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 {
 	struct hv *hv = cpu->hv;
-	const struct hv_boot_info *bi = hv->boot;
 	int err;
 	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
 	if (!c)
 		return err;
-	if (!guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, run_gpa,
-				sizeof(struct dunehv_ctx_run)))
+	if (!guest_buffer_ok(hv->boot, run_gpa, sizeof(struct dunehv_ctx_run)))
 		return -HV_EFAULT;
 	if (c->broken)
 		return -HV_EIO;

@@ -9,4 +9,11 @@
 bool guest_ram_range_ok(const struct hv_ram_range *ram, unsigned ram_count, u64 hv_base, u64 hv_size, u64 gpa,
 			u64 size);
 
+/* The same check against the hypervisor's boot record: a guest buffer the
+ * host may touch through its identity map. */
+static inline bool guest_buffer_ok(const struct hv_boot_info *bi, u64 gpa, u64 size)
+{
+	return guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, gpa, size);
+}
+
 #endif

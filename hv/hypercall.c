@@ -9,18 +9,12 @@
 #include "dune_hypercall.h"
 #include "guest_mem.h"
 
-static bool guest_buffer_ok(struct hv *hv, u64 gpa, u64 size)
-{
-	const struct hv_boot_info *bi = hv->boot;
-	return guest_ram_range_ok(bi->ram, bi->ram_range_count, bi->hv_phys_base, bi->hv_phys_size, gpa, size);
-}
-
 static s64 copy_to_guest(struct hv *hv, u64 gpa, u64 size, const void *src, u64 len)
 {
 	u64 n = MIN(size, len);
 	if (!n)
 		return 0;
-	if (!guest_buffer_ok(hv, gpa, n))
+	if (!guest_buffer_ok(hv->boot, gpa, n))
 		return -HV_EFAULT;
 	memcpy(phys_to_virt(gpa), src, n);
 	return (s64)n;
@@ -66,7 +60,7 @@ static s64 hc_log_read(struct hv *hv, u64 gpa, u64 size, u64 *pos)
 {
 	char chunk[512];
 	u64 done = 0, start = *pos;
-	if (size && !guest_buffer_ok(hv, gpa, size))
+	if (size && !guest_buffer_ok(hv->boot, gpa, size))
 		return -HV_EFAULT;
 	while (done < size) {
 		u64 p = start + done;

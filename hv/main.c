@@ -9,6 +9,7 @@
 #include "dune_hypercall.h"
 #include "guest_state.h"
 #include "host_cpu.h"
+#include "msr_bitmap.h"
 #include "hv.h"
 #include "vmcs.h"
 #include "vmcs_linux.h"
@@ -38,14 +39,6 @@ static void *pool_pa_to_va(u64 pa) { return phys_to_virt(pa); }
 
 /* Linux's MSR bitmap (SDM 25.6.9): all MSRs pass through except VMX ones,
  * FEATURE_CONTROL, and writes to IA32_APIC_BASE. */
-static void msr_bitmap_intercept(u8 *bitmap, u32 msr, bool read, bool write)
-{
-	u32 offset = msr >= 0xc0000000u ? 1024 : 0, bit = msr & 0x1fff;
-	if (read)
-		bitmap[offset + bit / 8] |= (u8)(1u << (bit % 8));
-	if (write)
-		bitmap[2048 + offset + bit / 8] |= (u8)(1u << (bit % 8));
-}
 
 static int build_msr_bitmap(struct hv *hv)
 {
@@ -53,10 +46,10 @@ static int build_msr_bitmap(struct hv *hv)
 	if (!hv->msr_bitmap_pa)
 		return HV_ERR_NOMEM;
 	u8 *bitmap = phys_to_virt(hv->msr_bitmap_pa);
-	msr_bitmap_intercept(bitmap, MSR_IA32_FEATURE_CONTROL, true, true);
+	msr_bitmap_set(bitmap, MSR_IA32_FEATURE_CONTROL, true, true, true);
 	for (u32 msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST + 1; msr++)
-		msr_bitmap_intercept(bitmap, msr, true, true);
-	msr_bitmap_intercept(bitmap, MSR_IA32_APIC_BASE, false, true);
+		msr_bitmap_set(bitmap, msr, true, true, true);
+	msr_bitmap_set(bitmap, MSR_IA32_APIC_BASE, false, true, true);
 	return 0;
 }
 

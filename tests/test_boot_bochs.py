@@ -9,8 +9,10 @@ import re
 import dunehv_boot
 
 
-def lines(result, prefix):
-    return [l for l in result.output.splitlines() if prefix in l]
+def assert_each_found(lines, patterns):
+    """Every pattern matches at least one of lines."""
+    for expect in patterns:
+        assert any(re.search(expect, l) for l in lines), expect
 
 
 def test_boot_reaches_guest_init_and_stops_cleanly(bochs_main):
@@ -130,21 +132,20 @@ def test_dune_context_runs_and_returns_to_linux(bochs_main):
     out = bochs_main.output
     ctx = [l.split("hvprobe: ctx: ", 1)[1] for l in out.splitlines() if "hvprobe: ctx: " in l]
     assert ctx, "the context self test did not run"
-    for expect in (r"^CPUID 0x40000000 inside the context: ebx=0x656e7544 \(no exit to Linux\) OK$",
-                   r"^system call by VMCALL: getpid -> \d+ OK$",
-                   r"^lazily mapped page after 1 EPT exit\(s\): 0x123456789abcdef OK$",
-                   r"^INT3 came back as a #BP exit \(1\) OK$",
-                   r"^interrupts or the time slice preempted the spinning context [1-9]\d* times OK$",
-                   r"^exit_group\(42\) after 2 system calls OK$",
-                   r"^RUN with another owner's token -> -1 OK$",
-                   r"^RUN with a garbage handle -> -22 OK$",
-                   r"^MAP of a hypervisor page -> -14 OK$",
-                   r"^EPT quota stops a context from taking more tables -> -122 OK$",
-                   r"^UNMAP of everything removed \d+ translations OK$",
-                   r"^200 context lifetimes OK$",
-                   r"^no leak: live 0->0, pages 0->0, pool free (\d+)->\1 OK$",
-                   r"^selftest done failures=0$"):
-        assert any(re.search(expect, l) for l in ctx), expect
+    assert_each_found(ctx, (r"^CPUID 0x40000000 inside the context: ebx=0x656e7544 \(no exit to Linux\) OK$",
+                            r"^system call by VMCALL: getpid -> \d+ OK$",
+                            r"^lazily mapped page after 1 EPT exit\(s\): 0x123456789abcdef OK$",
+                            r"^INT3 came back as a #BP exit \(1\) OK$",
+                            r"^interrupts or the time slice preempted the spinning context [1-9]\d* times OK$",
+                            r"^exit_group\(42\) after 2 system calls OK$",
+                            r"^RUN with another owner's token -> -1 OK$",
+                            r"^RUN with a garbage handle -> -22 OK$",
+                            r"^MAP of a hypervisor page -> -14 OK$",
+                            r"^EPT quota stops a context from taking more tables -> -122 OK$",
+                            r"^UNMAP of everything removed \d+ translations OK$",
+                            r"^200 context lifetimes OK$",
+                            r"^no leak: live 0->0, pages 0->0, pool free (\d+)->\1 OK$",
+                            r"^selftest done failures=0$"))
     assert not [l for l in ctx if l.endswith("FAIL")]
     # the context's exits were counted apart from Linux's
     m = re.search(r"^dune_exits_total=(\d+)$", out, re.M)
@@ -161,23 +162,22 @@ def test_dev_dune_runs_a_process_in_dune_mode(bochs_main):
     assert re.search(r"dune: /dev/dune ready on dunehv ABI 1\.\d+", out)
     assert re.search(r"^crw-rw-rw- +1 +\S+ +\S+ +10, +233 .* /dev/dune$", out, re.M)  # misc 10:233, mode 0666
     lines = [l for l in out.splitlines() if l.startswith("dunemini: ")]
-    for expect in (r"GET_LAYOUT phys_limit=0x[0-9a-f]+ base_map=0x[0-9a-f]+ base_stack=0x[0-9a-f]+ OK",
-                   r"GET_SYSCALL \(LSTAR, truncated like upstream\) = 0x[0-9a-f]+ OK",
-                   r"GET_LAYOUT to a bad pointer -> EFAULT OK",
-                   r"ENTER with a bad pointer -> EFAULT OK",
-                   r"unknown ioctl -> ENOTTY OK",
-                   r"ENTER with a garbage vcpu handle -> EINVAL OK",
-                   r"^dunemini: hello from Dune mode$",
-                   r"DUNE_ENTER returned 0 OK",
-                   r"session ended: ret=1 status=7 \(want EXIT, 7\) OK",
-                   r"CPUID in Dune: 0x656e7544 OK",
-                   r"write from Dune -> 31 OK",
-                   r"getpid from Dune -> \d+ OK",
-                   r"4096 of 4096 pages read back in Dune OK",
-                   r"fork from Dune: child \d+ exited in Linux mode with 69 OK",
-                   r"Dune's writes visible in Linux mode OK",
-                   r"done failures=0"):
-        assert any(re.search(expect, l) for l in lines), expect
+    assert_each_found(lines, (r"GET_LAYOUT phys_limit=0x[0-9a-f]+ base_map=0x[0-9a-f]+ base_stack=0x[0-9a-f]+ OK",
+                              r"GET_SYSCALL \(LSTAR, truncated like upstream\) = 0x[0-9a-f]+ OK",
+                              r"GET_LAYOUT to a bad pointer -> EFAULT OK",
+                              r"ENTER with a bad pointer -> EFAULT OK",
+                              r"unknown ioctl -> ENOTTY OK",
+                              r"ENTER with a garbage vcpu handle -> EINVAL OK",
+                              r"^dunemini: hello from Dune mode$",
+                              r"DUNE_ENTER returned 0 OK",
+                              r"session ended: ret=1 status=7 \(want EXIT, 7\) OK",
+                              r"CPUID in Dune: 0x656e7544 OK",
+                              r"write from Dune -> 31 OK",
+                              r"getpid from Dune -> \d+ OK",
+                              r"4096 of 4096 pages read back in Dune OK",
+                              r"fork from Dune: child \d+ exited in Linux mode with 69 OK",
+                              r"Dune's writes visible in Linux mode OK",
+                              r"done failures=0"))
     assert "GUEST: dunemini rc=0" in out
     # the module is held while a process has /dev/dune open, and unloads after
     assert re.search(r"GUEST: rmmod dune while /dev/dune is open rc=[1-9]", out)
@@ -200,23 +200,22 @@ def test_system_calls_and_memory_from_dune_mode(bochs_main):
     trampoline; syscalls upstream refused (numbers > 312, clone3) work."""
     out = bochs_main.output
     lines = [l for l in out.splitlines() if l.startswith("syscalls: ")]
-    for expect in (r"running in ring 0 of the Dune context OK",
-                   r"file write/read \(17, 17\) OK",
-                   r"statx size 17 OK",
-                   r"getrandom 32 bytes OK",
-                   r"unknown system call number -> ENOSYS OK",
-                   r"256 MiB touched in Dune mode and read back \(65536 pages\) OK",
-                   r"munmap OK",
-                   r"mprotect to read-only, still readable OK",
-                   r"pthread_create from Dune \(thread ran in Linux mode, returned 0x666\) OK",
-                   r"fork: child exited with 69 in Linux mode OK",
-                   r"copy-on-write after fork: child saw 1, parent keeps 3 OK",
-                   r"write after mprotect\(PROT_READ\) refused through the EPT \(value 10, child exit 1\) OK",
-                   r"read after munmap ends the session \(EPT violation\), no stale data \(child exit 1\) OK",
-                   r"execve'd program runs, in_dune=0",
-                   r"execve from Dune: exit code 42 OK",
-                   r"done failures=0"):
-        assert any(re.search(expect, l) for l in lines), expect
+    assert_each_found(lines, (r"running in ring 0 of the Dune context OK",
+                              r"file write/read \(17, 17\) OK",
+                              r"statx size 17 OK",
+                              r"getrandom 32 bytes OK",
+                              r"unknown system call number -> ENOSYS OK",
+                              r"256 MiB touched in Dune mode and read back \(65536 pages\) OK",
+                              r"munmap OK",
+                              r"mprotect to read-only, still readable OK",
+                              r"pthread_create from Dune \(thread ran in Linux mode, returned 0x666\) OK",
+                              r"fork: child exited with 69 in Linux mode OK",
+                              r"copy-on-write after fork: child saw 1, parent keeps 3 OK",
+                              r"write after mprotect\(PROT_READ\) refused through the EPT \(value 10, child exit 1\) OK",
+                              r"read after munmap ends the session \(EPT violation\), no stale data \(child exit 1\) OK",
+                              r"execve'd program runs, in_dune=0",
+                              r"execve from Dune: exit code 42 OK",
+                              r"done failures=0"))
     assert "GUEST: syscalls rc=0" in out
 
 

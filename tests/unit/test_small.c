@@ -7,6 +7,7 @@
 #include "guest_mem.h"
 #include "include/dunehv/abi.h"
 #include "log.h"
+#include "msr_bitmap.h"
 #include "segment.h"
 #include "unit.h"
 #include "vmx_defs.h"
@@ -240,6 +241,26 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 	CHECK_EQ(t->live, DUNEHV_CTX_MAX);
 	free(t);
 }
+
+UNIT_TEST(msr_bitmap_layout)
+{
+	u8 *bm = calloc(1, 4096);
+	msr_bitmap_set(bm, 0x3a, true, true, true); /* FEATURE_CONTROL: read-low, write-low */
+	CHECK_EQ(bm[0x3a / 8], 1u << (0x3a % 8));
+	CHECK_EQ(bm[2048 + 0x3a / 8], 1u << (0x3a % 8));
+	msr_bitmap_set(bm, 0x1b, false, true, true); /* APIC_BASE: writes only */
+	CHECK_EQ(bm[0x1b / 8], 0);
+	CHECK_EQ(bm[2048 + 0x1b / 8], 1u << (0x1b % 8));
+	memset(bm, 0xff, 4096);
+	msr_bitmap_set(bm, 0xc0000100, true, true, false); /* FS_BASE passes: read-high, write-high */
+	CHECK_EQ(bm[1024 + 0x100 / 8], 0xfe);
+	CHECK_EQ(bm[3072 + 0x100 / 8], 0xfe);
+	CHECK_EQ(bm[0x100 / 8], 0xff); /* the low MSR 0x100 is untouched */
+	free(bm);
+}
+
+const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}};
+const unsigned msr_bitmap_count = 1;
 
 const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx_handles_tokens_and_slots}};
 const unsigned dune_ctx_count = 1;
