@@ -52,17 +52,79 @@ __dune_ret:
 	pop rbx
 	ret
 
+/* Per-thread block offsets (struct dune_percpu, upstream's layout; GS base
+ * points at it in Dune mode, in ring 0 and ring 3 alike). */
+#define PERCPU_TMP        8
+#define PERCPU_KFS_BASE   16
+#define PERCPU_UFS_BASE   24
+#define PERCPU_IN_USER    32
+#define PERCPU_RSP0       44              /* TSS.rsp0: "TRAP_STACK" */
+#define PERCPU_IST1       76              /* TSS.ist1: where every trap lands */
+#define TRAP_STACK_SIZE   (64 * 1024)     /* libdune_priv.h */
+#define MSR_FS_BASE       0xc0000100
+#define TF_SIZE           168             /* struct dune_tf */
+#define TF_CS             136
+#define LANDING           128             /* bytes at the top of the trap stack */
+
+/* FS base := [gs:\off] (the thread's TLS in ring 0, the user's in ring 3) */
+	.macro LOAD_FS_BASE off
+	mov ecx, MSR_FS_BASE
+	mov eax, dword ptr gs:[\off]
+	mov edx, dword ptr gs:[\off + 4]
+	wrmsr
+	.endm
+
 /*
- * SYSCALL in ring 0 jumps to the host's LSTAR with RCX = return address and
- * R11 = RFLAGS: libdune maps this code there. VMCALL hands the system call
- * to Linux (dune-abi 1.9), then flags are restored and we return.
+ * SYSCALL jumps to the host's LSTAR with RCX = return address and R11 =
+ * RFLAGS, in ring 0, on the caller's stack: libdune maps this code there.
+ * From ring 0 (in_usermode == 0) it is a system call for Linux: VMCALL hands
+ * it over (dune-abi 1.9), then flags are restored and we return. From ring 3
+ * it goes to the registered syscall handler with a struct dune_tf (r10 in
+ * the rcx slot) on TRAP_STACK, and returns to ring 3 with IRETQ (never
+ * SYSRET, which faults in ring 0 on a non-canonical RCX).
  */
 	.globl __dune_syscall, __dune_syscall_end
 __dune_syscall:
+	cmp qword ptr gs:[PERCPU_IN_USER], 0
+	jne 1f
 	vmcall
 	push r11
 	popfq
 	jmp rcx
+1:	mov gs:[PERCPU_TMP], rsp
+	mov rsp, gs:[PERCPU_RSP0]
+	push 0x2b                          /* ss: GD_UD | 3 */
+	push qword ptr gs:[PERCPU_TMP]     /* rsp */
+	push r11                           /* rflags */
+	push 0x33                          /* cs: GD_UT | 3 */
+	push rcx                           /* rip */
+	push 0                             /* err */
+	push rax
+	push r15
+	push r14
+	push r13
+	push r12
+	push rbp
+	push rbx
+	push r11
+	push r10
+	push r9
+	push r8
+	push r10                           /* ARG3 of a system call */
+	push rdx
+	push rsi
+	push rdi
+	mov qword ptr gs:[PERCPU_IN_USER], 0
+	LOAD_FS_BASE PERCPU_KFS_BASE
+	mov rdi, rsp
+	mov rbx, rsp
+	and rsp, -16
+	cld
+	movabs rax, offset dune_syscall_from_user
+	call rax                           /* absolute: this copy runs at LSTAR */
+	mov rsp, rbx
+	movabs rax, offset __dune_return_from_trap
+	jmp rax
 __dune_syscall_end:
 
 /* Trap stubs: error code (dummy where the CPU pushes none), RAX, vector. */
@@ -88,9 +150,50 @@ __dune_trap_stubs:
 	.set vec, vec + 1
 	.endr
 
-/* Saves the GPRs so the stack holds a struct dune_tf, calls
- * dune_trap(tf, vector), and returns from the trap with IRETQ. */
+/*
+ * Every trap lands on IST1 at the top of the thread's trap stack (so a
+ * ring-0 trap never writes into the interrupted code's red zone). That top
+ * is only a landing zone (LANDING bytes): the 7 words there (rax, err, rip, cs, rflags, rsp,
+ * ss) move at once to where the handler runs: below the interrupted stack's
+ * red zone if the trap interrupted a handler on the trap stack (a fault in a
+ * handler), else just below the landing zone. Then the GPRs are saved so the
+ * stack holds a struct dune_tf, dune_trap(tf, vector) runs, and IRETQ
+ * resumes; FS base and in_usermode follow ring 3 <-> ring 0.
+ */
 trap_common:
+	push rbx                           /* scratch; the 7 words are at rsp + 16 */
+	push rcx
+	mov rbx, gs:[PERCPU_IST1]
+	test qword ptr [rsp + 16 + 24], 3  /* interrupted cs */
+	jnz 2f
+	mov rcx, [rsp + 16 + 40]           /* interrupted rsp */
+	sub rcx, rbx
+	add rcx, TRAP_STACK_SIZE           /* rsp - base: below LANDING if nested */
+	cmp rcx, TRAP_STACK_SIZE - LANDING
+	jae 2f                             /* (unsigned: also catches rsp < base) */
+	mov rbx, [rsp + 16 + 40]
+	sub rbx, 128                       /* nested: below its red zone */
+	and rbx, -16
+	jmp 3f
+2:	sub rbx, LANDING
+3:	sub rbx, 56
+	mov rcx, [rsp + 16]
+	mov [rbx], rcx                     /* rax */
+	mov rcx, [rsp + 24]
+	mov [rbx + 8], rcx                 /* err */
+	mov rcx, [rsp + 32]
+	mov [rbx + 16], rcx                /* rip */
+	mov rcx, [rsp + 40]
+	mov [rbx + 24], rcx                /* cs */
+	mov rcx, [rsp + 48]
+	mov [rbx + 32], rcx                /* rflags */
+	mov rcx, [rsp + 56]
+	mov [rbx + 40], rcx                /* rsp */
+	mov rcx, [rsp + 64]
+	mov [rbx + 48], rcx                /* ss */
+	pop rcx
+	xchg rbx, [rsp]                    /* rbx restored, new stack in [rsp] */
+	mov rsp, [rsp]
 	push r15
 	push r14
 	push r13
@@ -105,13 +208,24 @@ trap_common:
 	push rdx
 	push rsi
 	push rdi
-	mov rdi, rsp
-	mov esi, eax
+	mov r12d, eax                      /* vector */
+	test qword ptr [rsp + TF_CS], 3
+	jz 4f
+	mov qword ptr gs:[PERCPU_IN_USER], 0
+	LOAD_FS_BASE PERCPU_KFS_BASE
+4:	mov rdi, rsp
+	mov esi, r12d
 	mov rbx, rsp
 	and rsp, -16
 	cld
 	call dune_trap
 	mov rsp, rbx
+	.globl __dune_return_from_trap
+__dune_return_from_trap:              /* rsp = struct dune_tf */
+	test qword ptr [rsp + TF_CS], 3
+	jz dune_pop_trap_frame_from_stack
+	LOAD_FS_BASE PERCPU_UFS_BASE
+	mov qword ptr gs:[PERCPU_IN_USER], 1
 	.globl dune_pop_trap_frame_from_stack
 dune_pop_trap_frame_from_stack:
 	pop rdi
@@ -132,10 +246,43 @@ dune_pop_trap_frame_from_stack:
 	add rsp, 8                         /* error code */
 	iretq
 
-/* void dune_pop_trap_frame(struct dune_tf *tf): resumes tf */
+/* void dune_pop_trap_frame(struct dune_tf *tf): resumes tf (ring 0 or 3) */
 	.globl dune_pop_trap_frame
 dune_pop_trap_frame:
 	mov rsp, rdi
-	jmp dune_pop_trap_frame_from_stack
+	jmp __dune_return_from_trap
+
+/*
+ * int dune_jump_to_user(struct dune_tf *tf): runs tf in ring 3 (CS 0x33,
+ * SS 0x2b). The ring-0 context is saved on this stack, and TSS.rsp0 points
+ * at it: ring 3's system calls run their handler just below it, and
+ * dune_ret_from_user(ret) comes back here, making this call return ret.
+ */
+	.globl dune_jump_to_user
+dune_jump_to_user:
+	push rbx
+	push rbp
+	push r12
+	push r13
+	push r14
+	push r15
+	mov gs:[PERCPU_RSP0], rsp
+	mov qword ptr [rdi + TF_CS], 0x33
+	mov qword ptr [rdi + TF_CS + 24], 0x2b   /* ss */
+	mov rsp, rdi
+	jmp __dune_return_from_trap
+
+/* void dune_ret_from_user(int ret): back to dune_jump_to_user's caller */
+	.globl dune_ret_from_user
+dune_ret_from_user:
+	movsxd rax, edi
+	mov rsp, gs:[PERCPU_RSP0]
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbp
+	pop rbx
+	ret
 
 	.section .note.GNU-stack, "", @progbits

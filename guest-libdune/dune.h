@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "../linux-shim/dune.h"
@@ -157,6 +158,12 @@ extern int dune_register_intr_handler(int vec, dune_intr_cb cb);
 extern int dune_register_signal_handler(int signum, dune_intr_cb cb);
 extern void dune_register_pgflt_handler(dune_pgflt_cb cb);
 extern void dune_register_syscall_handler(dune_syscall_cb cb);
+extern int dune_jump_to_user(struct dune_tf *tf);
+extern void dune_ret_from_user(int ret) __attribute__((noreturn));
+extern void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));
+extern __sighandler_t dune_signal(int sig, __sighandler_t cb);
+extern unsigned long dune_get_user_fs(void);
+extern void dune_set_user_fs(unsigned long fs_base);
 extern void dune_passthrough_syscall(struct dune_tf *tf);
 extern void dune_dump_trap_frame(struct dune_tf *tf);
 extern int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

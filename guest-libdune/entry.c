@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <asm/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -161,6 +162,10 @@ int dune_enter(void)
 		if (!percpu)
 			return -ENOMEM;
 	}
+	unsigned long fs;
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+	percpu->kfs_base = fs; /* ring 0 keeps the thread's TLS */
+	percpu->in_usermode = 0;
 	struct dune_config *conf = &percpu->conf;
 	memset(conf, 0, sizeof(*conf)); /* vcpu 0: a new context for this thread */
 	conf->rflags = 0x2;
@@ -172,6 +177,13 @@ int dune_enter(void)
 	/* Dune mode, ring 0 */
 	load_descriptor_tables(percpu);
 	return 0;
+}
+
+unsigned long dune_get_user_fs(void) { return percpu ? percpu->ufs_base : 0; }
+void dune_set_user_fs(unsigned long fs_base)
+{
+	if (percpu)
+		percpu->ufs_base = fs_base;
 }
 
 /* The session ended (Linux mode, on the thread's exit stack). */

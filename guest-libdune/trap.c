@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Traps in Dune mode: the IDT, handler registration and dispatch. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,9 +45,35 @@ int dune_register_signal_handler(int signum, dune_intr_cb cb)
 }
 
 void dune_register_pgflt_handler(dune_pgflt_cb cb) { pgflt_cb = cb; }
-/* Kept for ring-3 sandboxes (dune_jump_to_user), which are not implemented
- * yet: SYSCALL from ring 3 has no path to this handler so far. */
+/* SYSCALL from ring 3 (after dune_jump_to_user) goes to this handler. */
 void dune_register_syscall_handler(dune_syscall_cb cb) { syscall_cb = cb; }
+
+/* dune.S's ring-3 SYSCALL path, on TRAP_STACK in ring 0: the handler decides
+ * (dune_passthrough_syscall, dune_ret_from_user, or its own answer in rax).
+ * Without one the process stops, as upstream's. */
+void dune_syscall_from_user(struct dune_tf *tf);
+void dune_syscall_from_user(struct dune_tf *tf)
+{
+	if (syscall_cb) {
+		syscall_cb(tf);
+		return;
+	}
+	dune_printf("dune: system call %lu from ring 3 and no syscall handler\n", tf->rax);
+	dune_dump_trap_frame(tf);
+	dune_die();
+}
+
+/* A Linux signal handler, and the same function for the signal's Dune
+ * vector (DUNE_SIGNAL_INTR_BASE + sig, upstream's convention). Linux runs
+ * the handler in Linux mode: the session ends with DUNE_RET_SIGNAL, the
+ * handler runs, and libdune re-enters Dune where the thread stopped. */
+__sighandler_t dune_signal(int sig, __sighandler_t cb)
+{
+	if (signal(sig, cb) == SIG_ERR)
+		return SIG_ERR;
+	dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + sig, (dune_intr_cb)(void (*)(void))cb);
+	return NULL;
+}
 
 void dune_dump_trap_frame(struct dune_tf *tf)
 {

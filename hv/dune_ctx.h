@@ -26,6 +26,7 @@ struct dune_ctx {
 	bool launched;        /* VMLAUNCH done: VMRESUME from now on */
 	u32 last_cpu;
 	u64 kernel_gs_base;   /* swapped by software (SWAPGS target) */
+	u64 cr2;              /* not in the VMCS (SDM 27.3): switched by software */
 };
 
 struct dune_ctx_table {

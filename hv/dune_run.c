@@ -20,6 +20,8 @@
 #include "vmcs_dune.h"
 #include "vmx_ops.h"
 
+static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind);
+
 s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 {
 	struct hv *hv = cpu->hv;
@@ -31,6 +33,10 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 		return -HV_EFAULT;
 	if (c->broken)
 		return -HV_EIO;
+	const struct dunehv_ctx_run *run = phys_to_virt(run_gpa);
+	u32 inject = run->inject;
+	if (inject != DUNEHV_INJECT_NONE && inject != DUNEHV_INJECT_PAGE_FAULT)
+		return -HV_EINVAL;
 	/* One CPU at a time, and (until VMCS migration by IPI exists) the CPU
 	 * that launched it (SDM 25.11.1: a VMCS is active on one CPU). */
 	if (c->launched && c->last_cpu != cpu->index)
@@ -46,7 +52,10 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	if (!vmptrld(c->vmcs_pa))
 		hv_panic(cpu, "VMPTRLD of Dune context failed");
 
-	const struct dunehv_ctx_run *run = phys_to_virt(run_gpa);
+	/* CR2 is not part of the guest state in the VMCS (SDM 27.3.1): the
+	 * context's own value goes in by hand, Linux's comes back on the way out. */
+	write_cr2(c->cr2);
+	((struct dunehv_ctx_run *)run)->inject = DUNEHV_INJECT_NONE;
 	memcpy(cpu->regs->gpr, run->gpr, sizeof(cpu->regs->gpr));
 	vmcs_writenat(VMCS_GUEST_RIP, run->rip);
 	vmcs_writenat(VMCS_GUEST_RSP, run->rsp);
@@ -57,6 +66,17 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	cpu->current_ctx = c;
 	cpu->run_gpa = run_gpa;
 	cpu->launch_pending = !c->launched;
+	if (inject == DUNEHV_INJECT_PAGE_FAULT) {
+		/* SDM 27.6.1.2: VM entry delivers the #PF through the context's
+		 * IDT, as if its own page tables had refused the access. */
+		write_cr2(run->inject_cr2);
+		if (!event_try_inject_exception(VEC_PF, true, run->inject_error_code & DUNEHV_PF_ERROR_MASK)) {
+			/* a #PF while delivering #DF: the process triple-faulted */
+			cpu->exit_reason = EXIT_REASON_TRIPLE_FAULT;
+			cpu->exit_qualification = 0;
+			return_to_linux(cpu, DUNEHV_CTX_EXIT_UNHANDLED);
+		}
+	}
 	return HC_SWITCHED_TO_DUNE;
 }
 
@@ -81,6 +101,7 @@ static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind)
 
 	c->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
 	wrmsr(MSR_IA32_KERNEL_GS_BASE, cpu->linux_kernel_gs_base);
+	c->cr2 = read_cr2();
 	write_cr2(cpu->linux_cr2);
 	c->last_cpu = cpu->index;
 	cpu->current_ctx = NULL;
@@ -98,7 +119,10 @@ static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind)
 static void dune_vmcall(struct hv_cpu *cpu)
 {
 	if (guest_cpl() != 0) {
-		event_inject_exception(cpu, VEC_UD, false, 0);
+		if (!event_try_inject_exception(VEC_UD, false, 0)) {
+			cpu->exit_reason = EXIT_REASON_TRIPLE_FAULT;
+			return_to_linux(cpu, DUNEHV_CTX_EXIT_UNHANDLED);
+		}
 		return;
 	}
 	guest_skip_instruction();

@@ -24,12 +24,12 @@ static bool has_error_code(u8 vector)
 	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC;
 }
 
-void event_inject_exception(struct hv_cpu *cpu, u8 vector, bool has_error, u32 error_code)
+bool event_try_inject_exception(u8 vector, bool has_error, u32 error_code)
 {
 	u32 pending = vmcs_read32(VMCS_ENTRY_INTR_INFO);
 	switch (event_combine(pending, vector)) {
 	case EVENT_TRIPLE_FAULT:
-		hv_panic(cpu, "guest triple fault: exception %u while delivering #DF", vector);
+		return false;
 	case EVENT_DOUBLE_FAULT:
 		vector = VEC_DF;
 		has_error = true;
@@ -44,4 +44,11 @@ void event_inject_exception(struct hv_cpu *cpu, u8 vector, bool has_error, u32 e
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
 	if (has_error)
 		vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	return true;
+}
+
+void event_inject_exception(struct hv_cpu *cpu, u8 vector, bool has_error, u32 error_code)
+{
+	if (!event_try_inject_exception(vector, has_error, error_code))
+		hv_panic(cpu, "guest triple fault: exception %u while delivering #DF", vector);
 }

@@ -22,7 +22,11 @@ struct hv_cpu;
 void event_requeue_interrupted(struct hv_cpu *cpu);
 
 /* Injects hardware exception vector (error code if has_error) at the next
- * VM entry, combining with a re-queued event per Table 6-5. */
+ * VM entry, combining with a re-queued event per Table 6-5; false (nothing
+ * injected) when the combination is a triple fault. */
+bool event_try_inject_exception(u8 vector, bool has_error, u32 error_code);
+
+/* Linux's guest: as above, and a triple fault stops the machine. */
 void event_inject_exception(struct hv_cpu *cpu, u8 vector, bool has_error, u32 error_code);
 
 #endif

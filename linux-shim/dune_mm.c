@@ -5,7 +5,13 @@
  * notifier that takes them away whenever Linux changes the mapping (munmap,
  * mprotect, copy-on-write, migration, THP split, reclaim, exit), so that no
  * stale translation survives. A page is writable in the EPT only after a
- * write fault that Linux allowed (pinned with FOLL_WRITE).
+ * write fault that Linux allowed (pinned with FOLL_WRITE). Mappings without
+ * struct pages behind them (VM_PFNMAP, such as the vDSO's vvar page) are
+ * looked up in the page table instead of pinned; the hypervisor only accepts
+ * RAM, so device memory stays out of reach.
+ *
+ * The pages xarray maps gpa >> 12 to either a pinned struct page * (bit 0 =
+ * mapped writable) or an xa_mk_value(pfn) for a VM_PFNMAP page (no pin).
  */
 #define pr_fmt(fmt) "dune: " fmt
 
@@ -15,8 +21,6 @@
 #include <linux/sched/mm.h>
 
 #include "dune_priv.h"
-
-#define EPT_QUAL_WRITE BIT(1)
 
 void dune_layout_compute(struct mm_struct *mm, struct dune_layout *l)
 {
@@ -80,10 +84,12 @@ static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
 		struct page *page = (struct page *)((unsigned long)entry & ~1ul);
 
 		xa_erase(&v->pages, index);
+		v->nr_pinned--;
+		if (xa_is_value(entry))
+			continue; /* VM_PFNMAP: nothing pinned */
 		if ((unsigned long)entry & 1)
 			set_page_dirty(page);
 		unpin_user_page(page);
-		v->nr_pinned--;
 	}
 }
 
@@ -163,54 +169,107 @@ void dune_mm_detach(struct dune_vcpu *v)
 	}
 }
 
-/* EPT violation at gpa: pin the process's page behind it and map it. */
+/* A VM_PFNMAP/VM_IO mapping has no struct pages to pin: find the pfn in
+ * the process's page table (faulting it in first), honouring the VMA's and
+ * the PTE's permissions. Kernel 6.10 replaced follow_pte() with
+ * follow_pfnmap_start(); this is the 6.1 form. */
+static int lookup_pfnmap(struct mm_struct *mm, unsigned long hva, bool write, u64 *pfn)
+{
+	struct vm_area_struct *vma;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int r = -EFAULT;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, hva);
+	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)) || !(vma->vm_flags & VM_READ) ||
+	    (write && !(vma->vm_flags & VM_WRITE)))
+		goto out;
+	if (follow_pte(mm, hva, &ptep, &ptl)) {
+		if (fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, NULL) ||
+		    follow_pte(mm, hva, &ptep, &ptl))
+			goto out;
+	}
+	if (!write || pte_write(*ptep)) {
+		*pfn = pte_pfn(*ptep);
+		r = 0;
+	}
+	pte_unmap_unlock(ptep, ptl);
+out:
+	mmap_read_unlock(mm);
+	return r;
+}
+
+/* Records the translation of gpa and maps it in the hypervisor; ept_lock
+ * held, and entry is a pinned page (bit 0 = writable) or xa_mk_value(pfn). */
+static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool write)
+{
+	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
+	void *old;
+	long r;
+
+	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, phys | flags);
+	if (r) {
+		pr_info_ratelimited("mapping gpa 0x%llx failed: %ld\n", gpa, r);
+		return (int)r;
+	}
+	old = xa_store(&v->pages, gpa >> PAGE_SHIFT, entry, GFP_ATOMIC);
+	if (xa_is_err(old)) {
+		dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa & PAGE_MASK, PAGE_SIZE);
+		return xa_err(old);
+	}
+	if (!old) {
+		v->nr_pinned++;
+	} else if (!xa_is_value(old)) {
+		if ((unsigned long)old & 1)
+			set_page_dirty((struct page *)((unsigned long)old & ~1ul));
+		unpin_user_page((struct page *)((unsigned long)old & ~1ul));
+	}
+	return 0;
+}
+
+/* EPT violation at gpa: pin the process's page behind it and map it.
+ * -ERANGE: gpa is in none of the process's windows; -EFAULT: Linux does not
+ * let the process make this access (nothing mapped there, or a write to a
+ * read-only mapping), which the caller turns into a #PF for the process. */
 int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 {
 	bool write = qualification & EPT_QUAL_WRITE;
 	unsigned long hva;
-	struct page *page;
-	u64 seq, flags;
-	void *old;
+	struct page *page = NULL;
+	u64 seq, pfn = 0;
 	long r;
 
 	if (!gpa_to_hva(v, gpa, &hva))
-		return -EFAULT;
+		return -ERANGE;
 	for (;;) {
 		spin_lock(&v->ept_lock);
 		seq = v->mmu_seq;
 		spin_unlock(&v->ept_lock);
+		page = NULL;
 		r = pin_user_pages_fast(hva & PAGE_MASK, 1, write ? FOLL_WRITE : 0, &page);
-		if (r != 1)
-			return r < 0 ? (int)r : -EFAULT;
+		if (r != 1) {
+			if (r != -EFAULT && r != 0)
+				return (int)r;
+			page = NULL;
+			r = lookup_pfnmap(v->mm, hva, write, &pfn);
+			if (r)
+				return (int)r;
+		}
 		spin_lock(&v->ept_lock);
 		if (seq == v->mmu_seq)
 			break;
 		/* Linux changed the mapping meanwhile: this page may be stale */
 		spin_unlock(&v->ept_lock);
-		unpin_user_page(page);
+		if (page)
+			unpin_user_page(page);
 	}
-	flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
-	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, page_to_phys(page) | flags);
-	if (r) {
-		spin_unlock(&v->ept_lock);
-		unpin_user_page(page);
-		pr_info_ratelimited("mapping gpa 0x%llx failed: %ld\n", gpa, r);
-		return (int)r;
-	}
-	old = xa_store(&v->pages, gpa >> PAGE_SHIFT, (void *)((unsigned long)page | write), GFP_ATOMIC);
-	if (xa_is_err(old)) {
-		dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa & PAGE_MASK, PAGE_SIZE);
-		spin_unlock(&v->ept_lock);
-		unpin_user_page(page);
-		return xa_err(old);
-	}
-	if (old) {
-		if ((unsigned long)old & 1)
-			set_page_dirty((struct page *)((unsigned long)old & ~1ul));
-		unpin_user_page((struct page *)((unsigned long)old & ~1ul));
-	} else {
-		v->nr_pinned++;
-	}
+	if (page)
+		r = map_entry(v, gpa, (void *)((unsigned long)page | write), page_to_phys(page), write);
+	else
+		r = map_entry(v, gpa, xa_mk_value(pfn), PFN_PHYS(pfn), write);
 	spin_unlock(&v->ept_lock);
-	return 0;
+	if (r && page)
+		unpin_user_page(page);
+	return (int)r;
 }

@@ -19,6 +19,12 @@
  * with the system call's result (not part of upstream's ABI). */
 #define DUNE_RESUME _IO(DUNE_MINOR, 0x40)
 
+/* SDM Table 28-7: EPT-violation exit qualification */
+#define EPT_QUAL_WRITE     BIT(1)
+#define EPT_QUAL_FETCH     BIT(2)
+#define EPT_QUAL_GLA_VALID BIT(7)
+#define EPT_QUAL_GLA_FINAL BIT(8) /* the access to the linear address itself, not a page walk */
+
 #define DUNE_EPT_QUOTA 4096 /* EPT table pages per thread (16 MiB of tables) */
 
 /* One open /dev/dune. */

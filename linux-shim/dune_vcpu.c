@@ -165,6 +165,29 @@ static void dump_exit(struct dune_vcpu *v)
 			    run->gpr[G_RAX], run->gpr[G_RDI]);
 }
 
+#define PF_ERR_PRESENT BIT(0)
+#define PF_ERR_WRITE   BIT(1)
+#define PF_ERR_USER    BIT(2)
+#define PF_ERR_FETCH   BIT(4)
+
+/* The process's own page tables map an address whose memory Linux does not
+ * give it (munmap'ed, or written after mprotect to read-only): the access
+ * faults into the process's #PF handler, as a protection fault at that
+ * linear address. A page walk through such memory cannot be described as a
+ * #PF, and ends the session instead. */
+static bool raise_page_fault(struct dunehv_ctx_run *run)
+{
+	u64 q = run->qualification;
+
+	if (!(q & EPT_QUAL_GLA_VALID) || !(q & EPT_QUAL_GLA_FINAL))
+		return false;
+	run->inject = DUNEHV_INJECT_PAGE_FAULT;
+	run->inject_cr2 = run->gla;
+	run->inject_error_code = PF_ERR_PRESENT | (q & EPT_QUAL_WRITE ? PF_ERR_WRITE : 0) |
+				 (run->cpl == 3 ? PF_ERR_USER : 0) | (q & EPT_QUAL_FETCH ? PF_ERR_FETCH : 0);
+	return true;
+}
+
 static long run_loop(struct dune_vcpu *v)
 {
 	struct dunehv_ctx_run *run = v->run;
@@ -189,12 +212,14 @@ static long run_loop(struct dune_vcpu *v)
 		case DUNEHV_CTX_EXIT_INTERRUPT:
 			continue;
 		case DUNEHV_CTX_EXIT_EPT:
-			if (dune_fault_in(v, run->gpa, run->qualification)) {
-				pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process\n",
-						    task_pid_nr(current), run->gpa, run->rip);
-				return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
-			}
-			continue;
+			r = dune_fault_in(v, run->gpa, run->qualification);
+			if (!r)
+				continue;
+			if (r == -EFAULT && raise_page_fault(run))
+				continue;
+			pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",
+					    task_pid_nr(current), run->gpa, run->rip, r);
+			return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
 		case DUNEHV_CTX_EXIT_EXCEPTION:
 			return end_session(v, DUNE_RET_INTERRUPT, run->intr_info & 0xff);
 		case DUNEHV_CTX_EXIT_SYSCALL:

@@ -4,6 +4,7 @@ Shared by the tests (tests/), `make run` (scripts/run-demo.py) and the
 benchmarks (scripts/bench-boot.py). Each boot gets its own folder under
 build/runs/<name>/ with the ESP, COM1 log and the emulator's files.
 """
+import re
 import sys
 from pathlib import Path
 
@@ -60,6 +61,17 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     emu.make_esp(run / "esp", esp_files, startup)
     return emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
                    memory_mb=memory_mb)
+
+
+# A kernel message reaches the console asynchronously, so it can land in the
+# middle of a line a user program is printing: "...faults (f[   56.46] dune:
+# ...\n" and the rest of the user's line after it.
+KERNEL_MESSAGE_RE = re.compile(r"\[\s*\d+\.\d+\] [^\r\n]*\r?\n")
+
+
+def user_output(console):
+    """The console with the kernel's messages taken out: what user programs printed."""
+    return KERNEL_MESSAGE_RE.sub("", console)
 
 
 def abi_define(name):

@@ -42,6 +42,27 @@ static void *thread_fn(void *arg)
 	return (void *)0x666;
 }
 
+/* Page-fault handlers of the forked children (Dune mode, ring 0). */
+static uintptr_t fault_expected;
+static volatile int remapped;
+
+static void exit_on_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)tf;
+	syscall(SYS_exit_group, addr == fault_expected ? 10 + (int)(fec & (FEC_P | FEC_W | FEC_U)) : 9);
+}
+
+static void remap_on_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)fec;
+	(void)tf;
+	if (addr != fault_expected || remapped++)
+		syscall(SYS_exit_group, 9);
+	if (mmap((void *)(addr & ~4095ul), 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	    MAP_FAILED)
+		syscall(SYS_exit_group, 8);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "exec-target")) {
@@ -125,28 +146,35 @@ int main(int argc, char **argv)
 	      "copy-on-write after fork: child saw %d, parent keeps %llu", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	      (unsigned long long)*cow);
 
-	/* a write after mprotect(PROT_READ) does not happen: the session ends */
+	/* a write after mprotect(PROT_READ) does not happen: it faults into the
+	 * process's page-fault handler, as a write to a present page */
 	volatile uint64_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	*shared = 10;
+	fault_expected = (uintptr_t)shared;
 	pid = fork();
 	if (pid == 0) {
 		if (dune_enter() == 0) {
+			dune_register_pgflt_handler(exit_on_fault);
 			(void)shared[0]; /* mapped readable in the EPT */
 			mprotect((void *)shared, 4096, PROT_READ);
 			shared[0] = 11; /* must not land */
+			_exit(2);
 		}
-		_exit(0);
+		_exit(4);
 	}
 	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && *shared == 10,
-	      "write after mprotect(PROT_READ) refused through the EPT (value %llu, child exit %d)",
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 10 + (FEC_P | FEC_W) && *shared == 10,
+	      "write after mprotect(PROT_READ) faults into the Dune #PF handler (value %llu, child exit %d)",
 	      (unsigned long long)*shared, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
-	/* after munmap the old address gives no stale data */
+	/* after munmap the old address faults into the process's #PF handler:
+	 * no stale data (the page table still maps it: map_full) */
+	volatile uint64_t *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fault_expected = (uintptr_t)gone;
 	pid = fork();
 	if (pid == 0) {
 		if (dune_enter() == 0) {
-			volatile uint64_t *gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			dune_register_pgflt_handler(exit_on_fault);
 			*gone = 0x57a1e;
 			munmap((void *)gone, 4096);
 			_exit(*gone == 0x57a1e ? 2 : 3); /* either means the read returned */
@@ -154,8 +182,24 @@ int main(int argc, char **argv)
 		_exit(4);
 	}
 	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	      "read after munmap ends the session (EPT violation), no stale data (child exit %d)",
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 10 + FEC_P,
+	      "read after munmap faults into the Dune #PF handler, no stale data (child exit %d)",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+	/* and after the handler maps memory there again, the access completes */
+	pid = fork();
+	if (pid == 0) {
+		if (dune_enter() == 0) {
+			dune_register_pgflt_handler(remap_on_fault);
+			munmap((void *)gone, 4096);
+			uint64_t v = *gone; /* faults, the handler mmaps a fresh page, the read returns 0 */
+			_exit(v == 0 && remapped == 1 ? 20 : 21);
+		}
+		_exit(4);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 20,
+	      "the #PF handler maps the page again and the access completes (child exit %d)",
 	      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
 	/* execve from a forked child that is in Dune mode */

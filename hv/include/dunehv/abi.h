@@ -30,7 +30,7 @@ typedef uint32_t dunehv_u32;
 
 /* ABI version: major in bits 31..16, minor in bits 15..0. */
 #define DUNEHV_ABI_MAJOR 1
-#define DUNEHV_ABI_MINOR 0
+#define DUNEHV_ABI_MINOR 1
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -107,7 +107,20 @@ struct dunehv_ctx_run {
 	dunehv_u32 intr_info;
 	dunehv_u32 cpl;
 	dunehv_u64 instruction_length;
+	/* In (ABI 1.1): an exception to raise in the context before its next
+	 * instruction; the hypervisor clears it once queued. Only
+	 * DUNEHV_INJECT_PAGE_FAULT exists: a #PF with inject_error_code (bits
+	 * 0..4, SDM Vol. 3A 4.7) and CR2 = inject_cr2, for an access Linux does
+	 * not allow (munmap'ed, or written after mprotect to read-only). A #PF
+	 * raised while an event was being delivered becomes #DF (SDM Table 6-5);
+	 * a third fault ends the run with DUNEHV_CTX_EXIT_UNHANDLED, reason 2. */
+	dunehv_u32 inject;
+	dunehv_u32 inject_error_code;
+	dunehv_u64 inject_cr2;
 };
+#define DUNEHV_INJECT_NONE        0
+#define DUNEHV_INJECT_PAGE_FAULT  1
+#define DUNEHV_PF_ERROR_MASK      0x1fu
 
 /* Number of basic VM-exit reasons counted (SDM Vol. 3 Appendix C: 0..77). */
 #define DUNEHV_NR_EXIT_REASONS 80

@@ -104,8 +104,9 @@ dunemini_signal:                /* kill(getpid(), SIGUSR1), then report the hand
 	xor edi, edi
 	vmcall
 	ud2
-dunemini_read_secret:           /* read 0x90000000: must be this process's own memory */
-	mov rax, [0x90000000]
+dunemini_read_secret:           /* read [dunemini_probe_addr]: must be this process's own memory */
+	mov rax, [rip + dunemini_probe_addr]
+	mov rax, [rax]
 	mov [rip + dunemini_result + 56], rax
 	mov eax, 231
 	xor edi, edi
