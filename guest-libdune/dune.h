@@ -191,6 +191,28 @@ static inline bool dune_page_isfrompool(physaddr_t pa) { return pa >= PAGEBASE &
 static inline struct page *dune_page_get(struct page *pg) { pg->ref++; return pg; }
 static inline void dune_page_put(struct page *pg) { if (--pg->ref == 0) dune_page_free(pg); }
 
+/* /proc/self/maps (procmap.c) */
+#define PROCMAP_TYPE_UNKNOWN 0x00
+#define PROCMAP_TYPE_FILE 0x01
+#define PROCMAP_TYPE_ANONYMOUS 0x02
+#define PROCMAP_TYPE_HEAP 0x03
+#define PROCMAP_TYPE_STACK 0x04
+#define PROCMAP_TYPE_VSYSCALL 0x05
+#define PROCMAP_TYPE_VDSO 0x06
+#define PROCMAP_TYPE_VVAR 0x07
+
+struct dune_procmap_entry {
+	uintptr_t begin;
+	uintptr_t end;
+	uint64_t offset;
+	bool r, w, x, p;
+	char *path;
+	int type;
+};
+typedef void (*dune_procmap_cb)(const struct dune_procmap_entry *);
+extern void dune_procmap_iterate(dune_procmap_cb cb);
+extern void dune_procmap_dump(void);
+
 /* Page tables */
 extern int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out);
 extern int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm);

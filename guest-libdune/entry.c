@@ -20,53 +20,11 @@ int dune_fd = -1;
 ptent_t *pgroot;
 uintptr_t phys_limit, mmap_base, stack_base;
 static __thread struct dune_percpu *percpu;
-
-extern char __dune_syscall[], __dune_syscall_end[];
-
-/* SYSCALL from ring 0 lands at the host's LSTAR: map our trampoline there. */
-static int setup_syscall_trampoline(void)
-{
-	long lstar = ioctl(dune_fd, DUNE_GET_SYSCALL); /* truncated to int by glibc, as upstream */
-	uintptr_t va = (uintptr_t)(int)lstar;
-	size_t off = va & (PGSIZE - 1), len = (size_t)(__dune_syscall_end - __dune_syscall);
-	struct page *pg[2] = {dune_page_alloc(), dune_page_alloc()};
-	if (!pg[0] || !pg[1])
-		return -ENOMEM;
-	/* the two pool pages are consecutive unless the pool was fragmented */
-	if (dune_page2pa(pg[1]) != dune_page2pa(pg[0]) + PGSIZE)
-		return -ENOMEM;
-	memcpy((void *)(dune_page2pa(pg[0]) + off), __dune_syscall, len);
-	return dune_vm_map_phys(pgroot, (void *)(va & ~(uintptr_t)(PGSIZE - 1)), 2 * PGSIZE, (void *)dune_page2pa(pg[0]),
-				PERM_R | PERM_X);
-}
-
-static int setup_mappings_full(void)
-{
-	int r;
-	/* identity [0, 4 GiB): text, data, heap, anything low */
-	if ((r = dune_vm_map_phys(pgroot, (void *)0, 1ul << 32, (void *)0, PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
-		return r;
-	/* the page pool (identity, 8 GiB + 4 GiB) */
-	if ((r = dune_vm_map_phys(pgroot, (void *)PAGEBASE, MAX_PAGES * PGSIZE, (void *)PAGEBASE,
-				  PERM_R | PERM_W | PERM_BIG)))
-		return r;
-	/* the mmap window and the stack window (dune-abi 2.1) */
-	if ((r = dune_vm_map_phys(pgroot, (void *)mmap_base, GPA_MAP_SIZE, (void *)dune_mmap_addr_to_pa((void *)mmap_base),
-				  PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
-		return r;
-	if ((r = dune_vm_map_phys(pgroot, (void *)stack_base, GPA_STACK_SIZE,
-				  (void *)dune_stack_addr_to_pa((void *)stack_base), PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG)))
-		return r;
-	return setup_syscall_trampoline();
-}
+static bool precise; /* dune_init(0): only what was mapped at init, and each thread's stack */
 
 int dune_init(bool map_full)
 {
 	struct dune_layout layout;
-	if (!map_full) {
-		fprintf(stderr, "dune: precise mappings (dune_init(0)) are not supported yet\n");
-		return -ENOTSUP;
-	}
 	dune_fd = open("/dev/dune", O_RDWR);
 	if (dune_fd < 0) {
 		fprintf(stderr, "dune: cannot open /dev/dune: %s (is dune.ko loaded under dunehv?)\n", strerror(errno));
@@ -87,7 +45,8 @@ int dune_init(bool map_full)
 	if (!root)
 		return -ENOMEM;
 	pgroot = (ptent_t *)dune_page2pa(root);
-	int r = setup_mappings_full();
+	precise = !map_full;
+	int r = dune_setup_mappings(map_full);
 	if (r) {
 		fprintf(stderr, "dune: building the page tables failed: %d\n", r);
 		return r;
@@ -160,6 +119,12 @@ int dune_enter(void)
 	if (!percpu) {
 		percpu = create_percpu();
 		if (!percpu)
+			return -ENOMEM;
+	}
+	if (precise) {
+		/* this thread's block and stacks, and the stack it runs on */
+		uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+		if (dune_map_region_of(percpu) || dune_map_region_of((void *)sp))
 			return -ENOMEM;
 	}
 	unsigned long fs;

@@ -2,6 +2,7 @@
 #ifndef LIBDUNE_PRIV_H
 #define LIBDUNE_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* GDT selectors, as Linux's so that the host's STAR works for SYSCALL/SYSRET */
@@ -49,6 +50,8 @@ struct dune_percpu {
 extern struct idt_gate dune_idt[256];
 extern int dune_fd;
 void dune_idt_init(void);
+int dune_setup_mappings(bool map_full);
+int dune_map_region_of(void *addr);
 int dune_page_init(void);
 void dune_on_exit(struct dune_config *conf) __attribute__((noreturn));
 long __dune_enter(struct dune_config *conf, void *exit_stack_top, int fd);

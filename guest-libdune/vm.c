@@ -30,8 +30,9 @@ static ptent_t perm_to_pte(int perm)
 }
 
 /* Walks to the entry for va at the level create asks for (PT for
- * CREATE_NORMAL, PD for CREATE_BIG, PDPT for CREATE_BIG_1GB). */
-int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
+ * CREATE_NORMAL, PD for CREATE_BIG, PDPT for CREATE_BIG_1GB), or to the big
+ * page above it that covers va; *level_out says which level it stopped at. */
+static int walk(ptent_t *root, void *va, int create, ptent_t **pte_out, int *level_out)
 {
 	int stop = create == CREATE_BIG ? 1 : create == CREATE_BIG_1GB ? 2 : 0;
 	ptent_t *table = root;
@@ -46,12 +47,20 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 			*e = dune_page2pa(pg) | PTE_P | PTE_W | PTE_U;
 		} else if (*e & PTE_PS) {
 			*pte_out = e; /* a big page covers va */
+			*level_out = level;
 			return 0;
 		}
 		table = (ptent_t *)PTE_ADDR(*e);
 	}
 	*pte_out = &table[((uintptr_t)va >> level_shift(stop)) & 511];
+	*level_out = stop;
 	return 0;
+}
+
+int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
+{
+	int level;
+	return walk(root, va, create, pte_out, &level);
 }
 
 int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
@@ -63,11 +72,14 @@ int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
 		return -EINVAL;
 	if ((v | p | len) & (step - 1))
 		return -EINVAL;
+	int want_level = create == CREATE_BIG_1GB ? 2 : create == CREATE_BIG ? 1 : 0, level;
 	for (; v < end; v += step, p += step) {
 		ptent_t *pte;
-		int r = dune_vm_lookup(root, (void *)v, create, &pte);
+		int r = walk(root, (void *)v, create, &pte, &level);
 		if (r)
 			return r;
+		if (level != want_level)
+			return -EEXIST; /* a bigger page maps va already: not split */
 		*pte = p | perm_to_pte(perm) | (step > PGSIZE ? PTE_PS : 0);
 	}
 	return 0;
@@ -79,9 +91,12 @@ int dune_vm_map_pages(ptent_t *root, void *va, size_t len, int perm)
 		return -EINVAL;
 	for (uintptr_t v = (uintptr_t)va; v < (uintptr_t)va + len; v += PGSIZE) {
 		ptent_t *pte;
-		int r = dune_vm_lookup(root, (void *)v, CREATE_NORMAL, &pte);
+		int level;
+		int r = walk(root, (void *)v, CREATE_NORMAL, &pte, &level);
 		if (r)
 			return r;
+		if (level != 0)
+			return -EEXIST;
 		struct page *pg = dune_page_alloc();
 		if (!pg)
 			return -ENOMEM;

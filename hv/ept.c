@@ -146,8 +146,18 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 	}
 	u64 *table = pool->pa_to_va(table_pa);
 	u64 *e = &table[level_index(gpa, level)];
-	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE))
-		return -HV_EEXIST; /* smaller pages are mapped below */
+	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE)) {
+		/* A table below: replaced only if every 4 KiB page in it is gone
+		 * (unmapped since), else smaller pages are mapped there. */
+		u64 child = *e & EPT_ADDR_MASK;
+		const u64 *pt = pool->pa_to_va(child);
+		for (unsigned i = 0; i < EPT_ENTRIES; i++)
+			if (pt[i] & EPT_RWX)
+				return -HV_EEXIST;
+		*e = 0;
+		page_pool_free(pool, child);
+		(*table_pages)--;
+	}
 	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
 	return 0;
 }

@@ -85,11 +85,9 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case DUNE_GET_LAYOUT:
 		return dune_get_layout((struct dune_layout __user *)arg);
 	case DUNE_TRAP_ENABLE:
+		return dune_trap_enable((struct dune_trap_config __user *)arg);
 	case DUNE_TRAP_DISABLE:
-		/* The debugger trap (upstream's preempt-notifier hook) is not
-		 * implemented yet: say so instead of pretending. */
-		pr_info_ratelimited("DUNE_TRAP_ENABLE/DISABLE not supported yet (pid %d)\n", task_pid_nr(current));
-		return -EOPNOTSUPP;
+		return dune_trap_disable();
 	default:
 		return -ENOTTY;
 	}
@@ -137,6 +135,7 @@ static int __init dune_init(void)
 static void __exit dune_exit(void)
 {
 	misc_deregister(&dune_dev);
+	dune_trap_exit();
 	pr_info("unloaded\n");
 }
 

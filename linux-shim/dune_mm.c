@@ -102,8 +102,16 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 	spin_lock(&v->ept_lock);
 	v->mmu_seq++;
 	n = hva_to_gpa_ranges(v, range->start, range->end, gpa, size);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (v->huge_maps) {
+			/* a 2 MiB leaf goes whole: so do the pins of all its pages */
+			u64 end = ALIGN(gpa[i] + size[i], SZ_2M);
+
+			gpa[i] = ALIGN_DOWN(gpa[i], SZ_2M);
+			size[i] = end - gpa[i];
+		}
 		unmap_gpa_range(v, gpa[i], size[i]);
+	}
 	spin_unlock(&v->ept_lock);
 	return 0;
 }
@@ -228,7 +236,67 @@ static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool w
 	return 0;
 }
 
-/* EPT violation at gpa: pin the process's page behind it and map it.
+/* A huge page behind hva (THP or hugetlbfs, order >= 9): pins all 512
+ * pages of its 2 MiB-aligned range if they are one physically contiguous,
+ * aligned run of the same folio, as the process maps them now. Returns the
+ * first page's physical address, or 0 to fall back to 4 KiB. */
+static phys_addr_t pin_huge_range(struct page *page, unsigned long hva, bool write, struct page **pages)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long start = hva & ~(SZ_2M - 1);
+	unsigned long pfn0 = page_to_pfn(page) - ((hva - start) >> PAGE_SHIFT);
+	long n;
+	int i;
+
+	if (folio_nr_pages(folio) < PTRS_PER_PMD || (pfn0 & (PTRS_PER_PMD - 1)) || pfn0 < folio_pfn(folio) ||
+	    pfn0 + PTRS_PER_PMD > folio_pfn(folio) + folio_nr_pages(folio))
+		return 0;
+	n = pin_user_pages_fast(start, PTRS_PER_PMD, write ? FOLL_WRITE : 0, pages);
+	for (i = 0; i < n; i++)
+		if (pages[i] != pfn_to_page(pfn0 + i))
+			break;
+	if (n == PTRS_PER_PMD && i == PTRS_PER_PMD)
+		return PFN_PHYS(pfn0);
+	if (n > 0)
+		unpin_user_pages(pages, n);
+	return 0;
+}
+
+/* Maps the pinned 2 MiB run with one EPT leaf; ept_lock held. */
+static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, struct page **pages)
+{
+	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | DUNEHV_MAP_2M | (write ? DUNEHV_MAP_WRITE : 0);
+	u64 base = gpa & ~(u64)(SZ_2M - 1);
+	long r;
+	int i;
+
+	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, base, phys | flags);
+	if (r)
+		return (int)r; /* e.g. 4 KiB pages are mapped there: the caller maps 4 KiB */
+	for (i = 0; i < PTRS_PER_PMD; i++) {
+		void *old = xa_store(&v->pages, (base >> PAGE_SHIFT) + i, (void *)((unsigned long)pages[i] | write),
+				     GFP_ATOMIC);
+
+		if (xa_is_err(old)) {
+			/* out of memory for the index: drop the leaf and what is recorded */
+			dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, base, SZ_2M);
+			while (i-- > 0) {
+				xa_erase(&v->pages, (base >> PAGE_SHIFT) + i);
+				v->nr_pinned--;
+			}
+			return xa_err(old);
+		}
+		if (!old)
+			v->nr_pinned++;
+		else if (!xa_is_value(old))
+			unpin_user_page((struct page *)((unsigned long)old & ~1ul));
+	}
+	v->huge_maps++;
+	return 0;
+}
+
+/* EPT violation at gpa: pin the process's page behind it and map it (with
+ * a 2 MiB leaf when a huge page backs the whole aligned range).
  * -ERANGE: gpa is in none of the process's windows; -EFAULT: Linux does not
  * let the process make this access (nothing mapped there, or a write to a
  * read-only mapping), which the caller turns into a #PF for the process. */
@@ -236,7 +304,8 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 {
 	bool write = qualification & EPT_QUAL_WRITE;
 	unsigned long hva;
-	struct page *page = NULL;
+	struct page *page = NULL, **huge = NULL;
+	phys_addr_t huge_phys = 0;
 	u64 seq, pfn = 0;
 	long r;
 
@@ -256,13 +325,33 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 			if (r)
 				return (int)r;
 		}
+		if (page && PageCompound(page)) {
+			if (!huge)
+				huge = kmalloc_array(PTRS_PER_PMD, sizeof(*huge), GFP_KERNEL);
+			if (huge)
+				huge_phys = pin_huge_range(page, hva, write, huge);
+		}
 		spin_lock(&v->ept_lock);
 		if (seq == v->mmu_seq)
 			break;
-		/* Linux changed the mapping meanwhile: this page may be stale */
+		/* Linux changed the mapping meanwhile: these pages may be stale */
 		spin_unlock(&v->ept_lock);
 		if (page)
 			unpin_user_page(page);
+		if (huge_phys)
+			unpin_user_pages(huge, PTRS_PER_PMD);
+		huge_phys = 0;
+	}
+	if (huge_phys) {
+		r = map_huge(v, gpa, huge_phys, write, huge);
+		if (r)
+			unpin_user_pages(huge, PTRS_PER_PMD);
+		else {
+			spin_unlock(&v->ept_lock);
+			unpin_user_page(page); /* the run holds its own pin of it */
+			kfree(huge);
+			return 0;
+		}
 	}
 	if (page)
 		r = map_entry(v, gpa, (void *)((unsigned long)page | write), page_to_phys(page), write);
@@ -271,5 +360,6 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 	spin_unlock(&v->ept_lock);
 	if (r && page)
 		unpin_user_page(page);
+	kfree(huge);
 	return (int)r;
 }

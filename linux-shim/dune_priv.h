@@ -54,6 +54,7 @@ struct dune_vcpu {
 	struct xarray pages;
 	u64 mmu_seq;                  /* bumped by every invalidation */
 	unsigned long nr_pinned;
+	unsigned long huge_maps;      /* 2 MiB EPT leaves installed */
 	/* the DUNE_ENTER call being served */
 	struct dune_config __user *uconf;
 	struct pt_regs entry_regs;
@@ -77,6 +78,11 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification);
 /* dune_syscall.c */
 int dune_trampoline_install(struct dune_vcpu *v, int fd);
 long dune_syscall_redirect(struct dune_vcpu *v);
+
+/* dune_trap.c */
+long dune_trap_enable(struct dune_trap_config __user *uconf);
+long dune_trap_disable(void);
+void dune_trap_exit(void);
 
 /* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10. */
 static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)

@@ -74,7 +74,12 @@ def main():
         ("Dune context run by the hypervisor (hvprobe ctxtest)", "hvprobe: ctx: selftest done failures=0" in out),
         ("a process in Dune mode through /dev/dune (dunemini)", "dunemini: done failures=0" in out),
         ("upstream's test/hello on our libdune", "hello: recovered from divide by zero" in out),
-        ("system calls and 256 MiB from Dune mode (syscalls)", "syscalls: done failures=0" in out),
+        ("system calls, 256 MiB, huge pages, faults in the process (syscalls)", "syscalls: done failures=0" in out),
+        ("upstream's test/test checks: fork, pthread, signal", "GUEST: libdune test rc=0" in out),
+        ("upstream's test/timetest checks: time() through the vDSO", find(r"^Success! t=\d+") is not None),
+        ("ring 3 inside Dune; VMCALL from ring 3 refused", "ring3: done failures=0" in out),
+        ("libdune precise mode, dune_init(0)", "precise: done failures=0" in out),
+        ("DUNE_TRAP_ENABLE debugger hook", "dunemini: trap done failures=0" in out),
     ]
     print("\n==== dunehv demo summary ====")
     for what, ok in checks:

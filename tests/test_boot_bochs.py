@@ -159,7 +159,7 @@ def test_dev_dune_runs_a_process_in_dune_mode(bochs_main):
     Dune, lazily filled memory, fork, exit status."""
     out = dunehv_boot.user_output(bochs_main.output)
     assert "GUEST: insmod dune rc=0" in out
-    assert re.search(r"dune: /dev/dune ready on dunehv ABI 1\.\d+", out)
+    assert re.search(r"dune: /dev/dune ready on dunehv ABI 1\.\d+", bochs_main.output)  # kernel log
     assert re.search(r"^crw-rw-rw- +1 +\S+ +\S+ +10, +233 .* /dev/dune$", out, re.M)  # misc 10:233, mode 0666
     lines = [l for l in out.splitlines() if l.startswith("dunemini: ")]
     assert_each_found(lines, (r"GET_LAYOUT phys_limit=0x[0-9a-f]+ base_map=0x[0-9a-f]+ base_stack=0x[0-9a-f]+ OK",
@@ -207,6 +207,8 @@ def test_system_calls_and_memory_from_dune_mode(bochs_main):
                               r"unknown system call number -> ENOSYS OK",
                               r"256 MiB touched in Dune mode and read back \(65536 pages\) OK",
                               r"munmap OK",
+                              r"transparent huge page: 512 pages touched in Dune mode with [0-4] EPT violations OK",
+                              r"hugetlbfs 2 MiB page: 512 pages touched in Dune mode with [0-4] EPT violations OK",
                               r"mprotect to read-only, still readable OK",
                               r"pthread_create from Dune \(thread ran in Linux mode, returned 0x666\) OK",
                               r"fork: child exited with 69 in Linux mode OK",
@@ -222,6 +224,47 @@ def test_system_calls_and_memory_from_dune_mode(bochs_main):
     assert "GUEST: syscalls rc=0" in out
 
 
+def test_upstream_test_and_timetest_run_on_our_libdune(bochs_main):
+    """The checks of upstream's test/test (fork, pthread, signal, each in a
+    forked child that enters Dune) and test/timetest (time() through the
+    vDSO, whose vvar page is a VM_PFNMAP mapping; the vsyscall page)."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    lines = out.splitlines()
+    assert "Doing tests" in lines
+    for name in ("fork", "pthread", "signal"):
+        assert f"==== Running test {name}" in lines
+        assert f"==== Test {name} - passed" in lines, name
+    assert "Done all tests" in lines
+    assert "GUEST: libdune test rc=0" in out
+    assert re.search(r"^Success! t=\d+$", out, re.M)
+    assert re.search(r"^timetest: time \d+, gettimeofday \d+, vsyscall time \d+$", out, re.M)
+    assert "GUEST: libdune timetest rc=0" in out
+
+
+def test_ring3_inside_dune_and_precise_mappings(bochs_main):
+    """dune_jump_to_user: ring-3 SYSCALL reaches the handler, VMCALL from
+    ring 3 is refused with #UD (never a system call), ring-3 faults reach the
+    ring-0 handlers, a nested fault keeps the outer frame. dune_init(0):
+    only what was mapped at init, later memory faults into the handler."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    lines = [l for l in out.splitlines() if l.startswith(("ring3: ", "precise: "))]
+    assert_each_found(lines, (r"^ring3: SYSCALL from ring 3 reaches the syscall handler \(getpid \d+, 2 calls\) OK$",
+                              r"^ring3: VMCALL from ring 3 is refused: #UD in the process, no system call \(vector 6, cs 0x33\) OK$",
+                              r"^ring3: ring 3 reading a supervisor page gets #PF \(error 0x5\) OK$",
+                              r"^ring3: HLT in ring 3 gets #GP \(vector 13\) OK$",
+                              r"^ring3: a #PF inside the #UD handler leaves the outer trap frame intact \(0\) OK$",
+                              r"^ring3: ring-3 getpid through the handler and back, .* OK$",
+                              r"^ring3: done failures=0$",
+                              r"^precise: program text mapped present, executable, supervisor OK$",
+                              r"^precise: a read-only mapping is read-only in the page table OK$",
+                              r"^precise: memory mmap'ed after dune_init faults not-present into the handler, which maps it \(error 0x2\) OK$",
+                              r"^precise: writing the read-only mapping faults \(present, write\) .* \(exit 13\) OK$",
+                              r"^precise: done failures=0$"))
+    assert "GUEST: libdune ring3 rc=0" in out
+    assert "GUEST: libdune precise rc=0" in out
+    assert not re.search(r"^(ring3|precise): .* FAIL$", out, re.M)
+
+
 def test_dune_signals_isolation_and_no_leaks(bochs_main):
     out = dunehv_boot.user_output(bochs_main.output)
     for expect in (r"^dunemini: SIGUSR1 reached the Dune process's handler \(0x5151\) OK$",
@@ -231,9 +274,14 @@ def test_dune_signals_isolation_and_no_leaks(bochs_main):
                    r"^dunemini: reading GPA 0x1000000 \(Linux's kernel image\) faults \(fault\) OK$",
                    r"^dunemini: reading GPA 0x[0-9a-f]+ \(the hypervisor's memory\) faults \(fault\) OK$",
                    r"^dunemini: 8 threads in Dune at once \((\d+) contexts live meanwhile\) OK$",
-                   r"^dunemini: 1000 of 1000 sequential Dune process lifetimes OK$"):
+                   r"^dunemini: 1000 of 1000 sequential Dune process lifetimes OK$",
+                   r"^dunemini: TRAP_ENABLE with regs_size 100 -> EINVAL OK$",
+                   r"^dunemini: TRAP_ENABLE with a kernel address -> EFAULT OK$",
+                   r"^dunemini: TRAP_ENABLE with a bad pointer -> EFAULT OK$",
+                   r"^dunemini: the trap fired at trigger_rip after 2 sched-ins: .* \(exit 42\) OK$",
+                   r"^dunemini: a thread that exits with its trap still enabled \(exit 42\) OK$"):
         assert re.search(expect, out, re.M), expect
-    for mode in ("signal", "kill", "isolation", "threads 8", "lifetimes"):
+    for mode in ("signal", "kill", "isolation", "threads 8", "trap", "lifetimes"):
         assert f"GUEST: dunemini {mode} rc=0" in out, mode
     before = re.search(r"^GUEST: dune counters before: (.*)$", out, re.M).group(1).split()
     after = re.search(r"^GUEST: dune counters after: (.*)$", out, re.M).group(1).split()

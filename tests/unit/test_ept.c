@@ -171,6 +171,15 @@ UNIT_TEST(map_unmap_leaves_with_quota)
 	CHECK_EQ(ept_lookup(unit_identity, root, 0x900000, &level), 0);
 	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, ~0ull), 1);
 	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, 0), 0);
+	/* the 4 KiB pages under 0x400000 are all gone: a 2 MiB leaf replaces
+	 * their empty table, which goes back to the pool */
+	u64 before = tables, free_before = pool.free_pages;
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x40000000, 2, EPT_READ | wb, &tables, 16), 0);
+	CHECK_EQ(tables, before - 1);
+	CHECK_EQ(pool.free_pages, free_before + 1);
+	CHECK_EQ(ept_lookup(unit_identity, root, 0x5ff000, &level) & EPT_ADDR_MASK, 0x40000000);
+	CHECK_EQ(level, 2);
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x400000, 0x1000), 1);
 	ept_free_tables(&pool, root);
 	CHECK_EQ(pool.free_pages, free0 + 1);
 	free(mem);

@@ -246,6 +246,68 @@ static int mode_isolation(void)
 	return 0;
 }
 
+/* DUNE_TRAP_ENABLE: the debugger hook. A thread spinning at trigger_rip
+ * (dunemini_spin, in Linux mode) is switched out and in again (a competing
+ * process keeps the CPU busy), and after `delay` more sched-ins it continues
+ * in notify_func with its registers. */
+void dunemini_spin(void);
+void dunemini_trap_notify(struct dune_trap_regs *regs, void *priv);
+void dunemini_trap_notify_c(struct dune_trap_regs *regs, void *priv);
+static struct dune_trap_regs trap_regs;
+static int trap_disable_on_notify;
+void dunemini_trap_notify_c(struct dune_trap_regs *regs, void *priv)
+{
+	int ok = regs == &trap_regs && priv == (void *)0x7ea && regs->rip == (uint64_t)dunemini_spin;
+	if (trap_disable_on_notify && ioctl(dune_fd, DUNE_TRAP_DISABLE))
+		ok = 0;
+	_exit(ok ? 42 : 43);
+}
+
+static int trap_child(int disable)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(60); /* a trap that never fires fails the test instead of hanging it */
+		trap_disable_on_notify = disable;
+		struct dune_trap_config tc = {.trigger_rip = (uint64_t)dunemini_spin,
+					      .notify_func = dunemini_trap_notify,
+					      .regs = &trap_regs,
+					      .regs_size = sizeof(trap_regs),
+					      .priv = (void *)0x7ea,
+					      .delay = 2};
+		if (ioctl(dune_fd, DUNE_TRAP_ENABLE, &tc))
+			_exit(3);
+		dunemini_spin();
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int mode_trap(void)
+{
+	struct dune_trap_config tc = {.regs = &trap_regs, .regs_size = 100, .notify_func = dunemini_trap_notify};
+	CHECK(ioctl(dune_fd, DUNE_TRAP_ENABLE, &tc) == -1 && errno == EINVAL, "TRAP_ENABLE with regs_size 100 -> EINVAL");
+	tc.regs_size = sizeof(trap_regs);
+	tc.regs = (struct dune_trap_regs *)0xffff888000000000ull;
+	CHECK(ioctl(dune_fd, DUNE_TRAP_ENABLE, &tc) == -1 && errno == EFAULT, "TRAP_ENABLE with a kernel address -> EFAULT");
+	CHECK(ioctl(dune_fd, DUNE_TRAP_ENABLE, (void *)8) == -1 && errno == EFAULT, "TRAP_ENABLE with a bad pointer -> EFAULT");
+	CHECK(ioctl(dune_fd, DUNE_TRAP_DISABLE) == 0, "TRAP_DISABLE with no trap -> 0");
+	pid_t competitor = fork();
+	if (competitor == 0) {
+		alarm(120);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
+	}
+	int r1 = trap_child(1), r2 = trap_child(0);
+	kill(competitor, SIGKILL);
+	waitpid(competitor, NULL, 0);
+	CHECK(r1 == 42, "the trap fired at trigger_rip after 2 sched-ins: notify_func got the registers and priv, then TRAP_DISABLE (exit %d)", r1);
+	CHECK(r2 == 42, "a thread that exits with its trap still enabled (exit %d)", r2);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -266,8 +328,10 @@ int main(int argc, char **argv)
 			mode_signal();
 		else if (!strcmp(argv[1], "isolation"))
 			mode_isolation();
+		else if (!strcmp(argv[1], "trap"))
+			mode_trap();
 		else {
-			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation]\n");
+			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap]\n");
 			return 2;
 		}
 		printf("dunemini: %s done failures=%d\n", argv[1], failures);

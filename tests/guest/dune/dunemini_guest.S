@@ -74,7 +74,7 @@ msg:	.ascii "dunemini: hello from Dune mode\n"
 /* Small guests for dunemini's other modes. */
 	.intel_syntax noprefix
 	.text
-	.globl dunemini_exit0, dunemini_spin, dunemini_thread, dunemini_signal, dunemini_read_secret
+	.globl dunemini_exit0, dunemini_spin, dunemini_trap_notify, dunemini_thread, dunemini_signal, dunemini_read_secret
 dunemini_exit0:                 /* exit_group(0) at once */
 	mov eax, 231
 	xor edi, edi
@@ -82,6 +82,10 @@ dunemini_exit0:                 /* exit_group(0) at once */
 	ud2
 dunemini_spin:                  /* never stops by itself */
 	jmp dunemini_spin
+dunemini_trap_notify:           /* DUNE_TRAP notify_func (Linux mode): align, call the C part */
+	and rsp, -16
+	call dunemini_trap_notify_c
+	ud2
 dunemini_thread:                /* check in, wait for the release, then exit this thread only */
 	lock inc qword ptr [rip + dunemini_entered]
 1:	pause
