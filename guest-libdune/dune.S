@@ -66,6 +66,25 @@ __dune_ret:
 #define TF_CS             136
 #define LANDING           128             /* bytes at the top of the trap stack */
 
+/* The GPRs of a struct dune_tf below rax (rdi at the lowest address);
+ * rcx_slot is what goes where rcx does. */
+	.macro SAVE_GPRS rcx_slot
+	push r15
+	push r14
+	push r13
+	push r12
+	push rbp
+	push rbx
+	push r11
+	push r10
+	push r9
+	push r8
+	push \rcx_slot
+	push rdx
+	push rsi
+	push rdi
+	.endm
+
 /* FS base := [gs:\off] (the thread's TLS in ring 0, the user's in ring 3) */
 	.macro LOAD_FS_BASE off
 	mov ecx, MSR_FS_BASE
@@ -100,20 +119,7 @@ __dune_syscall:
 	push rcx                           /* rip */
 	push 0                             /* err */
 	push rax
-	push r15
-	push r14
-	push r13
-	push r12
-	push rbp
-	push rbx
-	push r11
-	push r10
-	push r9
-	push r8
-	push r10                           /* ARG3 of a system call */
-	push rdx
-	push rsi
-	push rdi
+	SAVE_GPRS r10                      /* r10 in the rcx slot: ARG3 of a system call */
 	mov qword ptr gs:[PERCPU_IN_USER], 0
 	LOAD_FS_BASE PERCPU_KFS_BASE
 	mov rdi, rsp
@@ -177,37 +183,16 @@ trap_common:
 	jmp 3f
 2:	sub rbx, LANDING
 3:	sub rbx, 56
-	mov rcx, [rsp + 16]
-	mov [rbx], rcx                     /* rax */
-	mov rcx, [rsp + 24]
-	mov [rbx + 8], rcx                 /* err */
-	mov rcx, [rsp + 32]
-	mov [rbx + 16], rcx                /* rip */
-	mov rcx, [rsp + 40]
-	mov [rbx + 24], rcx                /* cs */
-	mov rcx, [rsp + 48]
-	mov [rbx + 32], rcx                /* rflags */
-	mov rcx, [rsp + 56]
-	mov [rbx + 40], rcx                /* rsp */
-	mov rcx, [rsp + 64]
-	mov [rbx + 48], rcx                /* ss */
+	.set slot, 0                       /* rax, err, rip, cs, rflags, rsp, ss */
+	.rept 7
+	mov rcx, [rsp + 16 + slot * 8]
+	mov [rbx + slot * 8], rcx
+	.set slot, slot + 1
+	.endr
 	pop rcx
 	xchg rbx, [rsp]                    /* rbx restored, new stack in [rsp] */
 	mov rsp, [rsp]
-	push r15
-	push r14
-	push r13
-	push r12
-	push rbp
-	push rbx
-	push r11
-	push r10
-	push r9
-	push r8
-	push rcx
-	push rdx
-	push rsi
-	push rdi
+	SAVE_GPRS rcx
 	mov r12d, eax                      /* vector */
 	test qword ptr [rsp + TF_CS], 3
 	jz 4f
@@ -284,5 +269,53 @@ dune_ret_from_user:
 	pop rbp
 	pop rbx
 	ret
+
+/*
+ * Debugger support (dune_debug.c), in Linux mode.
+ *
+ * void __dune_debug_iret(struct dune_config *conf, uint64_t rip): continue
+ * at rip with the registers the Dune session ended with (IRETQ from ring 3
+ * to ring 3 also restores RSP and RFLAGS), so that a debugger sees them.
+ * struct dune_config offsets as linux-shim/dune.h's DUNE_CFG_*.
+ */
+	.globl __dune_debug_iret
+__dune_debug_iret:
+	push 0x2b                          /* ss */
+	push qword ptr [rdi + 0x38]        /* rsp */
+	push qword ptr [rdi + 0x90]        /* rflags */
+	push 0x33                          /* cs */
+	push rsi                           /* rip */
+	mov rax, [rdi + 0x08]
+	mov rbx, [rdi + 0x10]
+	mov rcx, [rdi + 0x18]
+	mov rdx, [rdi + 0x20]
+	mov rsi, [rdi + 0x28]
+	mov rbp, [rdi + 0x40]
+	mov r8, [rdi + 0x48]
+	mov r9, [rdi + 0x50]
+	mov r10, [rdi + 0x58]
+	mov r11, [rdi + 0x60]
+	mov r12, [rdi + 0x68]
+	mov r13, [rdi + 0x70]
+	mov r14, [rdi + 0x78]
+	mov r15, [rdi + 0x80]
+	mov rdi, [rdi + 0x30]
+	iretq
+
+/* DUNE_TRAP notify_func: RDI = registers, RSI = priv, RSP = the debugged
+ * code's stack less 128. Aligns the stack and calls the C part. */
+	.globl __dune_debug_notify
+__dune_debug_notify:
+	and rsp, -16
+	call dune_debug_notify
+	ud2
+
+/* void __dune_call_on_stack(void *top, void (*fn)(void *), void *arg) */
+	.globl __dune_call_on_stack
+__dune_call_on_stack:
+	mov rsp, rdi
+	mov rdi, rdx
+	call rsi
+	ud2
 
 	.section .note.GNU-stack, "", @progbits

@@ -17,10 +17,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <elf.h>
 #include <signal.h>
 #include <sys/types.h>
 
 #include "../linux-shim/dune.h"
+#include "fpu.h"
 
 typedef uint64_t ptent_t;
 typedef uint64_t physaddr_t;
@@ -213,6 +215,27 @@ typedef void (*dune_procmap_cb)(const struct dune_procmap_entry *);
 extern void dune_procmap_iterate(dune_procmap_cb cb);
 extern void dune_procmap_dump(void);
 
+/* ELF images (elf.c) */
+struct dune_elf {
+	int fd;
+	unsigned char *mem;
+	int len;
+	Elf64_Ehdr hdr;
+	Elf64_Phdr *phdr;
+	Elf64_Shdr *shdr;
+	char *shdrstr;
+	void *priv;
+};
+typedef int (*dune_elf_phcb)(struct dune_elf *elf, Elf64_Phdr *phdr);
+typedef int (*dune_elf_shcb)(struct dune_elf *elf, const char *sname, int snum, Elf64_Shdr *shdr);
+extern int dune_elf_open(struct dune_elf *elf, const char *path);
+extern int dune_elf_open_mem(struct dune_elf *elf, void *mem, int len);
+extern int dune_elf_close(struct dune_elf *elf);
+extern int dune_elf_dump(struct dune_elf *elf);
+extern int dune_elf_iter_sh(struct dune_elf *elf, dune_elf_shcb cb);
+extern int dune_elf_iter_ph(struct dune_elf *elf, dune_elf_phcb cb);
+extern int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off);
+
 /* Page tables */
 extern int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out);
 extern int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm);
@@ -220,6 +243,10 @@ extern int dune_vm_map_pages(ptent_t *root, void *va, size_t len, int perm);
 extern int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm);
 extern void dune_vm_unmap(ptent_t *root, void *va, size_t len);
 extern void dune_vm_free(ptent_t *root);
+extern ptent_t *dune_vm_clone(ptent_t *root);
+typedef int (*page_walk_cb)(const void *arg, ptent_t *ptep, void *va);
+extern int dune_vm_page_walk(ptent_t *root, void *start_va, void *end_va, page_walk_cb cb, const void *arg);
+extern void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec);
 
 static inline void dune_flush_tlb_one(unsigned long addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
 static inline void dune_flush_tlb(void)

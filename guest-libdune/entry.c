@@ -151,36 +151,54 @@ void dune_set_user_fs(unsigned long fs_base)
 		percpu->ufs_base = fs_base;
 }
 
-/* The session ended (Linux mode, on the thread's exit stack). */
-void dune_on_exit(struct dune_config *conf)
+void *dune_exit_stack_top(void) { return (void *)(((uint64_t)percpu->exit_stack + EXIT_STACK_SIZE) & ~15ull); }
+
+/* How a session ended: returns to re-enter, or ends the thread/process. */
+static void session_ended(struct dune_config *conf)
+{
+	switch (conf->ret) {
+	case DUNE_RET_EXIT:
+		syscall(conf->rax == SYS_exit_group ? SYS_exit_group : SYS_exit, conf->status);
+		break;
+	case DUNE_RET_SIGNAL:
+		/* the signal was delivered on the way here: carry on */
+		return;
+	case DUNE_RET_EPT_VIOLATION:
+		fprintf(stderr, "dune: exit due to EPT violation at rip 0x%llx\n", (unsigned long long)conf->rip);
+		exit(1);
+	case DUNE_RET_INTERRUPT:
+		dune_debug_breakpoint(conf); /* returns only when it is not one */
+		fprintf(stderr, "dune: exit due to interrupt %lld at rip 0x%llx%s\n", (long long)conf->status,
+			(unsigned long long)conf->rip,
+			conf->status == T_DEBUG ? " (single-stepping in Dune mode is not supported)" : "");
+		exit(1);
+	case DUNE_RET_UNHANDLED_VMEXIT:
+		fprintf(stderr, "dune: exit due to unhandled VM exit %lld at rip 0x%llx\n", (long long)conf->status,
+			(unsigned long long)conf->rip);
+		exit(1);
+	default:
+		fprintf(stderr, "dune: exit due to unknown reason %lld\n", (long long)conf->ret);
+		exit(1);
+	}
+}
+
+/* Re-enters where the context stopped, for as long as sessions end in a
+ * way that allows it (on the thread's exit stack, in Linux mode). */
+void dune_reenter(struct dune_config *conf)
 {
 	for (;;) {
-		switch (conf->ret) {
-		case DUNE_RET_EXIT:
-			syscall(conf->rax == SYS_exit_group ? SYS_exit_group : SYS_exit, conf->status);
-			break;
-		case DUNE_RET_SIGNAL:
-			/* the signal was delivered on the way here: carry on */
-			break;
-		case DUNE_RET_EPT_VIOLATION:
-			fprintf(stderr, "dune: exit due to EPT violation at rip 0x%llx\n", (unsigned long long)conf->rip);
-			exit(1);
-		case DUNE_RET_INTERRUPT:
-			fprintf(stderr, "dune: exit due to interrupt %lld at rip 0x%llx\n", (long long)conf->status,
-				(unsigned long long)conf->rip);
-			exit(1);
-		case DUNE_RET_UNHANDLED_VMEXIT:
-			fprintf(stderr, "dune: exit due to unhandled VM exit %lld at rip 0x%llx\n", (long long)conf->status,
-				(unsigned long long)conf->rip);
-			exit(1);
-		default:
-			fprintf(stderr, "dune: exit due to unknown reason %lld\n", (long long)conf->ret);
-			exit(1);
-		}
-		long r = ioctl(dune_fd, DUNE_ENTER, conf); /* re-enter where the context stopped */
+		long r = ioctl(dune_fd, DUNE_ENTER, conf);
 		if (r) {
 			fprintf(stderr, "dune: re-entering failed: %s\n", strerror(errno));
 			exit(1);
 		}
+		session_ended(conf);
 	}
+}
+
+/* The session ended (Linux mode, on the thread's exit stack). */
+void dune_on_exit(struct dune_config *conf)
+{
+	session_ended(conf);
+	dune_reenter(conf);
 }

@@ -54,6 +54,9 @@ int dune_setup_mappings(bool map_full);
 int dune_map_region_of(void *addr);
 int dune_page_init(void);
 void dune_on_exit(struct dune_config *conf) __attribute__((noreturn));
+void dune_reenter(struct dune_config *conf) __attribute__((noreturn));
+void *dune_exit_stack_top(void);
+bool dune_debug_breakpoint(struct dune_config *conf);
 long __dune_enter(struct dune_config *conf, void *exit_stack_top, int fd);
 
 #endif

@@ -132,12 +132,102 @@ void dune_vm_unmap(ptent_t *root, void *va, size_t len)
 	dune_flush_tlb();
 }
 
+/* Frees the tables, and drops the references their 4 KiB leaves hold on
+ * pool pages (as dune_vm_unmap does). */
 static void free_level(ptent_t *table, int level)
 {
-	for (int i = 0; i < 512 && level > 0; i++)
-		if ((table[i] & PTE_P) && !(table[i] & PTE_PS))
-			free_level((ptent_t *)PTE_ADDR(table[i]), level - 1);
+	for (int i = 0; i < 512; i++) {
+		ptent_t e = table[i];
+		if (!(e & PTE_P))
+			continue;
+		if (level > 0 && !(e & PTE_PS))
+			free_level((ptent_t *)PTE_ADDR(e), level - 1);
+		else if (level == 0 && dune_page_isfrompool(PTE_ADDR(e)))
+			dune_page_put(dune_pa2page(PTE_ADDR(e)));
+	}
 	dune_page_put(dune_pa2page((physaddr_t)table));
 }
 
 void dune_vm_free(ptent_t *root) { free_level(root, 3); }
+
+/* Calls cb on every present leaf (4 KiB PTE, or a big page's PDE/PDPTE)
+ * mapping an address in [start, end); a non-zero return stops the walk and
+ * is returned. */
+static int walk_level(ptent_t *table, int level, uintptr_t base, uintptr_t start, uintptr_t end, page_walk_cb cb,
+		      const void *arg)
+{
+	uintptr_t size = 1ul << level_shift(level);
+	for (int i = 0; i < 512; i++) {
+		uintptr_t va = base + (uintptr_t)i * size;
+		if (level == 3 && i >= 256)
+			va |= 0xffff000000000000ul; /* canonical upper half */
+		if (va + size <= start || va >= end || !(table[i] & PTE_P))
+			continue;
+		int r = (level == 0 || (table[i] & PTE_PS))
+				? cb(arg, &table[i], (void *)va)
+				: walk_level((ptent_t *)PTE_ADDR(table[i]), level - 1, va, start, end, cb, arg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int dune_vm_page_walk(ptent_t *root, void *start_va, void *end_va, page_walk_cb cb, const void *arg)
+{
+	return walk_level(root, 3, 0, (uintptr_t)start_va, (uintptr_t)end_va, cb, arg);
+}
+
+/* A copy of the table structure; leaves are shared (pool pages get a
+ * reference). The new root and tables come from the pool. */
+static ptent_t *clone_level(const ptent_t *table, int level)
+{
+	struct page *pg = dune_page_alloc();
+	if (!pg)
+		return NULL;
+	ptent_t *copy = (ptent_t *)dune_page2pa(pg);
+	for (int i = 0; i < 512; i++) {
+		ptent_t e = table[i];
+		copy[i] = 0;
+		if (!(e & PTE_P))
+			continue;
+		if (level > 0 && !(e & PTE_PS)) {
+			ptent_t *child = clone_level((const ptent_t *)PTE_ADDR(e), level - 1);
+			if (!child) {
+				free_level(copy, level);
+				return NULL;
+			}
+			copy[i] = (physaddr_t)child | (e & ~PTE_ADDR(~0ull));
+			continue;
+		}
+		if (!(e & PTE_PS) && dune_page_isfrompool(PTE_ADDR(e)))
+			dune_page_get(dune_pa2page(PTE_ADDR(e)));
+		copy[i] = e;
+	}
+	return copy;
+}
+
+ptent_t *dune_vm_clone(ptent_t *root) { return clone_level(root, 3); }
+
+/* Copy-on-write: a write to a page mapped PERM_COW gets a private copy
+ * from the pool, writable. Other faults are not ours: the process dies, as
+ * upstream's. */
+void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
+{
+	ptent_t *pte;
+	if (!(fec & FEC_W) || dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) || !(*pte & PTE_P) ||
+	    !(*pte & PTE_COW) || (*pte & PTE_PS)) {
+		dune_printf("dune: page fault at 0x%lx (error 0x%lx) is not copy-on-write\n", addr, (unsigned long)fec);
+		dune_die();
+	}
+	physaddr_t old = PTE_ADDR(*pte);
+	struct page *pg = dune_page_alloc();
+	if (!pg) {
+		dune_printf("dune: out of pool pages for copy-on-write at 0x%lx\n", addr);
+		dune_die();
+	}
+	memcpy((void *)dune_page2pa(pg), (void *)old, PGSIZE);
+	*pte = dune_page2pa(pg) | (*pte & ~PTE_ADDR(~0ull) & ~(ptent_t)PTE_COW) | PTE_W;
+	if (dune_page_isfrompool(old))
+		dune_page_put(dune_pa2page(old));
+	dune_flush_tlb_one(addr);
+}

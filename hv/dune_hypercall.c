@@ -102,18 +102,21 @@ s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags
 	if (!c)
 		return err;
 	u64 flags = hpa_flags & DUNEHV_MAP_FLAGS, hpa = hpa_flags & ~(u64)0xfff;
-	u64 size = (flags & DUNEHV_MAP_2M) ? SIZE_2M : PAGE_SIZE;
-	if (!(flags & DUNEHV_MAP_READ) || (hpa_flags & 0xff0) || (hpa & (size - 1)) || (gpa & (size - 1)) ||
-	    gpa >= (1ull << hv->facts.phys_addr_bits))
+	int level = (flags & DUNEHV_MAP_1G) ? 3 : (flags & DUNEHV_MAP_2M) ? 2 : 1;
+	u64 size = level == 3 ? SIZE_1G : level == 2 ? SIZE_2M : PAGE_SIZE;
+	if (!(flags & DUNEHV_MAP_READ) || (hpa_flags & 0xfe0) || ((flags & DUNEHV_MAP_2M) && (flags & DUNEHV_MAP_1G)) ||
+	    (hpa & (size - 1)) || (gpa & (size - 1)) || gpa >= (1ull << hv->facts.phys_addr_bits))
 		return -HV_EINVAL;
+	/* SDM 28.3.2: a 1 GiB EPT leaf needs IA32_VMX_EPT_VPID_CAP bit 17 */
+	if (level == 3 && !hv->ctl.ept_1g)
+		return -HV_EOPNOTSUPP;
 	/* The page must be Linux's RAM: never the hypervisor's, never MMIO. */
 	if (!guest_buffer_ok(hv->boot, hpa, size))
 		return -HV_EFAULT;
 	u64 bits = EPT_READ | ((flags & DUNEHV_MAP_WRITE) ? EPT_WRITE : 0) | ((flags & DUNEHV_MAP_EXEC) ? EPT_EXECUTE : 0) |
 		   ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
 	spin_lock(&c->lock);
-	int r = ept_map_leaf(&hv->pool, c->ept_root, gpa, hpa, (flags & DUNEHV_MAP_2M) ? 2 : 1, bits, &c->table_pages,
-			     c->quota);
+	int r = ept_map_leaf(&hv->pool, c->ept_root, gpa, hpa, level, bits, &c->table_pages, c->quota);
 	spin_unlock(&c->lock);
 	/* A replaced leaf may be cached with other rights (SDM 29.4.3.1). */
 	if (!r)

@@ -98,6 +98,22 @@ static void free_level(struct page_pool *pool, u64 table_pa, int level)
 
 void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { free_level(pool, pml4_pa, 4); }
 
+/* Tables below (and including) table_pa at level hold no leaf; *count
+ * returns how many tables that subtree has. */
+static bool subtree_empty(struct page_pool *pool, u64 table_pa, int level, u64 *count)
+{
+	const u64 *table = pool->pa_to_va(table_pa);
+	(*count)++;
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 e = table[i];
+		if (!(e & EPT_RWX))
+			continue;
+		if (level == 1 || (e & EPT_LARGE_PAGE) || !subtree_empty(pool, e & EPT_ADDR_MASK, level - 1, count))
+			return false;
+	}
+	return true;
+}
+
 u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
 {
 	u64 table_pa = pml4_pa;
@@ -122,7 +138,7 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 		 u64 quota)
 {
 	u64 size = level_size(level);
-	if ((level != 1 && level != 2) || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
+	if (level < 1 || level > 3 || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
 	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & EPT_RWX) || (leaf_bits & ~(EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT)))
 		return -HV_EINVAL;
 	u64 table_pa = pml4_pa;
@@ -147,16 +163,14 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 	u64 *table = pool->pa_to_va(table_pa);
 	u64 *e = &table[level_index(gpa, level)];
 	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE)) {
-		/* A table below: replaced only if every 4 KiB page in it is gone
-		 * (unmapped since), else smaller pages are mapped there. */
-		u64 child = *e & EPT_ADDR_MASK;
-		const u64 *pt = pool->pa_to_va(child);
-		for (unsigned i = 0; i < EPT_ENTRIES; i++)
-			if (pt[i] & EPT_RWX)
-				return -HV_EEXIST;
+		/* Tables below: replaced only if every smaller page in them is
+		 * gone (unmapped since), else smaller pages are mapped there. */
+		u64 child = *e & EPT_ADDR_MASK, tables = 0;
+		if (!subtree_empty(pool, child, level - 1, &tables))
+			return -HV_EEXIST;
 		*e = 0;
-		page_pool_free(pool, child);
-		(*table_pages)--;
+		free_level(pool, child, level - 1);
+		*table_pages -= tables;
 	}
 	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
 	return 0;

@@ -45,18 +45,20 @@ struct ept_stats {
 int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
 		       struct ept_stats *stats);
 
-/* Installs one leaf mapping gpa -> hpa: level 1 (4 KiB) or 2 (2 MiB), with
- * leaf_bits (EPT_READ/WRITE/EXECUTE, memory type). Missing tables come from
- * the pool and are counted in *table_pages, which may not exceed quota.
- * Replacing a leaf of the same size is allowed (e.g. adding write access);
- * a leaf where a table of smaller pages exists, or under a larger leaf, is
- * refused (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL, -HV_ENOMEM or
+/* Installs one leaf mapping gpa -> hpa: level 1 (4 KiB), 2 (2 MiB) or 3
+ * (1 GiB; the caller checks the CPU has 1 GiB EPT pages), with leaf_bits
+ * (EPT_READ/WRITE/EXECUTE, memory type). Missing tables come from the pool
+ * and are counted in *table_pages, which may not exceed quota. Replacing a
+ * leaf of the same size is allowed (e.g. adding write access); tables of
+ * smaller pages that were all unmapped are freed and replaced; a leaf where
+ * smaller pages are still mapped, or under a larger leaf, is refused
+ * (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL, -HV_ENOMEM or
  * -HV_EDQUOT. */
 int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
 		 u64 quota);
 
 /* Removes every leaf translating an address in [gpa, gpa + size) (a 2 MiB
- * leaf that overlaps the range goes whole). Returns the number removed.
+ * or 1 GiB leaf that overlaps the range goes whole). Returns the number removed.
  * Tables stay (freed with ept_free_tables). */
 u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size);
 

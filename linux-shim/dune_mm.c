@@ -10,12 +10,17 @@
  * looked up in the page table instead of pinned; the hypervisor only accepts
  * RAM, so device memory stays out of reach.
  *
- * The pages xarray maps gpa >> 12 to either a pinned struct page * (bit 0 =
- * mapped writable) or an xa_mk_value(pfn) for a VM_PFNMAP page (no pin).
+ * The pages xarray maps gpa >> 12 to either a pinned struct page * with
+ * flags in bits 2..3 (bits 0..1 stay clear: the xarray reserves them) or an
+ * xa_mk_value(pfn) for a VM_PFNMAP page (no pin). A 2 MiB leaf has an entry
+ * (and a pin) for each of its 512 pages; a 1 GiB leaf (hugetlbfs only,
+ * where one folio backs the whole range by construction) has one entry, at
+ * its first page, holding the one pin that keeps the folio.
  */
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -70,6 +75,28 @@ static int hva_to_gpa_ranges(struct dune_vcpu *v, unsigned long start, unsigned 
 	return n;
 }
 
+#define ENTRY_WRITABLE 0x04ul /* mapped writable: the page is dirtied on release */
+#define ENTRY_1G       0x08ul /* the pin of a whole 1 GiB leaf */
+#define ENTRY_2M       0x10ul /* one of the 512 pages of a 2 MiB leaf */
+#define ENTRY_FLAGS    0x1ful /* struct page is at least 32-byte aligned */
+
+static void *page_entry(struct page *page, bool write, unsigned long leaf_flag)
+{
+	return (void *)((unsigned long)page | (write ? ENTRY_WRITABLE : 0) | leaf_flag);
+}
+
+/* Unpins what an entry holds (nothing for a VM_PFNMAP pfn). */
+static void release_entry(void *entry)
+{
+	struct page *page = (struct page *)((unsigned long)entry & ~ENTRY_FLAGS);
+
+	if (xa_is_value(entry))
+		return;
+	if ((unsigned long)entry & ENTRY_WRITABLE)
+		set_page_dirty(page); /* under ept_lock: no page lock */
+	unpin_user_page(page);
+}
+
 /* Drops the EPT entries and pins of [gpa, gpa + size); ept_lock held. */
 static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
 {
@@ -81,15 +108,9 @@ static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
 	/* the hypervisor flushes (INVEPT) before this returns */
 	dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa, size);
 	xa_for_each_range(&v->pages, index, entry, gpa >> PAGE_SHIFT, (gpa + size - 1) >> PAGE_SHIFT) {
-		struct page *page = (struct page *)((unsigned long)entry & ~1ul);
-
 		xa_erase(&v->pages, index);
 		v->nr_pinned--;
-		if (xa_is_value(entry))
-			continue; /* VM_PFNMAP: nothing pinned */
-		if ((unsigned long)entry & 1)
-			set_page_dirty(page);
-		unpin_user_page(page);
+		release_entry(entry);
 	}
 }
 
@@ -104,10 +125,10 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 	n = hva_to_gpa_ranges(v, range->start, range->end, gpa, size);
 	for (i = 0; i < n; i++) {
 		if (v->huge_maps) {
-			/* a 2 MiB leaf goes whole: so do the pins of all its pages */
-			u64 end = ALIGN(gpa[i] + size[i], SZ_2M);
+			/* a huge leaf goes whole: so do the pins of all its pages */
+			u64 align = v->huge_1g_maps ? SZ_1G : SZ_2M, end = ALIGN(gpa[i] + size[i], align);
 
-			gpa[i] = ALIGN_DOWN(gpa[i], SZ_2M);
+			gpa[i] = ALIGN_DOWN(gpa[i], align);
 			size[i] = end - gpa[i];
 		}
 		unmap_gpa_range(v, gpa[i], size[i]);
@@ -209,11 +230,27 @@ out:
 }
 
 /* Records the translation of gpa and maps it in the hypervisor; ept_lock
- * held, and entry is a pinned page (bit 0 = writable) or xa_mk_value(pfn). */
+ * held, and entry is from page_entry() or xa_mk_value(pfn). */
+/* Records entry for the page at gpa, mapped in the hypervisor already; on
+ * failure the mapping goes again. ept_lock held. */
+static int map_entry_recorded(struct dune_vcpu *v, u64 gpa, void *entry)
+{
+	void *old = xa_store(&v->pages, gpa >> PAGE_SHIFT, entry, GFP_ATOMIC);
+
+	if (xa_is_err(old)) {
+		dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa & PAGE_MASK, PAGE_SIZE);
+		return xa_err(old);
+	}
+	if (!old)
+		v->nr_pinned++;
+	else
+		release_entry(old);
+	return 0;
+}
+
 static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool write)
 {
 	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
-	void *old;
 	long r;
 
 	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, phys | flags);
@@ -221,19 +258,7 @@ static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool w
 		pr_info_ratelimited("mapping gpa 0x%llx failed: %ld\n", gpa, r);
 		return (int)r;
 	}
-	old = xa_store(&v->pages, gpa >> PAGE_SHIFT, entry, GFP_ATOMIC);
-	if (xa_is_err(old)) {
-		dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa & PAGE_MASK, PAGE_SIZE);
-		return xa_err(old);
-	}
-	if (!old) {
-		v->nr_pinned++;
-	} else if (!xa_is_value(old)) {
-		if ((unsigned long)old & 1)
-			set_page_dirty((struct page *)((unsigned long)old & ~1ul));
-		unpin_user_page((struct page *)((unsigned long)old & ~1ul));
-	}
-	return 0;
+	return map_entry_recorded(v, gpa, entry);
 }
 
 /* A huge page behind hva (THP or hugetlbfs, order >= 9): pins all 512
@@ -262,6 +287,17 @@ static phys_addr_t pin_huge_range(struct page *page, unsigned long hva, bool wri
 	return 0;
 }
 
+/* Some 4 KiB page of gpa's 2 MiB range is mapped already: a 2 MiB leaf
+ * would be refused, so do not pin 512 pages to find out. (A 2 MiB leaf
+ * there is no obstacle: it is replaced, e.g. to add write access.) */
+static bool small_pages_mapped(struct dune_vcpu *v, u64 gpa)
+{
+	unsigned long first = (gpa & ~(u64)(SZ_2M - 1)) >> PAGE_SHIFT, index = first;
+	void *entry = xa_find(&v->pages, &index, first + PTRS_PER_PMD - 1, XA_PRESENT);
+
+	return entry && (xa_is_value(entry) || !((unsigned long)entry & ENTRY_2M));
+}
+
 /* Maps the pinned 2 MiB run with one EPT leaf; ept_lock held. */
 static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, struct page **pages)
 {
@@ -274,8 +310,7 @@ static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, 
 	if (r)
 		return (int)r; /* e.g. 4 KiB pages are mapped there: the caller maps 4 KiB */
 	for (i = 0; i < PTRS_PER_PMD; i++) {
-		void *old = xa_store(&v->pages, (base >> PAGE_SHIFT) + i, (void *)((unsigned long)pages[i] | write),
-				     GFP_ATOMIC);
+		void *old = xa_store(&v->pages, (base >> PAGE_SHIFT) + i, page_entry(pages[i], write, ENTRY_2M), GFP_ATOMIC);
 
 		if (xa_is_err(old)) {
 			/* out of memory for the index: drop the leaf and what is recorded */
@@ -288,11 +323,48 @@ static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, 
 		}
 		if (!old)
 			v->nr_pinned++;
-		else if (!xa_is_value(old))
-			unpin_user_page((struct page *)((unsigned long)old & ~1ul));
+		else
+			release_entry(old);
 	}
 	v->huge_maps++;
 	return 0;
+}
+
+/* A 1 GiB hugetlbfs page behind hva: the VMA's huge page size is 1 GiB and
+ * it covers the 1 GiB-aligned range, so one folio backs all of it. Returns
+ * its physical address, or 0. */
+static phys_addr_t huge_1g_range(struct dune_vcpu *v, struct page *page, unsigned long hva)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long start = hva & ~(SZ_1G - 1);
+	unsigned long pfn0 = page_to_pfn(page) - ((hva - start) >> PAGE_SHIFT);
+	struct vm_area_struct *vma;
+	bool ok;
+
+	if (folio_nr_pages(folio) < (SZ_1G >> PAGE_SHIFT) || pfn0 != folio_pfn(folio))
+		return 0;
+	mmap_read_lock(v->mm);
+	vma = vma_lookup(v->mm, hva);
+	ok = vma && is_vm_hugetlb_page(vma) && huge_page_size(hstate_vma(vma)) == SZ_1G && vma->vm_start <= start &&
+	     start + SZ_1G <= vma->vm_end;
+	mmap_read_unlock(v->mm);
+	return ok ? PFN_PHYS(pfn0) : 0;
+}
+
+/* Maps a 1 GiB leaf held by the one pin of page; ept_lock held. */
+static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *page, bool write)
+{
+	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | DUNEHV_MAP_1G | (write ? DUNEHV_MAP_WRITE : 0);
+	u64 base = gpa & ~(u64)(SZ_1G - 1);
+	long r;
+
+	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, base, phys | flags);
+	if (r)
+		return (int)r; /* no 1 GiB EPT pages, or smaller pages mapped there */
+	v->huge_1g_maps++;
+	v->huge_maps++;
+	r = map_entry_recorded(v, base, page_entry(page, write, ENTRY_1G));
+	return (int)r;
 }
 
 /* EPT violation at gpa: pin the process's page behind it and map it (with
@@ -305,7 +377,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 	bool write = qualification & EPT_QUAL_WRITE;
 	unsigned long hva;
 	struct page *page = NULL, **huge = NULL;
-	phys_addr_t huge_phys = 0;
+	phys_addr_t huge_phys = 0, phys_1g = 0;
 	u64 seq, pfn = 0;
 	long r;
 
@@ -325,7 +397,8 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 			if (r)
 				return (int)r;
 		}
-		if (page && PageCompound(page)) {
+		phys_1g = page && PageCompound(page) ? huge_1g_range(v, page, hva) : 0;
+		if (page && PageCompound(page) && !phys_1g && !small_pages_mapped(v, gpa)) {
 			if (!huge)
 				huge = kmalloc_array(PTRS_PER_PMD, sizeof(*huge), GFP_KERNEL);
 			if (huge)
@@ -342,6 +415,11 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 			unpin_user_pages(huge, PTRS_PER_PMD);
 		huge_phys = 0;
 	}
+	if (phys_1g && !map_1g(v, gpa, phys_1g, page, write)) {
+		spin_unlock(&v->ept_lock); /* the leaf keeps the pin of page */
+		kfree(huge);
+		return 0;
+	}
 	if (huge_phys) {
 		r = map_huge(v, gpa, huge_phys, write, huge);
 		if (r)
@@ -354,7 +432,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 		}
 	}
 	if (page)
-		r = map_entry(v, gpa, (void *)((unsigned long)page | write), page_to_phys(page), write);
+		r = map_entry(v, gpa, page_entry(page, write, 0), page_to_phys(page), write);
 	else
 		r = map_entry(v, gpa, xa_mk_value(pfn), PFN_PHYS(pfn), write);
 	spin_unlock(&v->ept_lock);

@@ -54,7 +54,8 @@ struct dune_vcpu {
 	struct xarray pages;
 	u64 mmu_seq;                  /* bumped by every invalidation */
 	unsigned long nr_pinned;
-	unsigned long huge_maps;      /* 2 MiB EPT leaves installed */
+	unsigned long huge_maps;      /* 2 MiB and 1 GiB EPT leaves installed */
+	unsigned long huge_1g_maps;   /* 1 GiB EPT leaves installed */
 	/* the DUNE_ENTER call being served */
 	struct dune_config __user *uconf;
 	struct pt_regs entry_regs;

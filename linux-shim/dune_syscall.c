@@ -131,32 +131,35 @@ static u64 child_rip(const struct dunehv_ctx_run *run)
 	return run->rip < TASK_SIZE_MAX ? run->rip : run->gpr[G_RCX];
 }
 
-/* New stack of a clone/clone3 call, 0 if none. */
-static int new_stack(const struct dunehv_ctx_run *run, u64 *sp)
+/* New stack of a clone/clone3 call, 0 if none (fork and vfork have none:
+ * their argument registers hold anything). */
+static u64 new_stack(u64 nr, const struct dunehv_ctx_run *run)
 {
 	struct clone_args args;
-	u64 size;
 
-	*sp = 0;
-	if (run->gpr[G_RAX] == __NR_clone) {
-		*sp = run->gpr[G_RSI];
-		return 0;
-	}
-	size = run->gpr[G_RSI];
-	if (size < CLONE_ARGS_SIZE_VER0)
-		return 0; /* the kernel will refuse the call itself */
+	if (nr == __NR_clone)
+		return run->gpr[G_RSI];
+	if (nr != __NR_clone3 || run->gpr[G_RSI] < CLONE_ARGS_SIZE_VER0)
+		return 0; /* a short clone3 struct: the kernel refuses the call itself */
 	if (copy_from_user(&args, (void __user *)run->gpr[G_RDI], CLONE_ARGS_SIZE_VER0))
 		return 0;
-	if (args.stack)
-		*sp = args.stack + args.stack_size;
-	return 0;
+	return args.stack ? args.stack + args.stack_size : 0;
 }
 
+/* Returns the system call number (the ioctl's result: RAX in the trampoline),
+ * or an error the caller gives to the process as the call's result instead
+ * of running it: -EFAULT when a child's resume frame cannot be written,
+ * -ENOSYS for a number with bit 63 set. */
 long dune_syscall_redirect(struct dune_vcpu *v)
 {
 	const struct dunehv_ctx_run *run = v->run;
 	struct pt_regs *regs = current_pt_regs();
 	u64 nr = run->gpr[G_RAX], rsp = run->rsp, sp, entry = T_PLAIN;
+
+	/* No such call (Linux answers -ENOSYS too); and a negative number would
+	 * read as an error, or a restart code, in the ioctl's return value. */
+	if ((long)nr < 0)
+		return -ENOSYS;
 
 	/* The context's registers become the thread's: the call's arguments,
 	 * and for a fork child everything it continues with. */
@@ -175,7 +178,7 @@ long dune_syscall_redirect(struct dune_vcpu *v)
 	regs->sp = rsp - REDZONE;
 
 	if (nr == __NR_fork || nr == __NR_vfork || nr == __NR_clone || nr == __NR_clone3) {
-		new_stack(run, &sp);
+		sp = new_stack(nr, run);
 		if (sp) {
 			if (put_user(child_rip(run), (u64 __user *)(sp - 8)))
 				return -EFAULT;

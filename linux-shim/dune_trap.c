@@ -10,14 +10,16 @@
  * Unlike upstream (one module-global trap, user memory written from the
  * scheduler), each thread has its own trap, and the user-visible work runs
  * as task work in the thread's own context, where faults are allowed. A
- * trap lives until DISABLE or the thread's last context switch (TASK_DEAD
- * in sched_out); it is freed after an RCU grace period, since the scheduler
- * walks the notifier list with preemption off. Each trap holds a module
- * reference, so the module cannot go while one can still fire.
+ * trap lives until DISABLE (freed at once: only its own thread's switches
+ * call it) or the thread's last context switch (TASK_DEAD in sched_out:
+ * freed after an RCU grace period, since the scheduler is still walking the
+ * notifier list). Each trap holds a module reference, so the module cannot
+ * go while one can still fire.
  */
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
@@ -43,12 +45,20 @@ struct dune_trap {
 
 static LIST_HEAD(traps);
 static DEFINE_RAW_SPINLOCK(traps_lock);
+/* The scheduler calls preempt notifiers only while some module asked for
+ * them (a static key, which may sleep to change): from the first trap to
+ * the module's unload, so the module costs context switches nothing until
+ * a debugger is used. */
+static DEFINE_MUTEX(notifier_key_lock);
+static bool notifier_key_taken;
 
-static void trap_free_rcu(struct rcu_head *rcu)
+static void trap_free(struct dune_trap *t)
 {
-	kfree(container_of(rcu, struct dune_trap, rcu));
+	kfree(t);
 	module_put(THIS_MODULE);
 }
+
+static void trap_free_rcu(struct rcu_head *rcu) { trap_free(container_of(rcu, struct dune_trap, rcu)); }
 
 /* Task work: the thread itself, on its way back to user mode. */
 static void trap_fire(struct callback_head *work)
@@ -58,8 +68,8 @@ static void trap_fire(struct callback_head *work)
 	struct dune_trap_regs r;
 
 	t->work_queued = false;
-	if (t->dead) {
-		call_rcu(&t->rcu, trap_free_rcu);
+	if (t->dead) { /* disabled meanwhile, and no longer registered */
+		trap_free(t);
 		return;
 	}
 	r = (struct dune_trap_regs){
@@ -170,10 +180,15 @@ long dune_trap_enable(struct dune_trap_config __user *uconf)
 		kfree(t);
 		return -ENODEV;
 	}
+	mutex_lock(&notifier_key_lock);
+	if (!notifier_key_taken) {
+		preempt_notifier_inc();
+		notifier_key_taken = true;
+	}
+	mutex_unlock(&notifier_key_lock);
 	t->task = current;
 	t->conf = conf;
 	preempt_notifier_init(&t->pn, &trap_ops);
-	preempt_notifier_inc();
 	raw_spin_lock(&traps_lock);
 	list_add(&t->link, &traps);
 	raw_spin_unlock(&traps_lock);
@@ -187,16 +202,20 @@ long dune_trap_disable(void)
 
 	if (!t)
 		return 0; /* nothing armed: nothing to do, as upstream */
+	/* This thread is the only one whose switches call the notifier, so
+	 * once unregistered nothing uses it: no grace period needed. */
 	preempt_notifier_unregister(&t->pn);
-	preempt_notifier_dec();
 	t->dead = true;
 	if (!t->work_queued)
-		call_rcu(&t->rcu, trap_free_rcu); /* else trap_fire frees it */
+		trap_free(t); /* else trap_fire frees it */
 	return 0;
 }
 
-/* Module exit: the last trap_free_rcu callbacks have finished. */
+/* Module exit: no trap is left (each holds a module reference), and the
+ * last trap_free_rcu callbacks have finished. */
 void dune_trap_exit(void)
 {
 	rcu_barrier();
+	if (notifier_key_taken)
+		preempt_notifier_dec();
 }

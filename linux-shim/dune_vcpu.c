@@ -225,7 +225,11 @@ static long run_loop(struct dune_vcpu *v)
 		case DUNEHV_CTX_EXIT_SYSCALL:
 			if (run->gpr[G_RAX] == __NR_exit || run->gpr[G_RAX] == __NR_exit_group)
 				return end_session(v, DUNE_RET_EXIT, run->gpr[G_RDI]);
-			return dune_syscall_redirect(v);
+			r = dune_syscall_redirect(v);
+			if (r >= 0)
+				return r; /* the thread runs the call in its trampoline */
+			run->gpr[G_RAX] = r;
+			continue;
 		default:
 			dump_exit(v);
 			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, run->vmx_reason);

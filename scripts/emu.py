@@ -240,7 +240,8 @@ def _bochs_display() -> str:
 def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: str) -> str:
     info = "report" if level in ("info", "debug") else "ignore"
     lines = [
-        f"memory: guest={memory_mb}, host={memory_mb}",
+        # Bochs allocates at most 2048 MiB up front; more guest RAM is backed on demand
+        f"memory: guest={memory_mb}, host={min(memory_mb, 2048)}",
         f"romimage: file={OVMF}, address=0xffe00000",
         f"vgaromimage: file={VGABIOS}",
         "cpu: model=corei7_skylake_x, count=1, reset_on_triple_fault=1",

@@ -30,8 +30,8 @@ def bochs_main(built):
     # without rescheduling, natively too, which sometimes trips the 20 s
     # soft-lockup report. The longest threshold (2 x 60 s) keeps the
     # detector for real lockups without flagging that.
-    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 watchdog_thresh=60", memory="64M",
-                             log_level="info")
+    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 watchdog_thresh=60",
+                             memory="64M", log_level="info")
     r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=900, stop_patterns=STOPS)
     print(r.output)
     return r

@@ -11,14 +11,8 @@
 
 #include "../dune.h"
 
-static int failures;
-#define CHECK(cond, fmt, ...)                                                              \
-	do {                                                                               \
-		int ok_ = !!(cond);                                                        \
-		printf("precise: " fmt " %s\n", ##__VA_ARGS__, ok_ ? "OK" : "FAIL");     \
-		if (!ok_)                                                                  \
-			failures++;                                                        \
-	} while (0)
+#define CHECK_PREFIX "precise: "
+#include "check.h"
 
 static volatile uintptr_t late_page;
 static volatile uint64_t late_fec;
@@ -78,6 +72,6 @@ int main(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 10 + (FEC_P | FEC_W),
 	      "writing the read-only mapping faults (present, write) in a forked child that entered Dune (exit %d)",
 	      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-	printf("precise: done failures=%d\n", failures);
-	return failures ? 1 : 0;
+	printf("precise: done failures=%d\n", check_failures);
+	return check_failures ? 1 : 0;
 }

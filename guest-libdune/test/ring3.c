@@ -14,14 +14,8 @@
 
 #include "../dune.h"
 
-static int failures;
-#define CHECK(cond, fmt, ...)                                                            \
-	do {                                                                             \
-		int ok_ = !!(cond);                                                      \
-		printf("ring3: " fmt " %s\n", ##__VA_ARGS__, ok_ ? "OK" : "FAIL");     \
-		if (!ok_)                                                                \
-			failures++;                                                      \
-	} while (0)
+#define CHECK_PREFIX "ring3: "
+#include "check.h"
 
 #define SYS_DONE 1000 /* our handler's "leave ring 3" call */
 
@@ -176,6 +170,6 @@ int main(void)
 	CHECK(per > 0, "ring-3 getpid through the handler and back, with the ring switches: %llu ticks per call",
 	      (unsigned long long)per);
 
-	printf("ring3: done failures=%d\n", failures);
-	return failures ? 1 : 0;
+	printf("ring3: done failures=%d\n", check_failures);
+	return check_failures ? 1 : 0;
 }

@@ -180,6 +180,22 @@ UNIT_TEST(map_unmap_leaves_with_quota)
 	CHECK_EQ(ept_lookup(unit_identity, root, 0x5ff000, &level) & EPT_ADDR_MASK, 0x40000000);
 	CHECK_EQ(level, 2);
 	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x400000, 0x1000), 1);
+	/* 1 GiB: refused while a 4 KiB page below is mapped, then replaces the
+	 * emptied PD and PT (the PDPT stays) */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x401000, 0x22222000, 1, EPT_READ | wb, &tables, 16), 0);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0, 0x80000000, 3, EPT_READ | wb, &tables, 16), -HV_EEXIST);
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x401000, 0x1000), 1);
+	before = tables;
+	free_before = pool.free_pages;
+	CHECK_EQ(ept_map_leaf(&pool, root, 0, 0x80000000, 3, EPT_RWX | wb, &tables, 16), 0);
+	CHECK_EQ(tables, before - 2);
+	CHECK_EQ(pool.free_pages, free_before + 2);
+	CHECK_EQ(ept_lookup(unit_identity, root, 0x3fffffff, &level) & EPT_ADDR_MASK, 0x80000000);
+	CHECK_EQ(level, 3);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x200000, 0x1000, 1, EPT_READ | wb, &tables, 16), -HV_EEXIST);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x40000000, 0x1000, 3, EPT_READ | wb, &tables, 16), -HV_EINVAL); /* hpa unaligned */
+	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x12345000, 0x1000), 1);
+	CHECK_EQ(ept_lookup(unit_identity, root, 0, &level), 0);
 	ept_free_tables(&pool, root);
 	CHECK_EQ(pool.free_pages, free0 + 1);
 	free(mem);

@@ -75,7 +75,8 @@ typedef uint32_t dunehv_u32;
 #define DUNEHV_MAP_WRITE  0x2u
 #define DUNEHV_MAP_EXEC   0x4u
 #define DUNEHV_MAP_2M     0x8u   /* a 2 MiB page: gpa and hpa 2 MiB aligned */
-#define DUNEHV_MAP_FLAGS  0xfu
+#define DUNEHV_MAP_1G     0x10u  /* ABI 1.1: a 1 GiB page, aligned; -EOPNOTSUPP without 1 GiB EPT pages */
+#define DUNEHV_MAP_FLAGS  0x1fu
 
 #define DUNEHV_CTX_MAX            256   /* live contexts in the machine */
 #define DUNEHV_CTX_MAX_EPT_PAGES  8192  /* per-context EPT table quota ceiling */
