@@ -144,6 +144,9 @@ static long end_session(struct dune_vcpu *v, s64 ret, s64 status)
 	struct dune_config c = {0};
 
 	run_to_conf(v->run, &c);
+	/* a #PF not yet raised is dropped: re-running the access raises it
+	 * again if Linux still refuses it after what Linux mode did meanwhile */
+	v->run->inject = DUNEHV_INJECT_NONE;
 	c.ret = ret;
 	c.status = status;
 	c.vcpu = v->id;
