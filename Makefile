@@ -37,7 +37,7 @@ help:
 	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests"
 	@echo "  make unit        host unit tests of hv/ only"
 	@echo "  make bench-boot  boot benchmark: Bochs ticks and wall time with/without dunehv, exits by reason"
-	@echo "  make bench-dune  Dune benchmark: getpid, first touch, in-process page fault vs Linux, exits per syscall"
+	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li; exits per syscall"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, the test tools and the initramfs"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,6 +63,110 @@ static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	*guest_pte = guest_page | PTE_P | PTE_W;
 }
 
+/* Appel & Li's GC primitives over NRPGS pages (upstream's bench):
+ * PROT1-TRAP-UNPROT protects one page, touches it, and the fault handler
+ * unprotects it; PROTN-TRAP-UNPROT protects all pages at once, then touches
+ * each. Linux: mprotect + SIGSEGV; Dune: dune_vm_mprotect + the #PF handler. */
+#define NRPGS 100
+static char *appel_area;
+static void appel_segv(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig, (void)ctx;
+	mprotect((void *)((uintptr_t)si->si_addr & ~4095ul), 4096, PROT_READ | PROT_WRITE);
+}
+static void appel_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)fec, (void)tf;
+	dune_vm_mprotect(pgroot, (void *)(addr & ~4095ul), 4096, PERM_R | PERM_W);
+}
+static void protect(bool dune, void *p, size_t len)
+{
+	if (dune)
+		dune_vm_mprotect(pgroot, p, len, PERM_R);
+	else
+		mprotect(p, len, PROT_READ);
+}
+static uint64_t appel1(bool dune)
+{
+	uint64_t t0 = tsc();
+	for (int i = 0; i < NRPGS; i++) {
+		protect(dune, appel_area + i * 4096ul, 4096);
+		*(volatile char *)(appel_area + i * 4096ul) = 1;
+	}
+	return tsc() - t0;
+}
+static uint64_t appel2(bool dune)
+{
+	uint64_t t0 = tsc();
+	protect(dune, appel_area, NRPGS * 4096ul);
+	for (int i = 0; i < NRPGS; i++)
+		*(volatile char *)(appel_area + i * 4096ul) = 1;
+	return tsc() - t0;
+}
+
+/* System-call interposition: a ptrace tracer stopping the tracee at every
+ * system call (PTRACE_SYSCALL) in Linux; in Dune, ring-3 code whose SYSCALL
+ * goes to the process's own ring-0 handler, which passes it on. */
+static uint64_t ptrace_per_call(void)
+{
+	int fds[2];
+	if (pipe(fds))
+		return 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+		raise(SIGSTOP);
+		uint64_t t0 = tsc();
+		for (int i = 0; i < N / 10; i++)
+			syscall(SYS_getpid);
+		uint64_t per = (tsc() - t0) / (N / 10);
+		if (write(fds[1], &per, sizeof(per)) != sizeof(per))
+			_exit(1);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	while (ptrace(PTRACE_SYSCALL, pid, NULL, NULL) == 0 && waitpid(pid, &st, 0) == pid && WIFSTOPPED(st))
+		;
+	uint64_t per = 0;
+	if (read(fds[0], &per, sizeof(per)) != sizeof(per))
+		per = 0;
+	close(fds[0]);
+	close(fds[1]);
+	return per;
+}
+
+#define SYS_LEAVE_RING3 1000
+static void ring3_getpid_loop(void)
+{
+	for (int i = 0; i < N / 10; i++) {
+		long r;
+		__asm__ volatile("syscall" : "=a"(r) : "a"((long)SYS_getpid) : "rcx", "r11", "memory");
+	}
+	__asm__ volatile("syscall" ::"a"((long)SYS_LEAVE_RING3) : "rcx", "r11", "memory");
+	for (;;)
+		;
+}
+static void ring3_syscall(struct dune_tf *tf)
+{
+	if (tf->rax == SYS_LEAVE_RING3)
+		dune_ret_from_user(0);
+	dune_passthrough_syscall(tf);
+}
+static uint64_t ring3_per_call(void)
+{
+	static uint8_t stack[16384] __attribute__((aligned(16)));
+	struct dune_tf tf;
+	memset(&tf, 0, sizeof(tf));
+	tf.rip = (uint64_t)ring3_getpid_loop;
+	tf.rsp = (uint64_t)(stack + sizeof(stack) - 8);
+	tf.rflags = 0x2;
+	dune_register_syscall_handler(ring3_syscall);
+	uint64_t t0 = tsc();
+	dune_jump_to_user(&tf);
+	return (tsc() - t0) / (N / 10);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -82,6 +188,12 @@ int main(void)
 		sum += tsc() - t0;
 	}
 	printf("bench: linux_user_fault %lu\n", sum / (N / 10));
+	printf("bench: linux_ptrace %lu\n", ptrace_per_call());
+	appel_area = mmap(NULL, NRPGS * 4096ul, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	sa.sa_sigaction = appel_segv;
+	sigaction(SIGSEGV, &sa, NULL);
+	printf("bench: linux_appel1 %lu\n", appel1(false));
+	printf("bench: linux_appel2 %lu\n", appel2(false));
 
 	/* Dune */
 	if (dune_init_and_enter()) {
@@ -112,6 +224,15 @@ int main(void)
 		sum += tsc() - t0;
 	}
 	printf("bench: dune_user_fault %lu\n", sum / (N / 10));
+	printf("bench: dune_ptrace %lu\n", ring3_per_call());
+	/* the Appel-Li pages: pool pages at a guest-only address */
+	appel_area = (char *)(GUEST_ONLY_VA + (1ul << 30));
+	dune_vm_map_pages(pgroot, appel_area, NRPGS * 4096ul, PERM_R | PERM_W);
+	for (int i = 0; i < NRPGS; i++)
+		appel_area[i * 4096ul] = 0;
+	dune_register_pgflt_handler(appel_pgflt);
+	printf("bench: dune_appel1 %lu\n", appel1(true));
+	printf("bench: dune_appel2 %lu\n", appel2(true));
 	printf("bench: done\n");
 	return 0;
 }
