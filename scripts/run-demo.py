@@ -6,7 +6,7 @@ The guest demo is tests/guest/init: it checks that Linux runs in VMX non-root
 mode under dunehv (CPUID signature, hypercalls, exit counters), that the
 hypervisor's memory is out of Linux's reach, measures exits at idle, then
 loads /dev/dune and runs Dune processes (dunemini, upstream's hello on our
-libdune, and a system-call/memory test).
+libdune, system-call/memory, ring-3, precise-mode, API and debugger tests).
 """
 import re
 import sys
@@ -52,7 +52,7 @@ def main():
     print("make run: booting OVMF -> dunehv.efi -> Linux in Bochs (about 3 minutes; COM1 follows)\n", flush=True)
     t.start()
     try:
-        r = dunehv_boot.boot("demo", "bochs", cfg=cfg, timeout_s=900,
+        r = dunehv_boot.boot("demo", "bochs", cfg=cfg, timeout_s=900, memory_mb=3072,
                              stop_patterns=(r"\[dunehv\] stopped \(on_panic", r"Kernel panic - not syncing"))
     finally:
         done.set()
@@ -80,6 +80,8 @@ def main():
         ("ring 3 inside Dune; VMCALL from ring 3 refused", "ring3: done failures=0" in out),
         ("libdune precise mode, dune_init(0)", "precise: done failures=0" in out),
         ("DUNE_TRAP_ENABLE debugger hook", "dunemini: trap done failures=0" in out),
+        ("a ptrace debugger stops at a breakpoint in Dune mode", "debugger: done failures=0" in out),
+        ("libdune page walk, clone, copy-on-write, ELF, FPU (apitest)", "apitest: done failures=0" in out),
     ]
     print("\n==== dunehv demo summary ====")
     for what, ok in checks:

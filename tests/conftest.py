@@ -32,6 +32,9 @@ def bochs_main(built):
     # detector for real lockups without flagging that.
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 watchdog_thresh=60",
                              memory="64M", log_level="info")
-    r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=900, stop_patterns=STOPS)
+    # 3 GiB of RAM: one whole GiB of it, [1 GiB, 2 GiB), is Linux RAM, for
+    # hvprobe's 1 GiB EPT leaf (below 1 GiB the legacy hole splits it; the
+    # hypervisor and the firmware sit in the top GiB).
+    r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=900, stop_patterns=STOPS, memory_mb=3072)
     print(r.output)
     return r

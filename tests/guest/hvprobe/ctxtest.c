@@ -11,11 +11,13 @@
 #define pr_fmt(fmt) "hvprobe: ctx: " fmt
 
 #include <linux/gfp.h>
+#include <linux/mmzone.h>
 #include <linux/io.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "dunehv/abi.h"
@@ -34,6 +36,8 @@ static int failures;
 #define G_LAZY 0x9000
 #define LAZY_MAGIC 0x0123456789abcdefull
 #define SPIN_LOOPS 20000000u
+#define STORE_1G_DISP 50        /* guest_code offset of the disp32 above */
+#define G_1G 0x40000000ull      /* guest-physical GiB mapped by one 1 GiB EPT leaf */
 
 static const u8 guest_code[] = {
 	0xb8, 0x00, 0x00, 0x00, 0x40,             /* mov eax, 0x40000000 */
@@ -44,6 +48,7 @@ static const u8 guest_code[] = {
 	0x48, 0x89, 0x04, 0x25, 0x08, 0x60, 0x00, 0x00, /* mov [0x6008], rax */
 	0x48, 0x8b, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, /* mov rax, [0x9000] */
 	0x48, 0x89, 0x04, 0x25, 0x10, 0x60, 0x00, 0x00, /* mov [0x6010], rax */
+	0x48, 0x89, 0x04, 0x25, 0x18, 0x60, 0x00, 0x00, /* mov [disp32], rax: through the 1 GiB leaf, patched */
 	0xcc,                                     /* int3 */
 	0xb9, SPIN_LOOPS & 0xff, (SPIN_LOOPS >> 8) & 0xff, (SPIN_LOOPS >> 16) & 0xff, SPIN_LOOPS >> 24, /* mov ecx, N */
 	0xff, 0xc9,                               /* spin: dec ecx */
@@ -125,6 +130,7 @@ static int build_guest(struct guest *g)
 	pml4[0] = G_PDPT | 0x3;  /* present, writable */
 	pdpt[0] = G_PD | 0x3;
 	pd[0] = 0x0 | 0x83;      /* 2 MiB page at 0 */
+	pdpt[1] = G_1G | 0x83;   /* 1 GiB page at 1 GiB (guest paging) */
 	memcpy((void *)g->pages[3], guest_code, sizeof(guest_code));
 	*(u64 *)g->pages[6] = LAZY_MAGIC;
 
@@ -140,12 +146,45 @@ static int build_guest(struct guest *g)
 	return 0;
 }
 
+/* A 1 GiB EPT leaf: the first GiB of Linux RAM the hypervisor accepts
+ * whole (it refuses one with a hole or its own memory in it) is mapped at
+ * G_1G, and one free page in it, taken with alloc_contig_range, receives
+ * the guest's store. Returns that page's pfn, or 0. */
+static unsigned long map_1g_leaf(struct guest *g, u64 *hpa_base)
+{
+	u64 base;
+	int k;
+
+	for (base = 0; base < (16ull << 30); base += SZ_1G) {
+		if (dh_call5(DUNEHV_HC_CTX_MAP, g->handle, g->token, G_1G,
+			     base | DUNEHV_MAP_READ | DUNEHV_MAP_WRITE | DUNEHV_MAP_1G, 0))
+			continue;
+		for (k = 0; k < 64; k++) {
+			unsigned long pfn = PHYS_PFN(base + (u64)k * SZ_16M + SZ_8M);
+
+			if (alloc_contig_range(pfn, pfn + 1, MIGRATE_MOVABLE, GFP_KERNEL) == 0) {
+				u32 disp = (u32)(G_1G + (PFN_PHYS(pfn) - base));
+
+				memset(pfn_to_kaddr(pfn), 0, PAGE_SIZE);
+				memcpy((u8 *)g->pages[3] + STORE_1G_DISP, &disp, sizeof(disp));
+				*hpa_base = base;
+				return pfn;
+			}
+		}
+		dh_call5(DUNEHV_HC_CTX_UNMAP, g->handle, g->token, G_1G, SZ_1G, 0);
+	}
+	return 0;
+}
+
 static void run_guest(struct guest *g)
 {
 	struct dunehv_ctx_run *run = g->run;
 	unsigned int syscalls = 0, ept = 0, breakpoints = 0, interrupts = 0, other = 0, i;
 	u64 *data = (u64 *)g->pages[4];
 	long exit_status = -1, r = 0;
+
+	u64 base_1g = 0;
+	unsigned long pfn_1g = map_1g_leaf(g, &base_1g);
 
 	run->rip = G_CODE;
 	run->rsp = G_STACK + PAGE_SIZE;
@@ -202,6 +241,10 @@ out:
 	CHECK(interrupts > 0, "interrupts or the time slice preempted the spinning context %u times", interrupts);
 	CHECK(exit_status == 42 && syscalls == 2 && other == 0, "exit_group(%ld) after %u system calls", exit_status,
 	      syscalls);
+	CHECK(pfn_1g && *(u64 *)pfn_to_kaddr(pfn_1g) == LAZY_MAGIC,
+	      "a 1 GiB EPT leaf (gpa 0x%llx -> hpa 0x%llx): the context's store landed in our page", G_1G, base_1g);
+	if (pfn_1g)
+		free_contig_range(pfn_1g, 1);
 }
 
 static void bad_arguments(struct guest *g, const struct dunehv_info *info)
@@ -229,6 +272,17 @@ static void bad_arguments(struct guest *g, const struct dunehv_info *info)
 	CHECK(r == -EINVAL, "MAP beyond the guest-physical width -> %ld", r);
 	r = ctx_map(g, 0x200000, g->pages[4], DUNEHV_MAP_READ | DUNEHV_MAP_2M);
 	CHECK(r == -EINVAL, "MAP of a 2 MiB page from a 4 KiB-aligned page -> %ld", r);
+	r = ctx_map(g, G_1G, g->pages[4], DUNEHV_MAP_READ | DUNEHV_MAP_1G);
+	CHECK(r == -EINVAL, "MAP of a 1 GiB page from a 4 KiB-aligned page -> %ld", r);
+	r = dh_call5(DUNEHV_HC_CTX_MAP, g->handle, g->token, G_1G, DUNEHV_MAP_READ | DUNEHV_MAP_2M | DUNEHV_MAP_1G, 0);
+	CHECK(r == -EINVAL, "MAP with both the 2 MiB and the 1 GiB flag -> %ld", r);
+	r = dh_call5(DUNEHV_HC_CTX_MAP, g->handle, g->token, G_1G,
+		     (info->hv_phys_base & ~(SZ_1G - 1)) | DUNEHV_MAP_READ | DUNEHV_MAP_1G, 0);
+	CHECK(r == -EFAULT, "MAP of the 1 GiB page around the hypervisor's memory -> %ld", r);
+	g->run->inject = 7;
+	r = dh_call5(DUNEHV_HC_CTX_RUN, g->handle, g->token, virt_to_phys(g->run), 0, 0);
+	g->run->inject = DUNEHV_INJECT_NONE;
+	CHECK(r == -EINVAL, "RUN asking to raise an unknown exception kind -> %ld", r);
 	r = dh_call5(DUNEHV_HC_CTX_UNMAP, g->handle, g->token, 0x1000, 0, 0);
 	CHECK(r == -EINVAL, "UNMAP of size 0 -> %ld", r);
 	r = ctx_create(1, 0, G_PML4);
