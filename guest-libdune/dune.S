@@ -14,14 +14,20 @@
  * stack) and calls dune_on_exit(conf), which does not return. If the ioctl
  * fails at once, __dune_enter returns its (negative) result.
  */
-	.globl __dune_enter
-__dune_enter:
+/* The SysV callee-saved registers, saved by __dune_enter and
+ * dune_jump_to_user; __dune_restore_and_ret pops them and returns. */
+	.macro SAVE_CALLEE_SAVED
 	push rbx
 	push rbp
 	push r12
 	push r13
 	push r14
 	push r15
+	.endm
+
+	.globl __dune_enter
+__dune_enter:
+	SAVE_CALLEE_SAVED
 	mov [rdi + 0x38], rsp              /* conf->rsp (DUNE_CFG_RSP) */
 	lea rax, [rip + __dune_ret]
 	mov [rdi + 0x88], rax              /* conf->rip (DUNE_CFG_RIP) */
@@ -39,12 +45,13 @@ __dune_enter:
 	call dune_on_exit
 	ud2
 1:	mov rsp, [r13 + 0x38]              /* DUNE_ENTER failed: back to the caller */
-	jmp 2f
+	jmp __dune_restore_and_ret
 
 /* The context's first instruction (Dune mode, ring 0): return 0. */
 __dune_ret:
 	xor eax, eax
-2:	pop r15
+__dune_restore_and_ret:
+	pop r15
 	pop r14
 	pop r13
 	pop r12
@@ -245,12 +252,7 @@ dune_pop_trap_frame:
  */
 	.globl dune_jump_to_user
 dune_jump_to_user:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
+	SAVE_CALLEE_SAVED
 	mov gs:[PERCPU_RSP0], rsp
 	mov qword ptr [rdi + TF_CS], 0x33
 	mov qword ptr [rdi + TF_CS + 24], 0x2b   /* ss */
@@ -262,13 +264,7 @@ dune_jump_to_user:
 dune_ret_from_user:
 	movsxd rax, edi
 	mov rsp, gs:[PERCPU_RSP0]
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
-	ret
+	jmp __dune_restore_and_ret
 
 /*
  * Debugger support (dune_debug.c), in Linux mode.

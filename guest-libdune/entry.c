@@ -124,7 +124,7 @@ int dune_enter(void)
 	if (precise) {
 		/* this thread's block and stacks, and the stack it runs on */
 		uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-		if (dune_map_region_of(percpu) || dune_map_region_of((void *)sp))
+		if (dune_map_regions_of(percpu, (void *)sp))
 			return -ENOMEM;
 	}
 	unsigned long fs;

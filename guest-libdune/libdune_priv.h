@@ -51,7 +51,7 @@ extern struct idt_gate dune_idt[256];
 extern int dune_fd;
 void dune_idt_init(void);
 int dune_setup_mappings(bool map_full);
-int dune_map_region_of(void *addr);
+int dune_map_regions_of(void *a, void *b);
 int dune_page_init(void);
 void dune_on_exit(struct dune_config *conf) __attribute__((noreturn));
 void dune_reenter(struct dune_config *conf) __attribute__((noreturn));

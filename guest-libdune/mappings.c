@@ -146,18 +146,23 @@ int dune_setup_mappings(bool map_full)
 }
 
 /* Precise mode: memory mapped after dune_init is not in the page tables.
- * dune_enter maps the regions a thread needs (its stack, its block). */
-static uintptr_t wanted;
+ * dune_enter maps the regions a thread needs (its stack, its block), with
+ * one read of /proc/self/maps. */
+static uintptr_t wanted[2];
 static void map_if_contains(const struct dune_procmap_entry *e)
 {
-	if (wanted >= e->begin && wanted < e->end)
-		map_precise(e);
+	for (int i = 0; i < 2; i++)
+		if (wanted[i] >= e->begin && wanted[i] < e->end) {
+			map_precise(e);
+			return;
+		}
 }
 
-int dune_map_region_of(void *addr)
+int dune_map_regions_of(void *a, void *b)
 {
 	map_error = 0;
-	wanted = (uintptr_t)addr;
+	wanted[0] = (uintptr_t)a;
+	wanted[1] = (uintptr_t)b;
 	dune_procmap_iterate(map_if_contains);
 	return map_error;
 }

@@ -91,15 +91,13 @@ void dune_trap(struct dune_tf *tf, int vector)
 		intr_cbs[vector](tf);
 		return;
 	}
-	if (vector == T_PGFLT && pgflt_cb) {
-		uintptr_t cr2;
-		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-		pgflt_cb(cr2, tf->err, tf);
-		return;
-	}
 	if (vector == T_PGFLT) {
 		uintptr_t cr2;
 		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+		if (pgflt_cb) {
+			pgflt_cb(cr2, tf->err, tf);
+			return;
+		}
 		dune_printf("dune: unhandled page fault at 0x%lx (error 0x%x)\n", cr2, tf->err);
 	} else {
 		dune_printf("dune: unhandled exception %d\n", vector);

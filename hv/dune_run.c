@@ -33,7 +33,7 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 		return -HV_EFAULT;
 	if (c->broken)
 		return -HV_EIO;
-	const struct dunehv_ctx_run *run = phys_to_virt(run_gpa);
+	struct dunehv_ctx_run *run = phys_to_virt(run_gpa);
 	u32 inject = run->inject;
 	if (inject != DUNEHV_INJECT_NONE && inject != DUNEHV_INJECT_PAGE_FAULT)
 		return -HV_EINVAL;
@@ -55,7 +55,7 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	/* CR2 is not part of the guest state in the VMCS (SDM 27.3.1): the
 	 * context's own value goes in by hand, Linux's comes back on the way out. */
 	write_cr2(c->cr2);
-	((struct dunehv_ctx_run *)run)->inject = DUNEHV_INJECT_NONE;
+	run->inject = DUNEHV_INJECT_NONE;
 	memcpy(cpu->regs->gpr, run->gpr, sizeof(cpu->regs->gpr));
 	vmcs_writenat(VMCS_GUEST_RIP, run->rip);
 	vmcs_writenat(VMCS_GUEST_RSP, run->rsp);

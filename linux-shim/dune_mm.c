@@ -109,7 +109,6 @@ static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
 	dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa, size);
 	xa_for_each_range(&v->pages, index, entry, gpa >> PAGE_SHIFT, (gpa + size - 1) >> PAGE_SHIFT) {
 		xa_erase(&v->pages, index);
-		v->nr_pinned--;
 		release_entry(entry);
 	}
 }
@@ -124,9 +123,9 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 	v->mmu_seq++;
 	n = hva_to_gpa_ranges(v, range->start, range->end, gpa, size);
 	for (i = 0; i < n; i++) {
-		if (v->huge_maps) {
+		if (v->huge_leaves) {
 			/* a huge leaf goes whole: so do the pins of all its pages */
-			u64 align = v->huge_1g_maps ? SZ_1G : SZ_2M, end = ALIGN(gpa[i] + size[i], align);
+			u64 align = v->huge_1g_leaves ? SZ_1G : SZ_2M, end = ALIGN(gpa[i] + size[i], align);
 
 			gpa[i] = ALIGN_DOWN(gpa[i], align);
 			size[i] = end - gpa[i];
@@ -198,6 +197,21 @@ void dune_mm_detach(struct dune_vcpu *v)
 	}
 }
 
+/* EPT rights of a page of the process: always read and execute (the
+ * process's own page tables decide those), write only after a write fault
+ * Linux allowed. */
+static u64 map_flags(bool write)
+{
+	return DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
+}
+
+/* The pfn that would back the start of hva's size-aligned range, if page
+ * (behind hva) is part of a physically contiguous run covering it. */
+static unsigned long first_pfn(struct page *page, unsigned long hva, unsigned long size)
+{
+	return page_to_pfn(page) - ((hva & (size - 1)) >> PAGE_SHIFT);
+}
+
 /* A VM_PFNMAP/VM_IO mapping has no struct pages to pin: find the pfn in
  * the process's page table (faulting it in first), honouring the VMA's and
  * the PTE's permissions. Kernel 6.10 replaced follow_pte() with
@@ -241,16 +255,14 @@ static int map_entry_recorded(struct dune_vcpu *v, u64 gpa, void *entry)
 		dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa & PAGE_MASK, PAGE_SIZE);
 		return xa_err(old);
 	}
-	if (!old)
-		v->nr_pinned++;
-	else
+	if (old)
 		release_entry(old);
 	return 0;
 }
 
 static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool write)
 {
-	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
+	u64 flags = map_flags(write);
 	long r;
 
 	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, phys | flags);
@@ -268,8 +280,7 @@ static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool w
 static phys_addr_t pin_huge_range(struct page *page, unsigned long hva, bool write, struct page **pages)
 {
 	struct folio *folio = page_folio(page);
-	unsigned long start = hva & ~(SZ_2M - 1);
-	unsigned long pfn0 = page_to_pfn(page) - ((hva - start) >> PAGE_SHIFT);
+	unsigned long start = hva & ~(SZ_2M - 1), pfn0 = first_pfn(page, hva, SZ_2M);
 	long n;
 	int i;
 
@@ -301,7 +312,7 @@ static bool small_pages_mapped(struct dune_vcpu *v, u64 gpa)
 /* Maps the pinned 2 MiB run with one EPT leaf; ept_lock held. */
 static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, struct page **pages)
 {
-	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | DUNEHV_MAP_2M | (write ? DUNEHV_MAP_WRITE : 0);
+	u64 flags = map_flags(write) | DUNEHV_MAP_2M;
 	u64 base = gpa & ~(u64)(SZ_2M - 1);
 	long r;
 	int i;
@@ -315,18 +326,14 @@ static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, 
 		if (xa_is_err(old)) {
 			/* out of memory for the index: drop the leaf and what is recorded */
 			dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, base, SZ_2M);
-			while (i-- > 0) {
+			while (i-- > 0)
 				xa_erase(&v->pages, (base >> PAGE_SHIFT) + i);
-				v->nr_pinned--;
-			}
 			return xa_err(old);
 		}
-		if (!old)
-			v->nr_pinned++;
-		else
+		if (old)
 			release_entry(old);
 	}
-	v->huge_maps++;
+	v->huge_leaves = true;
 	return 0;
 }
 
@@ -336,8 +343,7 @@ static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, 
 static phys_addr_t huge_1g_range(struct dune_vcpu *v, struct page *page, unsigned long hva)
 {
 	struct folio *folio = page_folio(page);
-	unsigned long start = hva & ~(SZ_1G - 1);
-	unsigned long pfn0 = page_to_pfn(page) - ((hva - start) >> PAGE_SHIFT);
+	unsigned long start = hva & ~(SZ_1G - 1), pfn0 = first_pfn(page, hva, SZ_1G);
 	struct vm_area_struct *vma;
 	bool ok;
 
@@ -354,15 +360,15 @@ static phys_addr_t huge_1g_range(struct dune_vcpu *v, struct page *page, unsigne
 /* Maps a 1 GiB leaf held by the one pin of page; ept_lock held. */
 static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *page, bool write)
 {
-	u64 flags = DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | DUNEHV_MAP_1G | (write ? DUNEHV_MAP_WRITE : 0);
+	u64 flags = map_flags(write) | DUNEHV_MAP_1G;
 	u64 base = gpa & ~(u64)(SZ_1G - 1);
 	long r;
 
 	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, base, phys | flags);
 	if (r)
 		return (int)r; /* no 1 GiB EPT pages, or smaller pages mapped there */
-	v->huge_1g_maps++;
-	v->huge_maps++;
+	v->huge_1g_leaves = true;
+	v->huge_leaves = true;
 	r = map_entry_recorded(v, base, page_entry(page, write, ENTRY_1G));
 	return (int)r;
 }

@@ -49,13 +49,12 @@ struct dune_vcpu {
 	struct dunehv_ctx_run *run;   /* registers and exit, shared with dunehv */
 	/* guest-physical windows (dune-abi 2.1) */
 	u64 phys_limit, base_map, base_stack;
-	/* pinned pages mapped in the EPT: gpa >> 12 -> struct page *, bit 0 = writable */
+	/* what the EPT maps: gpa >> 12 -> pinned page with flags, or pfn (dune_mm.c) */
 	spinlock_t ept_lock;
 	struct xarray pages;
 	u64 mmu_seq;                  /* bumped by every invalidation */
-	unsigned long nr_pinned;
-	unsigned long huge_maps;      /* 2 MiB and 1 GiB EPT leaves installed */
-	unsigned long huge_1g_maps;   /* 1 GiB EPT leaves installed */
+	/* a 2 MiB (or 1 GiB) leaf was installed: invalidations widen to it */
+	bool huge_leaves, huge_1g_leaves;
 	/* the DUNE_ENTER call being served */
 	struct dune_config __user *uconf;
 	struct pt_regs entry_regs;
