@@ -40,10 +40,11 @@ def missing_artifacts():
 
 
 def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
-         memory_mb=1024, files=None):
+         memory_mb=1024, files=None, cpus=2):
     """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
-    file out), or with native_cmdline the kernel without the hypervisor.
-    files adds or replaces ESP files ({esp path: source path or bytes})."""
+    file out), or with native_cmdline the kernel without the hypervisor, on
+    `cpus` CPUs. files adds or replaces ESP files ({esp path: source path or
+    bytes})."""
     missing = missing_artifacts()
     if missing:
         raise FileNotFoundError("build first (make efi guest): missing " + ", ".join(missing))
@@ -60,7 +61,7 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     esp_files.update(files or {})
     emu.make_esp(run / "esp", esp_files, startup)
     return emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                   memory_mb=memory_mb)
+                   memory_mb=memory_mb, cpus=cpus)
 
 
 # A kernel message reaches the console asynchronously, so it can land in the
@@ -86,3 +87,20 @@ def abi_define(name):
         expr = re.sub(r"\b([A-Z_]+)\b", lambda mm: f"({ev(values[mm.group(1)])})", expr)
         return str(eval(expr.replace("u", "")))  # noqa: S307 - our own header
     return int(ev(values[name]))
+
+
+# One machine-readable verdict per check: "ok <id> - <detail>" or
+# "not ok <id> - <detail>", printed by the guest programs themselves (after a
+# "<program>: " prefix, and a kernel-log timestamp for modules).
+VERDICT_RE = re.compile(r"(?:^|: )(ok|not ok) ([\w.-]+) - (.*)$", re.M)
+
+
+def verdicts(console):
+    """{check id: (passed, detail)} for every verdict line on the console; a
+    check that printed twice keeps its worst result."""
+    found = {}
+    for m in VERDICT_RE.finditer(console):
+        ok = m.group(1) == "ok"
+        prev = found.get(m.group(2))
+        found[m.group(2)] = (ok and (prev is None or prev[0]), m.group(3))
+    return found

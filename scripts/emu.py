@@ -7,10 +7,14 @@ standard library.
 API
 ---
 run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
-    bochs_log_level='error', extra_args=()) -> Result
+    bochs_log_level='error', extra_args=(), cpus=2) -> Result
 
-    emulator      'bochs'    Bochs 2.7, corei7_skylake_x (VMX), 1 CPU, OVMF.fd, i440fx,
+    emulator      'bochs'    Bochs 3.0 built by scripts/build-bochs3.sh (BOCHS3_BIN),
+                             corei7_skylake_x (VMX), `cpus` CPUs, OVMF.fd, i440fx,
                              ESP as a vvfat disk, clock sync=none (repeatable).
+                             No debugger, no GUI (nogui), no sound.
+                  'bochs27'  Debian's Bochs 2.7 (debugger build, term display),
+                             kept only to compare the two emulators' speed.
                   'qemu'     qemu-system-x86_64 q35 + OVMF, TCG (no VMX).
                   'qemu-kvm' the same with -enable-kvm -cpu host (needs nested VMX,
                              see kvm_available()).
@@ -26,6 +30,7 @@ run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
                   (default; VM-entry failures and panics are logged there) or
                   'info' (about 5 MB/s: short runs only).
     extra_args    extra emulator command-line arguments (QEMU only).
+    cpus          number of CPUs (Bochs 3.0 and QEMU; Bochs 2.7 runs 1).
 
 Result fields:
     output      COM1 text, ANSI escape sequences, '\\r' and NULs removed.
@@ -37,11 +42,11 @@ Result fields:
                 'exited': the emulator exited for another reason (Bochs panic,
                   triple fault reaching the debugger prompt, QEMU -no-reboot ...).
     wall_s      seconds from start to stop.
-    ticks       Bochs: the tick count from the debugger line "(0).[N] ..." that
-                Bochs prints when it stops (None if absent; always None for
-                QEMU). Deterministic for reason 'shutdown'; for 'pattern' and
-                'timeout' Bochs is stopped with SIGINT (debugger prompt, EOF on
-                stdin), so ticks are present but depend on polling latency.
+    ticks       Bochs 3.0: the tick count of the "shutdown requested" line in
+                bochs.log (logprefix %t puts the tick on every line); Bochs 2.7:
+                the debugger line "(0).[N] ..." printed when it stops. None if
+                absent, always None for QEMU. Deterministic for reason
+                'shutdown'.
     returncode  emulator exit status (negative: killed by that signal).
     match       re.Match of the stop pattern, or None.
     time_of(regex) -> wall seconds at which that COM1 text had arrived (0.2 s
@@ -90,7 +95,9 @@ from typing import Optional, Sequence, Union
 
 OVMF = "/usr/share/ovmf/OVMF.fd"
 VGABIOS = "/usr/share/vgabios/vgabios.bin"
-BOCHS_BIN = "bochs-bin"  # the /usr/bin/bochs wrapper just execs this
+# Bochs 3.0, built from Debian trixie's source by scripts/build-bochs3.sh.
+BOCHS3_BIN = str(Path(__file__).resolve().parent.parent / "build" / "bochs3" / "bin" / "bochs")
+BOCHS27_BIN = "bochs-bin"  # Debian's 2.7; the /usr/bin/bochs wrapper just execs this
 QEMU_BIN = "qemu-system-x86_64"
 
 # ESP layout used by the project.
@@ -99,13 +106,14 @@ ESP_HV = ESP_DIR + "/dunehv.efi"
 ESP_CFG = ESP_DIR + "/dunehv.cfg"
 ESP_KERNEL = ESP_DIR + "/vmlinuz"
 ESP_INITRD = ESP_DIR + "/initrd.img"
-NATIVE_CMDLINE = "console=ttyS0 nr_cpus=1"
+NATIVE_CMDLINE = "console=ttyS0"
 
 QEMU_SHUTDOWN_RC = 99  # isa-debug-exit: (0x31 << 1) | 1
 POLL_S = 0.2
 
 _ANSI = re.compile(rb"\x1b(?:\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])")
 _TICKS = re.compile(r"\((\d+)\)\.\[(\d+)\]")
+_TICKS3 = re.compile(r"^\s*(\d+)\S*.*shutdown requested", re.M)
 
 
 def clean_text(raw: bytes) -> str:
@@ -237,21 +245,19 @@ def _bochs_display() -> str:
     return 'rfb, options="timeout=0"'
 
 
-def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: str) -> str:
+def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: str,
+             version: int = 3, cpus: int = 2) -> str:
     info = "report" if level in ("info", "debug") else "ignore"
     lines = [
         # Bochs allocates at most 2048 MiB up front; more guest RAM is backed on demand
         f"memory: guest={memory_mb}, host={min(memory_mb, 2048)}",
         f"romimage: file={OVMF}, address=0xffe00000",
         f"vgaromimage: file={VGABIOS}",
-        "cpu: model=corei7_skylake_x, count=1, reset_on_triple_fault=1",
         "pci: enabled=1, chipset=i440fx",
         f'ata0-master: type=disk, path="{esp}", mode=vvfat, journal="{run_dir}/vvfat.redolog"',
         "boot: disk",
         f'com1: enabled=1, mode=file, dev="{log_path}"',
         "clock: sync=none, time0=946684800",  # fixed 2000-01-01: repeatable runs
-        f"display_library: {_bochs_display()}",
-        "sound: driver=dummy",  # the ALSA driver aborts (buffer overflow) without a sound card
         "mouse: enabled=0",
         "private_colormap: enabled=0",
         f'log: "{run_dir}/bochs.log"',
@@ -260,21 +266,44 @@ def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: st
         "error: action=report",
         f"info: action={info}",
         "debug: action=ignore",
-        "debugger_log: -",
     ]
+    if version == 3:
+        # No debugger in this build: a triple fault is a panic (fatal, exits)
+        # instead of a reset into the firmware; no sound device compiled in.
+        lines += [f"cpu: model=corei7_skylake_x, count={cpus}, reset_on_triple_fault=0",
+                  "display_library: nogui"]
+    else:
+        lines += ["cpu: model=corei7_skylake_x, count=1, reset_on_triple_fault=1",
+                  f"display_library: {_bochs_display()}",
+                  "sound: driver=dummy",  # the ALSA driver aborts (buffer overflow) without a sound card
+                  "debugger_log: -"]
     return "\n".join(lines) + "\n"
 
 
+def bochs3_available():
+    """(True, path) if scripts/build-bochs3.sh has built Bochs 3.0, else (False, why)."""
+    if os.access(BOCHS3_BIN, os.X_OK):
+        return True, BOCHS3_BIN
+    return False, f"{BOCHS3_BIN} missing: run scripts/build-bochs3.sh build/bochs3 (make setup does)"
+
+
 def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
-             memory_mb: int, level: str, extra_args: Sequence[str]) -> list:
+             memory_mb: int, level: str, extra_args: Sequence[str], cpus: int) -> list:
     if emulator == "bochs":
+        ok, why = bochs3_available()
+        if not ok:
+            raise RuntimeError(why)
         rc = run_dir / "bochsrc"
-        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level))
+        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 3, cpus))
+        return [BOCHS3_BIN, "-q", "-f", str(rc)]
+    if emulator == "bochs27":
+        rc = run_dir / "bochsrc"
+        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 2, 1))
         cont = run_dir / "debugger.rc"
         cont.write_text("c\n")
-        return [BOCHS_BIN, "-q", "-f", str(rc), "-rc", str(cont)]
+        return [BOCHS27_BIN, "-q", "-f", str(rc), "-rc", str(cont)]
     if emulator in ("qemu", "qemu-kvm"):
-        cmd = [QEMU_BIN, "-machine", "q35", "-m", str(memory_mb), "-smp", "1",
+        cmd = [QEMU_BIN, "-machine", "q35", "-m", str(memory_mb), "-smp", str(cpus),
                "-bios", OVMF,
                "-drive", f"file=fat:{esp},format=raw,if=ide,snapshot=on",
                "-serial", f"file:{log_path}", "-display", "none", "-vga", "none",
@@ -319,7 +348,7 @@ def _kill(proc: subprocess.Popen, graceful: bool) -> None:
 
 def run(emulator: str, esp_dir, timeout_s: float, log_path,
         stop_patterns: Sequence[Union[str, re.Pattern]] = (), memory_mb: int = 1024,
-        bochs_log_level: str = "error", extra_args: Sequence[str] = ()) -> Result:
+        bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2) -> Result:
     """Boot esp_dir in the emulator; see the module docstring."""
     esp = Path(esp_dir).resolve()
     if not esp.is_dir():
@@ -332,7 +361,7 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
     run_dir.mkdir(parents=True)
     log_path.write_bytes(b"")
     pats = [p if isinstance(p, re.Pattern) else re.compile(p, re.M) for p in stop_patterns]
-    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args)
+    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus)
     env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
 
     raw = b""
@@ -369,7 +398,7 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
                         break
                     time.sleep(POLL_S)
                 if reason != "exited":
-                    _kill(proc, graceful=(emulator == "bochs"))
+                    _kill(proc, graceful=(emulator == "bochs27"))
                 else:
                     proc.wait()
                 wall = time.monotonic() - t0
@@ -380,12 +409,16 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
 
     emu_out = _read_text(run_dir / "stdout.txt")
     ticks = None
-    if emulator == "bochs":
+    if emulator == "bochs27":
         found = _TICKS.findall(emu_out)
         if found:
             ticks = int(found[-1][1])
+    elif emulator == "bochs":
+        found = _TICKS3.findall(_read_text(run_dir / "bochs.log"))
+        if found:
+            ticks = int(found[-1])
     if reason == "exited":
-        if emulator == "bochs":
+        if emulator in ("bochs", "bochs27"):
             blog = _read_text(run_dir / "bochs.log")
             if "shutdown requested" in blog or "shutdown requested" in emu_out:
                 reason = "shutdown"
@@ -403,13 +436,14 @@ def _main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for emu in ("bochs", "qemu", "qemu-kvm"):
+    for emu in ("bochs", "bochs27", "qemu", "qemu-kvm"):
         p = sub.add_parser(emu, help=f"boot ESP_DIR in {emu}")
         p.add_argument("esp_dir")
         p.add_argument("--timeout", type=float, required=True)
         p.add_argument("--log", required=True, help="COM1 output file")
         p.add_argument("--stop", action="append", default=[], help="stop regex (repeatable)")
         p.add_argument("--memory", type=int, default=1024, help="guest RAM in MiB")
+        p.add_argument("--cpus", type=int, default=2, help="CPUs (Bochs 2.7: always 1)")
         p.add_argument("--bochs-log-level", default="error", choices=("error", "info"))
         p.add_argument("--quiet", action="store_true", help="print only the summary")
     p = sub.add_parser("make-esp", help="build the standard ESP layout")
@@ -435,7 +469,7 @@ def _main(argv=None) -> int:
         print(f"emu: ESP {a.esp_dir}:\n" + (Path(a.esp_dir) / "startup.nsh").read_text())
         return 0
 
-    r = run(a.cmd, a.esp_dir, a.timeout, a.log, a.stop, a.memory, a.bochs_log_level)
+    r = run(a.cmd, a.esp_dir, a.timeout, a.log, a.stop, a.memory, a.bochs_log_level, cpus=a.cpus)
     if not a.quiet:
         sys.stdout.write(r.output)
         if r.output and not r.output.endswith("\n"):
