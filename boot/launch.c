@@ -152,9 +152,11 @@ static EFI_STATUS allocate_hv_memory(UINT64 size, UINT64 *base)
 	return EFI_SUCCESS;
 }
 
-long loader_launch_hypervisor(const struct loader_env *env, const struct hv_config *cfg, const char **what)
+long loader_launch_hypervisor(const struct loader_env *env, const struct hv_config *cfg,
+			      const struct loader_cpus *cpus, const char **what, BOOLEAN *hv_active)
 {
 	(void)env;
+	*hv_active = FALSE;
 	UINT64 highest, hv_base, image_size, entry;
 	struct hv_boot_info *bi;
 	UINT64 size = cfg->memory_bytes;
@@ -187,20 +189,40 @@ long loader_launch_hypervisor(const struct loader_env *env, const struct hv_conf
 	if (top > (512ull << 30))
 		top = 512ull << 30; /* one host PDPT; RAM above is not reachable by the host (TODO) */
 	bi->phys_map_top = top;
+	/* One start-up stack per CPU, each used once while that CPU enters VMX. */
 	UINT64 stack_base = next;
-	next += BOOT_STACK_SIZE;
-	bi->stack_top = HV_VIRT_BASE + (next - hv_base);
+	bi->cpu_count = cpus->count;
+	for (UINT32 i = 0; i < cpus->count; i++) {
+		next += BOOT_STACK_SIZE;
+		bi->cpus[i].stack_top = HV_VIRT_BASE + (next - hv_base);
+		bi->cpus[i].index = i;
+		bi->cpus[i].apic_id = cpus->apic_id[i];
+	}
+	UINT64 stack_end = next;
 	bi->host_cr3 = build_host_page_tables(&next, top, hv_base, size);
 	bi->pool_phys_base = next;
-	if (next - hv_base > size / 2 || bi->stack_top - HV_VIRT_BASE > (1ull << 30)) {
-		*what = "memory = is too small for the host page tables";
+	if (next - hv_base > size / 2 || stack_end - hv_base > (1ull << 30)) {
+		*what = "memory = is too small for the host page tables and start-up stacks";
 		uefi_call_wrapper(BS->FreePages, 2, hv_base, size / EFI_PAGE_SIZE);
 		return -1;
 	}
-	ZeroMem((void *)(UINTN)stack_base, BOOT_STACK_SIZE);
+	ZeroMem((void *)(UINTN)stack_base, stack_end - stack_base);
 	bi->loader_tsc = 0;
 
-	long r = dunehv_launch(bi, entry);
+	long r = dunehv_launch(bi, entry, &bi->cpus[0]);
+	UINT32 failed_cpu = 0;
+	if (!r) {
+		/* The boot CPU is a guest now; MP services still work for it. */
+		*hv_active = TRUE;
+		r = loader_mp_launch_aps(cpus, bi, entry, &failed_cpu);
+		if (r) {
+			static char line[128];
+			snprintf(line, sizeof(line), "CPU %u (APIC ID %u) could not be put under the hypervisor (code %ld)",
+				 failed_cpu, cpus->apic_id[failed_cpu], r);
+			*what = line;
+			return r;
+		}
+	}
 	if (r) {
 		static const char *const reasons[] = {
 			"hypervisor start failed",

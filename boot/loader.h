@@ -4,6 +4,7 @@
 
 #include <efi.h>
 #include <efilib.h>
+#include <stdio.h>
 
 #include "../hv/boot_info.h"
 
@@ -30,15 +31,38 @@ void loader_resolve_path(const struct loader_env *env, const char *path, CHAR16 
 EFI_STATUS loader_read_file(const struct loader_env *env, const CHAR16 *path, struct loader_file *f);
 EFI_STATUS loader_file_exists(const struct loader_env *env, const CHAR16 *path, UINT64 *size);
 
-/* launch.c: returns 0 once the CPU runs as the hypervisor's guest, else a
- * negative code; *what gets a description of the failure. */
-long loader_launch_hypervisor(const struct loader_env *env, const struct hv_config *cfg, const char **what);
+/* The machine's CPUs: index 0 is the boot CPU, then MP services order. */
+struct loader_cpus {
+	UINT32 count;
+	UINTN mp_number[HV_MAX_CPUS];
+	UINT32 apic_id[HV_MAX_CPUS];
+};
+
+/* mp.c: MP services. discover fills cpus (error: *what says why);
+ * check_vmx reads the VMX capability MSRs on every AP and requires the boot
+ * CPU's controls (error: why); launch_aps brings each AP under the
+ * hypervisor, returning 0 or the failing CPU's negative code. */
+struct vmx_controls;
+EFI_STATUS loader_mp_discover(struct loader_cpus *cpus, const char **what);
+int loader_mp_check_vmx(const struct loader_cpus *cpus, const struct vmx_controls *boot_ctl, char *why, UINTN why_len);
+long loader_mp_launch_aps(const struct loader_cpus *cpus, struct hv_boot_info *bi, UINT64 entry, UINT32 *failed_cpu);
+
+/* acpi.c: installs RSDP/XSDT/MADT when the firmware has no ACPI table.
+ * Returns 1 if it did, 0 if the firmware has ACPI, -1 on error (*what). */
+int loader_acpi_install_if_missing(const struct loader_cpus *cpus, const char **what);
+
+/* launch.c: returns 0 once every CPU runs as the hypervisor's guest, else a
+ * negative code; *what gets a description of the failure. With
+ * *hv_active set, the boot CPU is already under the hypervisor (an AP
+ * failed): the machine cannot go on. */
+long loader_launch_hypervisor(const struct loader_env *env, const struct hv_config *cfg,
+			      const struct loader_cpus *cpus, const char **what, BOOLEAN *hv_active);
 
 /* linux.c: LoadImage + StartImage of the kernel with cmdline (ASCII). */
 EFI_STATUS loader_start_linux(const struct loader_env *env, const CHAR16 *kernel_path, const char *cmdline);
 
 /* trampoline.asm */
-long dunehv_launch(struct hv_boot_info *bi, UINT64 entry);
+long dunehv_launch(struct hv_boot_info *bi, UINT64 entry, struct hv_boot_cpu *cpu);
 extern const UINT8 hv_core_elf_start[], hv_core_elf_end[];
 
 #endif

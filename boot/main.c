@@ -11,11 +11,12 @@
 #include "../hv/vmx_caps.h"
 
 _Static_assert(offsetof(struct hv_boot_info, host_cr3) == 48, "trampoline.asm BI_HOST_CR3");
-_Static_assert(offsetof(struct hv_boot_info, stack_top) == 64, "trampoline.asm BI_STACK_TOP");
-_Static_assert(offsetof(struct hv_boot_info, guest_rip) == 72, "trampoline.asm BI_GUEST_RIP");
-_Static_assert(offsetof(struct hv_boot_info, guest_rsp) == 80, "trampoline.asm BI_GUEST_RSP");
-_Static_assert(offsetof(struct hv_boot_info, guest_rflags) == 88, "trampoline.asm BI_GUEST_RFLAGS");
-_Static_assert(offsetof(struct hv_boot_info, guest_cr3) == 96, "trampoline.asm BI_GUEST_CR3");
+_Static_assert(offsetof(struct hv_boot_cpu, guest_rip) == 0, "trampoline.asm CPU_GUEST_RIP");
+_Static_assert(offsetof(struct hv_boot_cpu, guest_rsp) == 8, "trampoline.asm CPU_GUEST_RSP");
+_Static_assert(offsetof(struct hv_boot_cpu, guest_rflags) == 16, "trampoline.asm CPU_GUEST_RFLAGS");
+_Static_assert(offsetof(struct hv_boot_cpu, guest_cr3) == 24, "trampoline.asm CPU_GUEST_CR3");
+_Static_assert(offsetof(struct hv_boot_cpu, stack_top) == 32, "trampoline.asm CPU_STACK_TOP");
+_Static_assert(offsetof(struct hv_boot_cpu, index) == 40, "trampoline.asm CPU_INDEX");
 
 #define LOADER_VERSION L"0.1"
 #define CONFIG_NAME "dunehv.cfg"
@@ -23,8 +24,11 @@ _Static_assert(offsetof(struct hv_boot_info, guest_cr3) == 96, "trampoline.asm B
 static struct hv_config cfg;
 static char cmdline[CONFIG_CMDLINE_MAX + 2 * CONFIG_PATH_MAX + 64];
 
-/* Kernel command line: the configured one, the initrd, and (under the
- * hypervisor) the single-CPU limit. */
+/* Kernel command line: the configured one, the initrd and, under the
+ * hypervisor, a 10 ms INIT-to-SIPI delay (cpu_init_udelay=10000) unless the
+ * configured line sets one: Linux skips that delay on modern CPUs, but an
+ * emulated INIT must have put the CPU into wait-for-SIPI before the SIPI
+ * arrives, or the SIPI is lost (SDM 26.2). */
 static void build_cmdline(const struct loader_env *env, bool virtualized)
 {
 	CHAR16 initrd16[CONFIG_PATH_MAX];
@@ -39,8 +43,8 @@ static void build_cmdline(const struct loader_env *env, bool virtualized)
 		initrd[i] = '\0';
 		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%sinitrd=%s", n ? " " : "", initrd);
 	}
-	if (virtualized && n < sizeof(cmdline))
-		snprintf(cmdline + n, sizeof(cmdline) - n, "%snr_cpus=1", n ? " " : "");
+	if (virtualized && !strstr(cfg.cmdline, "cpu_init_udelay=") && n < sizeof(cmdline))
+		snprintf(cmdline + n, sizeof(cmdline) - n, "%scpu_init_udelay=10000", n ? " " : "");
 }
 
 /* on_fail: boot Linux natively, or stop here. */
@@ -118,14 +122,39 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		say(L"error: VMX unavailable: %a", error);
 		return follow_on_fail(&env, true);
 	}
+	/* Every CPU must come under the hypervisor, or none: a CPU left outside
+	 * VMX could reach all memory. */
+	struct loader_cpus cpus;
 	const char *what = NULL;
-	if (loader_launch_hypervisor(&env, &cfg, &what)) {
+	if (EFI_ERROR(loader_mp_discover(&cpus, &what))) {
 		say(L"error: %a", what);
 		return follow_on_fail(&env, true);
 	}
-	/* From here on this CPU runs in VMX non-root operation. */
-	say(L"hypervisor active on the boot CPU (EPT, VPID, unrestricted guest); Linux boots as its guest");
-	say(L"Linux is limited to the boot CPU (nr_cpus=1) until dunehv virtualizes every CPU");
+	if (loader_mp_check_vmx(&cpus, &ctl, error, sizeof(error))) {
+		say(L"error: VMX unavailable: %a", error);
+		return follow_on_fail(&env, true);
+	}
+	int acpi = loader_acpi_install_if_missing(&cpus, &what);
+	if (acpi < 0) {
+		say(L"error: %a", what);
+		return follow_on_fail(&env, true);
+	}
+	if (acpi > 0)
+		say(L"the firmware has no ACPI tables: installed an RSDP/XSDT/MADT listing %u CPUs", cpus.count);
+	BOOLEAN hv_active = FALSE;
+	if (loader_launch_hypervisor(&env, &cfg, &cpus, &what, &hv_active)) {
+		say(L"error: %a", what);
+		if (hv_active) {
+			/* The boot CPU is already a guest: Linux must not run with a
+			 * CPU outside the hypervisor, so the launch stops here. */
+			say(L"the launch stops here (reset the machine to continue)");
+			for (;;)
+				uefi_call_wrapper(BS->Stall, 1, 1000000);
+		}
+		return follow_on_fail(&env, true);
+	}
+	/* From here on every CPU runs in VMX non-root operation. */
+	say(L"hypervisor active on all %u CPUs (EPT, VPID, unrestricted guest); Linux boots as its guest", cpus.count);
 	build_cmdline(&env, true);
 	loader_resolve_path(&env, cfg.kernel, path, CONFIG_PATH_MAX);
 	return loader_start_linux(&env, path, cmdline);

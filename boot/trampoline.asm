@@ -1,21 +1,24 @@
-; long dunehv_launch(struct hv_boot_info *bi, u64 entry)   [SysV ABI]
+; long dunehv_launch(struct hv_boot_info *bi, u64 entry, struct hv_boot_cpu *cpu)
+; [SysV ABI; called on the boot CPU and, through MP services, on each AP]
 ;
-; Records the current CPU state as the guest's (RIP = .resume, RSP, RFLAGS,
-; CR3), switches to the hypervisor's page tables and boot stack and calls
-; hv_entry(bi). On success hv_entry never returns: VMLAUNCH makes this CPU
-; continue at .resume in VMX non-root operation, which returns 0 to the C
-; caller, now a guest. On failure hv_entry returns a negative code and we go
-; back to the firmware's CR3 and stack.
+; Records the current CPU state as this CPU's guest state (RIP = .resume,
+; RSP, RFLAGS, CR3) in *cpu, switches to the hypervisor's page tables and the
+; CPU's start-up stack and calls hv_entry(bi, cpu->index). On success
+; hv_entry never returns: VMLAUNCH makes this CPU continue at .resume in VMX
+; non-root operation, which returns 0 to the C caller, now a guest. On
+; failure hv_entry returns a negative code and we go back to the firmware's
+; CR3 and stack.
 bits 64
 default rel
 
-; offsets in struct hv_boot_info (checked by static asserts in main.c)
-%define BI_HOST_CR3     48
-%define BI_STACK_TOP    64
-%define BI_GUEST_RIP    72
-%define BI_GUEST_RSP    80
-%define BI_GUEST_RFLAGS 88
-%define BI_GUEST_CR3    96
+; offsets (checked by static asserts in boot/main.c)
+%define BI_HOST_CR3      48
+%define CPU_GUEST_RIP     0
+%define CPU_GUEST_RSP     8
+%define CPU_GUEST_RFLAGS 16
+%define CPU_GUEST_CR3    24
+%define CPU_STACK_TOP    32
+%define CPU_INDEX        40
 
 section .text
 global dunehv_launch
@@ -29,21 +32,24 @@ dunehv_launch:
 	pushfq
 	cli
 	mov r12, rdi
+	mov r13, rdx
+	mov r14, rsi
 	mov rax, [rsp]
-	mov [r12 + BI_GUEST_RFLAGS], rax
+	mov [r13 + CPU_GUEST_RFLAGS], rax
 	mov rax, cr3
-	mov [r12 + BI_GUEST_CR3], rax
+	mov [r13 + CPU_GUEST_CR3], rax
 	lea rax, [.resume]
-	mov [r12 + BI_GUEST_RIP], rax
-	mov [r12 + BI_GUEST_RSP], rsp
+	mov [r13 + CPU_GUEST_RIP], rax
+	mov [r13 + CPU_GUEST_RSP], rsp
 	mov rax, [r12 + BI_HOST_CR3]
 	mov cr3, rax                    ; identity map keeps this code reachable
-	mov rsp, [r12 + BI_STACK_TOP]
+	mov rsp, [r13 + CPU_STACK_TOP]
 	mov rdi, r12
-	call rsi                        ; hv_entry(bi): returns only on failure
-	mov rcx, [r12 + BI_GUEST_CR3]
+	mov esi, [r13 + CPU_INDEX]
+	call r14                        ; hv_entry(bi, index): returns only on failure
+	mov rcx, [r13 + CPU_GUEST_CR3]
 	mov cr3, rcx
-	mov rsp, [r12 + BI_GUEST_RSP]
+	mov rsp, [r13 + CPU_GUEST_RSP]
 	jmp .restore
 .resume:                             ; first instruction of the guest
 	xor eax, eax

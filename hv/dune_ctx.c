@@ -18,6 +18,7 @@ int dune_ctx_alloc(struct dune_ctx_table *t, u64 token)
 		c->generation = generation;
 		c->token = token;
 		c->vpid = (u16)(DUNE_CTX_FIRST_VPID + i);
+		c->last_cpu = DUNE_CTX_NO_CPU;
 		t->live++;
 		spin_unlock(&t->lock);
 		return (int)i;
@@ -26,7 +27,8 @@ int dune_ctx_alloc(struct dune_ctx_table *t, u64 token)
 	return -HV_ENOMEM;
 }
 
-struct dune_ctx *dune_ctx_lookup(struct dune_ctx_table *t, u64 handle, u64 token, int *err)
+/* Under t->lock: the live context named by handle, or NULL with *err. */
+static struct dune_ctx *find_locked(struct dune_ctx_table *t, u64 handle, u64 token, int *err)
 {
 	u64 slot = handle & 0xffff;
 	u64 generation = handle >> 16;
@@ -35,7 +37,7 @@ struct dune_ctx *dune_ctx_lookup(struct dune_ctx_table *t, u64 handle, u64 token
 		return NULL;
 	}
 	struct dune_ctx *c = &t->ctx[slot - 1];
-	if (!c->live || c->generation != generation) {
+	if (!c->live || c->dying || c->generation != generation) {
 		*err = -HV_EINVAL;
 		return NULL;
 	}
@@ -47,11 +49,51 @@ struct dune_ctx *dune_ctx_lookup(struct dune_ctx_table *t, u64 handle, u64 token
 	return c;
 }
 
+struct dune_ctx *dune_ctx_get(struct dune_ctx_table *t, u64 handle, u64 token, int *err)
+{
+	spin_lock(&t->lock);
+	struct dune_ctx *c = find_locked(t, handle, token, err);
+	if (c)
+		c->refs++;
+	spin_unlock(&t->lock);
+	return c;
+}
+
+void dune_ctx_put(struct dune_ctx_table *t, struct dune_ctx *c)
+{
+	spin_lock(&t->lock);
+	if (c->refs)
+		c->refs--;
+	spin_unlock(&t->lock);
+}
+
+struct dune_ctx *dune_ctx_begin_destroy(struct dune_ctx_table *t, u64 handle, u64 token, int *err)
+{
+	spin_lock(&t->lock);
+	struct dune_ctx *c = find_locked(t, handle, token, err);
+	if (c) {
+		c->dying = true;
+		c->refs++;
+	}
+	spin_unlock(&t->lock);
+	return c;
+}
+
+u32 dune_ctx_refs(struct dune_ctx_table *t, struct dune_ctx *c)
+{
+	spin_lock(&t->lock);
+	u32 refs = c->refs;
+	spin_unlock(&t->lock);
+	return refs;
+}
+
 void dune_ctx_release(struct dune_ctx_table *t, struct dune_ctx *c)
 {
 	spin_lock(&t->lock);
 	if (c->live) {
 		c->live = false;
+		c->dying = false;
+		c->refs = 0;
 		t->live--;
 	}
 	spin_unlock(&t->lock);

@@ -9,6 +9,7 @@
 #include "arch.h"
 #include "guest_mem.h"
 #include "msr_bitmap.h"
+#include "smp.h"
 #include "vmcs.h"
 #include "vmcs_dune.h"
 #include "vmx_ops.h"
@@ -80,27 +81,49 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 		bad = vmcs_setup_dune(hv, cpu, c, &cr);
 	if (!vmptrld(cpu->vmcs_pa))
 		hv_panic(cpu, "cannot make Linux's VMCS current again");
+	/* SDM 25.11.1: a VMCS is active on one CPU at a time. VMCLEAR writes it
+	 * back and leaves it inactive, so its first run may be on any CPU. */
+	vmclear(c->vmcs_pa);
 	if (bad) {
 		log_printf(&hv->log, LOG_ERROR, "Dune context VMCS setup failed at field %#x", bad);
-		vmclear(c->vmcs_pa);
 		free_ctx_pages(hv, c);
 		dune_ctx_release(&hv->dune, c);
 		return -HV_EIO;
 	}
-	/* The VPID may have served an earlier context: drop its translations. */
-	invvpid_single_context(c->vpid);
+	/* The VPID and EPTP may have served an earlier context: every CPU flushes
+	 * them when the context first runs there (dune_run.c). */
 	log_printf(&hv->log, LOG_DEBUG, "Dune context %u created (vpid %u, quota %llu pages)", (unsigned)slot, c->vpid,
 		   (unsigned long long)c->quota);
 	return (s64)dune_ctx_handle((unsigned)slot, c->generation);
 }
 
+static s64 map_checked(struct hv_cpu *cpu, struct dune_ctx *c, u64 gpa, u64 hpa_flags);
+
 s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags)
 {
 	struct hv *hv = cpu->hv;
 	int err;
-	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	struct dune_ctx *c = dune_ctx_get(&hv->dune, handle, token, &err);
 	if (!c)
 		return err;
+	s64 r = map_checked(cpu, c, gpa, hpa_flags);
+	dune_ctx_put(&hv->dune, c);
+	return r;
+}
+
+/* After the context's EPT lost or changed a translation: INVEPT here and on
+ * the CPU it runs or ran on last. Any other CPU flushes the context when it
+ * arrives there (dune_run.c), so no stale translation survives anywhere. */
+static void shoot_down(struct hv_cpu *cpu, struct dune_ctx *c, u32 last_cpu)
+{
+	invept_single_context(c->eptp); /* SDM 29.4.3.1 */
+	if (last_cpu != DUNE_CTX_NO_CPU && last_cpu != cpu->index && cpu->hv->cpus[last_cpu])
+		smp_call(cpu, cpu->hv->cpus[last_cpu], SMP_REQ_INVEPT, c->eptp);
+}
+
+static s64 map_checked(struct hv_cpu *cpu, struct dune_ctx *c, u64 gpa, u64 hpa_flags)
+{
+	struct hv *hv = cpu->hv;
 	u64 flags = hpa_flags & DUNEHV_MAP_FLAGS, hpa = hpa_flags & ~(u64)0xfff;
 	int level = (flags & DUNEHV_MAP_1G) ? 3 : (flags & DUNEHV_MAP_2M) ? 2 : 1;
 	u64 size = level == 3 ? SIZE_1G : level == 2 ? SIZE_2M : PAGE_SIZE;
@@ -115,12 +138,13 @@ s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags
 		return -HV_EFAULT;
 	u64 bits = EPT_READ | ((flags & DUNEHV_MAP_WRITE) ? EPT_WRITE : 0) | ((flags & DUNEHV_MAP_EXEC) ? EPT_EXECUTE : 0) |
 		   ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
-	spin_lock(&c->lock);
+	smp_spin_lock(cpu, &c->lock);
 	int r = ept_map_leaf(&hv->pool, c->ept_root, gpa, hpa, level, bits, &c->table_pages, c->quota);
+	u32 last_cpu = c->last_cpu;
 	spin_unlock(&c->lock);
 	/* A replaced leaf may be cached with other rights (SDM 29.4.3.1). */
 	if (!r)
-		invept_single_context(c->eptp);
+		shoot_down(cpu, c, last_cpu);
 	return r;
 }
 
@@ -128,17 +152,21 @@ s64 hc_ctx_unmap(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 size)
 {
 	struct hv *hv = cpu->hv;
 	int err;
-	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
-	if (!c)
-		return err;
 	if (!size || gpa + size < gpa)
 		return -HV_EINVAL;
-	spin_lock(&c->lock);
+	struct dune_ctx *c = dune_ctx_get(&hv->dune, handle, token, &err);
+	if (!c)
+		return err;
+	smp_spin_lock(cpu, &c->lock);
 	u64 removed = ept_unmap_range(phys_to_virt, c->ept_root, gpa, size);
+	u32 last_cpu = c->last_cpu;
 	spin_unlock(&c->lock);
-	/* No stale translation may survive (SDM 29.4.3.1): flush before returning. */
-	if (removed)
-		invept_single_context(c->eptp);
+	/* No stale translation may survive on any CPU: shoot down before returning. */
+	if (removed) {
+		shoot_down(cpu, c, last_cpu);
+		__atomic_add_fetch(&hv->dune_shootdowns, 1, __ATOMIC_RELAXED);
+	}
+	dune_ctx_put(&hv->dune, c);
 	return (s64)removed;
 }
 
@@ -146,17 +174,25 @@ s64 hc_ctx_destroy(struct hv_cpu *cpu, u64 handle, u64 token)
 {
 	struct hv *hv = cpu->hv;
 	int err;
-	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	struct dune_ctx *c = dune_ctx_begin_destroy(&hv->dune, handle, token, &err);
 	if (!c)
 		return err;
-	if (__atomic_exchange_n(&c->running, 1, __ATOMIC_ACQUIRE))
-		return -HV_EBUSY; /* running on another CPU */
-	/* SDM 25.11.3: VMCLEAR before the VMCS page is reused (Linux's VMCS stays current). */
-	vmclear(c->vmcs_pa);
-	invept_single_context(c->eptp);
-	invvpid_single_context(c->vpid);
+	/* No new lookups; wait for calls and runs on other CPUs to drop theirs
+	 * (a run ends at its next exit: the preemption timer bounds it). */
+	while (dune_ctx_refs(&hv->dune, c) > 1) {
+		smp_serve(cpu);
+		cpu_relax();
+	}
+	/* SDM 25.11.3: VMCLEAR, on the CPU where the VMCS is active, before its
+	 * page is reused (Linux's VMCS stays current here). */
+	smp_spin_lock(cpu, &c->lock);
+	if (c->active && c->last_cpu != DUNE_CTX_NO_CPU && hv->cpus[c->last_cpu])
+		smp_call(cpu, hv->cpus[c->last_cpu], SMP_REQ_VMCLEAR, c->vmcs_pa);
+	c->active = false;
+	u32 last_cpu = c->last_cpu;
+	spin_unlock(&c->lock);
+	shoot_down(cpu, c, last_cpu);
 	free_ctx_pages(hv, c);
-	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
 	dune_ctx_release(&hv->dune, c);
 	return 0;
 }

@@ -20,5 +20,7 @@ u64 dune_ctx_pages(struct hv *hv);
 void dune_vmexit(struct hv_cpu *cpu, u32 full_reason);
 /* VMLAUNCH/VMRESUME of a Dune context failed: back to Linux. */
 void dune_entry_instruction_failed(struct hv_cpu *cpu);
+/* VMCLEARs every Dune VMCS active on this CPU (before it waits for SIPI). */
+void dune_release_cpu(struct hv_cpu *cpu);
 
 #endif

@@ -17,7 +17,10 @@
 #include "exit_dispatch.h"
 #include "guest_mem.h"
 #include "guest_state.h"
+#include "init_sipi.h"
+#include "smp.h"
 #include "vmcs_dune.h"
+#include "vmcs_host.h"
 #include "vmx_ops.h"
 
 static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind);
@@ -26,23 +29,48 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 {
 	struct hv *hv = cpu->hv;
 	int err;
-	struct dune_ctx *c = dune_ctx_lookup(&hv->dune, handle, token, &err);
+	/* The reference is held for the whole run, dropped in return_to_linux. */
+	struct dune_ctx *c = dune_ctx_get(&hv->dune, handle, token, &err);
 	if (!c)
 		return err;
-	if (!guest_buffer_ok(hv->boot, run_gpa, sizeof(struct dunehv_ctx_run)))
-		return -HV_EFAULT;
-	if (c->broken)
-		return -HV_EIO;
+	s64 r = 0;
 	struct dunehv_ctx_run *run = phys_to_virt(run_gpa);
-	u32 inject = run->inject;
-	if (inject != DUNEHV_INJECT_NONE && inject != DUNEHV_INJECT_PAGE_FAULT)
-		return -HV_EINVAL;
-	/* One CPU at a time, and (until VMCS migration by IPI exists) the CPU
-	 * that launched it (SDM 25.11.1: a VMCS is active on one CPU). */
-	if (c->launched && c->last_cpu != cpu->index)
-		return -HV_EBUSY;
-	if (__atomic_exchange_n(&c->running, 1, __ATOMIC_ACQUIRE))
-		return -HV_EBUSY;
+	u32 inject = DUNEHV_INJECT_NONE;
+	if (!guest_buffer_ok(hv->boot, run_gpa, sizeof(struct dunehv_ctx_run)))
+		r = -HV_EFAULT;
+	else if (c->broken)
+		r = -HV_EIO;
+	else if ((inject = run->inject) != DUNEHV_INJECT_NONE && inject != DUNEHV_INJECT_PAGE_FAULT)
+		r = -HV_EINVAL;
+	else if (__atomic_exchange_n(&c->running, 1, __ATOMIC_ACQUIRE))
+		r = -HV_EBUSY; /* one CPU at a time */
+	if (r) {
+		dune_ctx_put(&hv->dune, c);
+		return r;
+	}
+
+	/* A context runs on whichever CPU its Linux thread calls from. Arriving
+	 * on another CPU (SDM 25.11.1: a VMCS is active on one CPU at a time):
+	 * VMCLEAR on the old CPU, acknowledged, before VMPTRLD here; then flush
+	 * the context's VPID and EPTP here, which may hold translations from an
+	 * earlier stay or from an earlier user of the VPID (KVM does the same on
+	 * vCPU migration). Under c->lock, so that an unmap either sees this CPU
+	 * as last_cpu or removed its entries before this flush. */
+	smp_spin_lock(cpu, &c->lock);
+	bool arriving = c->last_cpu != cpu->index;
+	if (arriving) {
+		if (c->active && c->last_cpu != DUNE_CTX_NO_CPU && hv->cpus[c->last_cpu]) {
+			smp_call(cpu, hv->cpus[c->last_cpu], SMP_REQ_VMCLEAR, c->vmcs_pa);
+			__atomic_add_fetch(&hv->dune_migrations, 1, __ATOMIC_RELAXED);
+		}
+		c->active = false;
+		c->launched = false; /* VMCLEAR cleared the launch state */
+		c->last_cpu = cpu->index;
+		invvpid_single_context(c->vpid);
+		invept_single_context(c->eptp);
+	}
+	c->active = true;
+	spin_unlock(&c->lock);
 
 	/* Park Linux: past its VMCALL, registers saved for the way back. */
 	guest_skip_instruction();
@@ -51,6 +79,9 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	cpu->linux_cr2 = read_cr2();
 	if (!vmptrld(c->vmcs_pa))
 		hv_panic(cpu, "VMPTRLD of Dune context failed");
+	/* The host-state area names this CPU's stack, GS base and tables. */
+	if (arriving && vmcs_write_host_state(hv, cpu))
+		hv_panic(cpu, "VMWRITE of a Dune context's host state failed");
 
 	/* CR2 is not part of the guest state in the VMCS (SDM 27.3.1): the
 	 * context's own value goes in by hand, Linux's comes back on the way out. */
@@ -103,9 +134,9 @@ static void return_to_linux(struct hv_cpu *cpu, u32 exit_kind)
 	wrmsr(MSR_IA32_KERNEL_GS_BASE, cpu->linux_kernel_gs_base);
 	c->cr2 = read_cr2();
 	write_cr2(cpu->linux_cr2);
-	c->last_cpu = cpu->index;
 	cpu->current_ctx = NULL;
 	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
+	dune_ctx_put(&cpu->hv->dune, c);
 
 	if (!vmptrld(cpu->vmcs_pa))
 		hv_panic(cpu, "VMPTRLD of Linux's VMCS failed");
@@ -134,7 +165,10 @@ static void dune_exception_or_nmi(struct hv_cpu *cpu)
 	u32 info = vmcs_read32(VMCS_EXIT_INTR_INFO);
 	u32 type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 	if (type == INTR_TYPE_NMI) {
-		cpu->nmi_pending = true; /* Linux's NMI: delivered when Linux resumes */
+		/* An IPI (its request is served before the next entry) or Linux's
+		 * NMI, delivered when Linux resumes. */
+		if (!smp_nmi_is_ipi(cpu))
+			cpu->nmi_pending = true;
 		return_to_linux(cpu, DUNEHV_CTX_EXIT_INTERRUPT);
 		return;
 	}
@@ -143,6 +177,14 @@ static void dune_exception_or_nmi(struct hv_cpu *cpu)
 }
 
 static void dune_interrupt(struct hv_cpu *cpu) { return_to_linux(cpu, DUNEHV_CTX_EXIT_INTERRUPT); }
+
+/* An INIT for this CPU while a Dune context ran: the run ends, and the INIT
+ * goes to Linux's virtual CPU, whose VMCS is current again. */
+static void dune_init_signal(struct hv_cpu *cpu)
+{
+	return_to_linux(cpu, DUNEHV_CTX_EXIT_INTERRUPT);
+	linux_vcpu_init_signal(cpu);
+}
 static void dune_ept_violation(struct hv_cpu *cpu) { return_to_linux(cpu, DUNEHV_CTX_EXIT_EPT); }
 static void dune_unhandled(struct hv_cpu *cpu) { return_to_linux(cpu, DUNEHV_CTX_EXIT_UNHANDLED); }
 
@@ -150,6 +192,7 @@ static const struct exit_table dune_exit_table = {
 	.handler = {
 		[EXIT_REASON_EXCEPTION_NMI] = dune_exception_or_nmi,
 		[EXIT_REASON_EXTERNAL_INTERRUPT] = dune_interrupt,
+		[EXIT_REASON_INIT] = dune_init_signal,
 		[EXIT_REASON_CPUID] = guest_emulate_cpuid,
 		[EXIT_REASON_VMCALL] = dune_vmcall,
 		[EXIT_REASON_EPT_VIOLATION] = dune_ept_violation,
@@ -184,4 +227,23 @@ void dune_entry_instruction_failed(struct hv_cpu *cpu)
 	c->broken = true;
 	cpu->exit_reason = 0xffff;
 	return_to_linux(cpu, DUNEHV_CTX_EXIT_UNHANDLED);
+}
+
+/* This CPU is about to wait for SIPI (INIT): no Dune VMCS may stay active on
+ * it, since it cannot take a VMCLEAR request there (smp_park). */
+void dune_release_cpu(struct hv_cpu *cpu)
+{
+	struct hv *hv = cpu->hv;
+	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++) {
+		struct dune_ctx *c = &hv->dune.ctx[i];
+		if (!__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) || c->last_cpu != cpu->index || !c->active)
+			continue;
+		smp_spin_lock(cpu, &c->lock);
+		if (c->live && c->last_cpu == cpu->index && c->active) {
+			vmclear(c->vmcs_pa); /* SDM 31.3: launch state clear, data in memory */
+			c->active = false;
+			c->launched = false;
+		}
+		spin_unlock(&c->lock);
+	}
 }

@@ -7,6 +7,8 @@
 #include "guest_state.h"
 #include "dune_hypercall.h"
 #include "hypercall.h"
+#include "init_sipi.h"
+#include "smp.h"
 #include "vmcs_linux.h"
 
 static struct log_ring *cpu_log(struct hv_cpu *cpu) { return &cpu->hv->log; }
@@ -193,6 +195,29 @@ static void handle_vmcall(struct hv_cpu *cpu)
 	guest_skip_instruction();
 }
 
+/* With NMI exiting, every NMI exits (SDM 26.2): one of the hypervisor's
+ * IPIs (served before the next entry), or Linux's own, delivered to it. */
+static void handle_exception_or_nmi(struct hv_cpu *cpu)
+{
+	u32 info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	if (((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) != INTR_TYPE_NMI) {
+		vmcs_dump(cpu);
+		hv_panic(cpu, "exception exit from Linux (interruption info %#x), but the bitmap is empty", info);
+	}
+	/* SDM 28.2.3: restore NMI blocking an IRET cleared before the exit. */
+	if ((info & INTR_INFO_NMI_UNBLOCKED_BY_IRET) && !(vmcs_read32(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+	if (!smp_nmi_is_ipi(cpu))
+		cpu->nmi_pending = true;
+}
+
+/* Linux unblocked NMIs (SDM 26.7.6): the pending one goes in now. */
+static void handle_nmi_window(struct hv_cpu *cpu)
+{
+	(void)cpu;
+	vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmcs_read32(VMCS_PROC_BASED_CONTROLS) & ~(u32)PROC_NMI_WINDOW_EXITING);
+}
+
 static void handle_unexpected(struct hv_cpu *cpu)
 {
 	vmcs_dump(cpu);
@@ -201,7 +226,11 @@ static void handle_unexpected(struct hv_cpu *cpu)
 
 static const struct exit_table linux_exit_table = {
 	.handler = {
+		[EXIT_REASON_EXCEPTION_NMI] = handle_exception_or_nmi,
 		[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+		[EXIT_REASON_INIT] = linux_vcpu_init_signal,
+		[EXIT_REASON_SIPI] = linux_vcpu_sipi,
+		[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
 		[EXIT_REASON_CPUID] = guest_emulate_cpuid,
 		[EXIT_REASON_GETSEC] = handle_undefined_instruction,
 		[EXIT_REASON_INVD] = handle_invd,
@@ -227,13 +256,22 @@ static const struct exit_table linux_exit_table = {
 	.unexpected = handle_unexpected,
 };
 
-/* Gives the guest an NMI that arrived while the host ran (SDM 28.6). */
+/* Gives Linux an NMI meant for it (SDM 28.6); while Linux blocks NMIs, or
+ * another event goes in first, NMI-window exiting asks for the next chance
+ * (SDM 26.7.6, virtual NMIs). A CPU waiting for SIPI takes no NMI. */
 static void deliver_pending_nmi(struct hv_cpu *cpu)
 {
-	if (!cpu->nmi_pending || (vmcs_read32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+	if (!cpu->nmi_pending)
 		return;
-	if (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		return; /* retried at the next exit */
+	if (vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == 3 /* wait-for-SIPI */) {
+		cpu->nmi_pending = false;
+		return;
+	}
+	if ((vmcs_read32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+	    (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
+		vmcs_write32(VMCS_PROC_BASED_CONTROLS, vmcs_read32(VMCS_PROC_BASED_CONTROLS) | PROC_NMI_WINDOW_EXITING);
+		return;
+	}
 	cpu->nmi_pending = false;
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
 }
@@ -254,6 +292,7 @@ void vmexit_handler(struct guest_regs *regs)
 		dune_vmexit(cpu, reason);
 		if (!cpu->current_ctx)
 			deliver_pending_nmi(cpu); /* back in Linux */
+		smp_serve(cpu);
 		cpu->regs = NULL;
 		return;
 	}
@@ -267,6 +306,7 @@ void vmexit_handler(struct guest_regs *regs)
 	exit_dispatch(&linux_exit_table, &cpu->linux_exits, cpu, cpu->exit_reason);
 	if (!cpu->current_ctx)
 		deliver_pending_nmi(cpu);
+	smp_serve(cpu);
 	cpu->regs = NULL;
 }
 

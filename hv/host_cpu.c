@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "smp.h"
 #include "vmx_defs.h"
 
 /* Segment descriptors (SDM 3.4.5): 64-bit code DPL0, data DPL0. */
@@ -68,7 +69,11 @@ void host_exception(struct host_exception_frame *f)
 {
 	struct hv_cpu *cpu = this_cpu();
 	if (f->vector == VEC_NMI) {
-		cpu->nmi_pending = true; /* Linux's NMI: delivered at the next VM entry */
+		smp_stop_if_requested(cpu);
+		/* An IPI's request is served before the next VM entry (or by the
+		 * wait loop this CPU is in); Linux's NMI is delivered then. */
+		if (!smp_nmi_is_ipi(cpu))
+			cpu->nmi_pending = true;
 		return;
 	}
 	if (fixup_exception(f))

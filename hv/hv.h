@@ -11,7 +11,6 @@
 #include "page_pool.h"
 #include "vmx_caps.h"
 
-#define HV_MAX_CPUS 64
 #define HV_LINUX_VPID 1
 
 /* Guest general-purpose registers saved by the VM-exit stub (entry.asm), in
@@ -54,11 +53,20 @@ struct exit_counters {
 	u64 count[DUNEHV_NR_EXIT_REASONS];
 };
 
+/* One CPU's mailbox for cross-CPU requests (smp.c). */
+struct smp_mailbox {
+	u32 owner_lock;           /* held by the requesting CPU for the round trip */
+	u32 request;              /* enum smp_request; NONE once served */
+	u64 arg;
+	u32 done;                 /* set by the target when served */
+};
+
 struct hv_cpu {
 	struct hv_cpu *self;      /* GS:0, see this_cpu() */
 	struct hv *hv;
 	u32 index;
 	u8 launch_pending;        /* entry.asm: VMLAUNCH (not VMRESUME) the current VMCS */
+	u32 apic_id;
 	u64 vmxon_pa, vmcs_pa;    /* vmcs_pa: Linux's VMCS on this CPU */
 	u64 stack_top;            /* host RSP on VM exit */
 	u64 ist_stack_top;        /* NMI, #DF, #MC */
@@ -66,7 +74,15 @@ struct hv_cpu {
 	struct guest_regs *regs;
 	u32 exit_reason;
 	u64 exit_qualification;
-	bool nmi_pending;         /* NMI taken in root mode, to give to Linux */
+	bool nmi_pending;         /* Linux's NMI, taken by the hypervisor, to give to Linux */
+	/* Cross-CPU requests (smp.c) */
+	struct smp_mailbox mailbox;
+	u64 nmi_ipis_sent;        /* atomic: bumped by senders before each NMI IPI */
+	u64 nmi_ipis_seen;
+	u64 requests_sent;        /* requests this CPU made to others */
+	u32 stop_requested, stopped;
+	/* INIT/SIPI (init_sipi.c) */
+	u64 inits, sipis;
 	struct exit_counters linux_exits, dune_exits;
 	/* While a Dune context runs on this CPU (dune_run.c): the context, where
 	 * its exit goes in Linux's memory, and Linux's state to return to. */
@@ -93,11 +109,15 @@ struct hv {
 	struct ept_stats linux_ept_stats;
 	u64 msr_bitmap_pa;        /* Linux's MSR bitmap, shared by all CPUs */
 	u64 xcr0_supported;       /* CPUID.D.0 EDX:EAX */
-	u32 cpu_count;
+	u32 cpu_count;            /* CPUs the loader starts (bi->cpu_count) */
+	u32 cpus_up;              /* atomic: CPUs launched so far */
+	bool initialized;         /* hv_init done (boot CPU) */
 	struct hv_cpu *cpus[HV_MAX_CPUS];
 	u64 hv_memory_violations; /* atomic */
 	struct dune_ctx_table dune;
 	u64 dune_msr_bitmap_pa;   /* shared by all Dune contexts */
+	u64 dune_shootdowns;      /* atomic: unmaps that flushed a context's EPT */
+	u64 dune_migrations;      /* atomic: runs that moved a context's VMCS to another CPU */
 };
 
 static inline struct hv_cpu *this_cpu(void)

@@ -24,7 +24,7 @@ static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
 {
 	struct dunehv_info info = {
 		.abi_version = DUNEHV_ABI_VERSION,
-		.nr_cpus = hv->cpu_count,
+		.nr_cpus = __atomic_load_n(&hv->cpus_up, __ATOMIC_ACQUIRE),
 		.hv_phys_base = hv->boot->hv_phys_base,
 		.hv_phys_size = hv->boot->hv_phys_size,
 		.log_size = LOG_RING_SIZE,
@@ -41,7 +41,9 @@ static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
 {
 	struct dunehv_exit_stats st = {.nr_reasons = DUNEHV_NR_EXIT_REASONS};
 	for (u32 c = 0; c < hv->cpu_count; c++) {
-		const struct hv_cpu *cpu = hv->cpus[c];
+		const struct hv_cpu *cpu = __atomic_load_n(&hv->cpus[c], __ATOMIC_ACQUIRE);
+		if (!cpu)
+			continue;
 		st.total_exits += cpu->linux_exits.total;
 		st.dune_total_exits += cpu->dune_exits.total;
 		for (unsigned i = 0; i < DUNEHV_NR_EXIT_REASONS; i++) {
@@ -51,6 +53,30 @@ static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
 	}
 	st.hv_memory_violations = __atomic_load_n(&hv->hv_memory_violations, __ATOMIC_RELAXED);
 	st.guest_tsc = rdtsc();
+	return copy_to_guest(hv, gpa, size, &st, sizeof(st));
+}
+
+static s64 hc_cpu_stats(struct hv_cpu *self, u64 index, u64 gpa, u64 size)
+{
+	struct hv *hv = self->hv;
+	const struct hv_cpu *cpu = index < hv->cpu_count ? __atomic_load_n(&hv->cpus[index], __ATOMIC_ACQUIRE) : NULL;
+	if (!cpu)
+		return -HV_EINVAL;
+	/* Counters of a CPU are its own; read racily from another CPU, each is
+	 * one aligned 64-bit load. */
+	struct dunehv_cpu_stats st = {
+		.cpu = cpu->index, .apic_id = cpu->apic_id, .nr_reasons = DUNEHV_NR_EXIT_REASONS,
+		.current_cpu = self->index,
+		.total_exits = cpu->linux_exits.total, .dune_total_exits = cpu->dune_exits.total,
+		.inits = cpu->inits, .sipis = cpu->sipis, .nmi_ipis_received = cpu->nmi_ipis_seen,
+		.requests_sent = cpu->requests_sent,
+		.dune_migrations = __atomic_load_n(&hv->dune_migrations, __ATOMIC_RELAXED),
+		.dune_shootdowns = __atomic_load_n(&hv->dune_shootdowns, __ATOMIC_RELAXED),
+	};
+	for (unsigned i = 0; i < DUNEHV_NR_EXIT_REASONS; i++) {
+		st.count[i] = cpu->linux_exits.count[i];
+		st.dune_count[i] = cpu->dune_exits.count[i];
+	}
 	return copy_to_guest(hv, gpa, size, &st, sizeof(st));
 }
 
@@ -89,6 +115,8 @@ s64 hypercall_linux(struct hv_cpu *cpu, struct guest_regs *r)
 		return hc_log_read(hv, a0, a1, &r->gpr[GPR_RDX]);
 	case DUNEHV_HC_EXIT_STATS:
 		return hc_exit_stats(hv, a0, a1);
+	case DUNEHV_HC_CPU_STATS:
+		return hc_cpu_stats(cpu, a0, a1, a2);
 	case DUNEHV_HC_CTX_CREATE:
 		return hc_ctx_create(cpu, a0, a1);
 	case DUNEHV_HC_CTX_RUN:

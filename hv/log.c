@@ -52,11 +52,22 @@ void log_vprintf(struct log_ring *log, enum log_level level, const char *fmt, va
 		m = 0;
 	size_t len = (size_t)n + MIN((size_t)m, sizeof(line) - (size_t)n - 2);
 	line[len++] = '\n';
-	spin_lock(&log->lock);
+	/* In a panic the holder may be a CPU that was just stopped: after a
+	 * bounded wait the line goes out without the lock rather than never. */
+	bool locked = true;
+	if (__atomic_load_n(&log->panicking, __ATOMIC_RELAXED)) {
+		unsigned spin = 0;
+		while (__atomic_exchange_n(&log->lock.locked, 1, __ATOMIC_ACQUIRE) && spin++ < 10000000)
+			;
+		locked = spin <= 10000000;
+	} else {
+		spin_lock(&log->lock);
+	}
 	if (log->buf)
 		ring_append(log, line, len);
 	serial_write(log->serial_port, line, len);
-	spin_unlock(&log->lock);
+	if (locked)
+		spin_unlock(&log->lock);
 }
 
 void log_printf(struct log_ring *log, enum log_level level, const char *fmt, ...)

@@ -16,6 +16,7 @@ struct log_ring {
 	u64 head;           /* total bytes ever written; next byte goes to buf[head % size] */
 	u16 serial_port;    /* 0 = none */
 	enum log_level level;
+	u32 panicking;      /* set by the panic path: the lock is taken with a bounded wait */
 };
 
 void log_init(struct log_ring *log, char *buf, u16 serial_port, enum log_level level);

@@ -1,6 +1,7 @@
-/* hv_entry: the core's start on the boot CPU. Called by the loader's launch
- * trampoline on the host page tables and boot stack, with the firmware's GDT,
- * IDT and segments still loaded; they become Linux's initial guest state. */
+/* hv_entry: the core's start, on every CPU. Called by the loader's launch
+ * trampoline on the host page tables and that CPU's start-up stack, with the
+ * firmware's GDT, IDT and segments still loaded; they become that CPU's
+ * initial guest state. */
 #include <stddef.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "guest_state.h"
 #include "host_cpu.h"
 #include "msr_bitmap.h"
+#include "smp.h"
 #include "hv.h"
 #include "vmcs.h"
 #include "vmcs_linux.h"
@@ -103,14 +105,13 @@ static struct hv_cpu *create_cpu(struct hv *hv, u32 index)
 	/* SDM 25.2 / 25.11.5: both regions start with the VMCS revision identifier. */
 	*(u32 *)phys_to_virt(vmxon_pa) = hv->ctl.vmcs_revision;
 	*(u32 *)phys_to_virt(vmcs_pa) = hv->ctl.vmcs_revision;
-	hv->cpus[index] = cpu;
 	return cpu;
 }
 
 /* SDM 24.7: FEATURE_CONTROL, CR0/CR4 fixed bits, CR4.VMXE, then VMXON. */
-static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu)
+static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu, const struct vmx_controls *own)
 {
-	if (hv->ctl.feature_control_write)
+	if (own->feature_control_write) /* this CPU's own MSR */
 		wrmsr(MSR_IA32_FEATURE_CONTROL,
 		      rdmsr(MSR_IA32_FEATURE_CONTROL) | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
 	write_cr0(vmx_fixed_cr0(&hv->ctl, read_cr0(), false));
@@ -132,15 +133,16 @@ static u64 xcr0_supported(void)
 	return ((u64)r.edx << 32) | r.eax;
 }
 
-long hv_entry(struct hv_boot_info *bi)
+/* Machine-wide set-up, once, on the boot CPU: page pool, log ring, VMX
+ * controls, Linux's EPT and MSR bitmap, the Dune context table. */
+static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 {
-	struct hv *hv = &the_hv;
 	char why[CONFIG_ERROR_MAX];
-
-	if (bi->magic != HV_BOOT_INFO_MAGIC || bi->version != HV_BOOT_INFO_VERSION)
-		return HV_ERR_BOOT_INFO;
 	hv->boot = bi;
 	hv->cfg = bi->config;
+	if (bi->cpu_count == 0 || bi->cpu_count > HV_MAX_CPUS)
+		return HV_ERR_BOOT_INFO;
+	hv->cpu_count = bi->cpu_count;
 	if (page_pool_init(&hv->pool, bi->pool_phys_base, bi->hv_phys_base + bi->hv_phys_size - bi->pool_phys_base,
 			   pool_pa_to_va))
 		return HV_ERR_NOMEM;
@@ -148,10 +150,10 @@ long hv_entry(struct hv_boot_info *bi)
 	if (!log_pa)
 		return HV_ERR_NOMEM;
 	log_init(&hv->log, phys_to_virt(log_pa), hv->cfg.serial_port, hv->cfg.log_level);
-	log_printf(&hv->log, LOG_INFO, "core starting: memory [%#llx, %#llx) (%llu MiB), image %llu KiB, pool %llu pages",
+	log_printf(&hv->log, LOG_INFO, "core starting: memory [%#llx, %#llx) (%llu MiB), image %llu KiB, pool %llu pages, %u CPUs",
 		   (unsigned long long)bi->hv_phys_base, (unsigned long long)(bi->hv_phys_base + bi->hv_phys_size),
 		   (unsigned long long)(bi->hv_phys_size >> 20), (unsigned long long)(bi->image_size >> 10),
-		   (unsigned long long)hv->pool.free_pages);
+		   (unsigned long long)hv->pool.free_pages, hv->cpu_count);
 
 	vmx_read_facts(&hv->facts);
 	if (vmx_evaluate(&hv->facts, &hv->ctl, why, sizeof(why)) != VMX_USABLE) {
@@ -164,44 +166,99 @@ long hv_entry(struct hv_boot_info *bi)
 		r = build_msr_bitmap(hv);
 	if (!r)
 		r = dune_setup(hv) ? HV_ERR_NOMEM : 0;
-	struct hv_cpu *cpu = r ? NULL : create_cpu(hv, 0);
-	if (!cpu) {
+	if (r) {
 		log_printf(&hv->log, LOG_ERROR, "out of hypervisor memory during setup (memory = %llu MiB)",
 			   (unsigned long long)(bi->hv_phys_size >> 20));
-		return HV_ERR_NOMEM;
-	}
-	hv->cpu_count = 1;
-
-	r = enter_vmx_root(hv, cpu);
-	if (r) {
-		log_printf(&hv->log, LOG_ERROR, "VMXON failed");
 		return r;
 	}
+	hv->initialized = true;
+	return 0;
+}
+
+static void leave_vmx(void)
+{
+	vmxoff();
+	write_cr4(read_cr4() & ~CR4_VMXE);
+}
+
+/* Per-CPU set-up, on the CPU itself: its capabilities (hybrid CPUs differ
+ * per core), its block, VMXON, Linux's VMCS for this CPU, and VMLAUNCH.
+ * Returns only on failure. */
+static long hv_cpu_up(struct hv *hv, u32 index)
+{
+	char why[CONFIG_ERROR_MAX];
+	struct hv_boot_cpu *bc = &hv->boot->cpus[index];
+	struct vmx_cpu_facts facts;
+	struct vmx_controls ctl;
+	vmx_read_facts(&facts);
+	if (vmx_evaluate(&facts, &ctl, why, sizeof(why)) != VMX_USABLE) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMX unusable: %s", index, why);
+		return HV_ERR_VMX;
+	}
+	if (!vmx_controls_compatible(&ctl, &hv->ctl)) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other VMX controls than the boot CPU", index);
+		return HV_ERR_VMX;
+	}
+	struct hv_cpu *cpu = create_cpu(hv, index);
+	if (!cpu) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: out of hypervisor memory (memory = %llu MiB)", index,
+			   (unsigned long long)(hv->boot->hv_phys_size >> 20));
+		return HV_ERR_NOMEM;
+	}
+	cpu->apic_id = bc->apic_id;
+
+	long r = enter_vmx_root(hv, cpu, &ctl);
+	if (r) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMXON failed", index);
+		return r;
+	}
+	/* Nothing cached from before VMXON may be used (SDM 29.4.3.3). */
+	invept_all_contexts();
+	invvpid_all_contexts();
 	/* SDM 25.11.3: VMCLEAR then VMPTRLD makes the VMCS current and clear. */
 	if (!vmclear(cpu->vmcs_pa) || !vmptrld(cpu->vmcs_pa)) {
-		vmxoff();
-		write_cr4(read_cr4() & ~CR4_VMXE);
-		log_printf(&hv->log, LOG_ERROR, "VMCLEAR/VMPTRLD failed");
+		leave_vmx();
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMCLEAR/VMPTRLD failed", index);
 		return HV_ERR_VMCS;
 	}
-	u32 bad_field = vmcs_setup_linux(hv, cpu);
+	u32 bad_field = vmcs_setup_linux(hv, cpu, bc);
 	if (bad_field) {
-		log_printf(&hv->log, LOG_ERROR, "VMWRITE of field %#x refused (VM-instruction error %u)", bad_field,
-			   vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
-		vmxoff();
-		write_cr4(read_cr4() & ~CR4_VMXE);
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMWRITE of field %#x refused (VM-instruction error %u)", index,
+			   bad_field, vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
+		leave_vmx();
 		return HV_ERR_VMCS;
 	}
-	log_printf(&hv->log, LOG_INFO, "VMX on, CPU 0: pin %#x proc %#x proc2 %#x exit %#x entry %#x; launching Linux's CPU",
-		   hv->ctl.pinbased, hv->ctl.procbased, hv->ctl.procbased2, hv->ctl.exit, hv->ctl.entry);
+	/* Published before the launch: from now on other CPUs may send it requests. */
+	__atomic_store_n(&hv->cpus[index], cpu, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&hv->cpus_up, 1, __ATOMIC_RELEASE);
+	log_printf(&hv->log, LOG_INFO, "VMX on, CPU %u (APIC ID %u): pin %#x proc %#x proc2 %#x exit %#x entry %#x; launching Linux's CPU",
+		   index, cpu->apic_id, hv->ctl.pinbased, hv->ctl.procbased, hv->ctl.procbased2, hv->ctl.exit, hv->ctl.entry);
 
 	/* SDM 31.3 VMLAUNCH: on success the guest resumes in the trampoline. */
 	__asm__ volatile("vmlaunch" ::: "cc", "memory");
 	u32 err = vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
-	log_printf(&hv->log, LOG_ERROR, "VMLAUNCH failed: VM-instruction error %u", err);
+	log_printf(&hv->log, LOG_ERROR, "CPU %u: VMLAUNCH failed: VM-instruction error %u", index, err);
+	__atomic_store_n(&hv->cpus[index], NULL, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&hv->cpus_up, 1, __ATOMIC_RELEASE);
 	cpu->regs = NULL;
 	vmcs_dump(cpu);
-	vmxoff();
-	write_cr4(read_cr4() & ~CR4_VMXE);
+	leave_vmx();
 	return HV_ERR_VMLAUNCH;
+}
+
+/* The core's entry, called by the loader's trampoline on each CPU in turn:
+ * index 0 is the boot CPU, which also does the machine-wide set-up. */
+long hv_entry(struct hv_boot_info *bi, u32 index)
+{
+	struct hv *hv = &the_hv;
+	if (bi->magic != HV_BOOT_INFO_MAGIC || bi->version != HV_BOOT_INFO_VERSION || index >= HV_MAX_CPUS)
+		return HV_ERR_BOOT_INFO;
+	if (index == 0) {
+		long r = hv_init(hv, bi);
+		if (r)
+			return r;
+	} else if (!hv->initialized || bi != hv->boot || index >= hv->cpu_count || hv->cpus[index]) {
+		return HV_ERR_BOOT_INFO;
+	}
+	return hv_cpu_up(hv, index);
 }

@@ -3,6 +3,7 @@
 
 #include "arch.h"
 #include "hv.h"
+#include "smp.h"
 
 static __attribute__((noreturn)) void stop_machine(enum on_panic how)
 {
@@ -23,8 +24,12 @@ void hv_panic(struct hv_cpu *cpu, const char *fmt, ...)
 {
 	struct hv *hv = cpu->hv;
 	va_list ap;
+	/* Every other CPU stops first (NMI), then this one says why. */
+	__atomic_store_n(&hv->log.panicking, 1, __ATOMIC_RELAXED);
+	smp_stop_others(cpu);
 	va_start(ap, fmt);
-	log_printf(&hv->log, LOG_ERROR, "PANIC on CPU %u:", cpu->index);
+	log_printf(&hv->log, LOG_ERROR, "PANIC on CPU %u (APIC ID %u); the other CPUs are stopped:", cpu->index,
+		   cpu->apic_id);
 	log_vprintf(&hv->log, LOG_ERROR, fmt, ap);
 	va_end(ap);
 	log_printf(&hv->log, LOG_ERROR, "stopped (on_panic = %s), after %llu VM exits", config_on_panic_name(hv->cfg.on_panic),

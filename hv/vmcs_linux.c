@@ -79,10 +79,9 @@ static u32 write_guest_segments(void)
 	return 0;
 }
 
-u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu)
+u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bi)
 {
 	const struct vmx_controls *c = &hv->ctl;
-	const struct hv_boot_info *bi = hv->boot;
 	u64 efer = rdmsr(MSR_IA32_EFER);
 
 	/* Controls (SDM 25.6-25.8): Linux runs without exits at steady state. */

@@ -48,7 +48,19 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 	u64 entry_cap = true_ctls ? f->true_entry : f->entry;
 	out->vmcs_revision = VMX_BASIC_REVISION(f->basic);
 
-	out->pinbased = adjust_controls(pin_cap, 0, 0, &missing);
+	/* Linux: NMIs exit, so that other CPUs' requests reach a CPU that runs
+	 * Linux without exits (smp.h); virtual NMIs, so that Linux's own NMIs
+	 * are re-delivered with NMI-window exiting (SDM 25.3, 26.7.6). */
+	u32 linux_pin = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+	out->pinbased = adjust_controls(pin_cap, linux_pin, linux_pin, &missing);
+	if (missing)
+		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks NMI exiting or virtual NMIs (pin-based controls 0x%llx)",
+			    missing, 0);
+	/* INIT/SIPI emulation parks a CPU in the wait-for-SIPI activity state
+	 * (SDM A.6: IA32_VMX_MISC bit 8). */
+	if (!(f->misc & BIT(8)))
+		return fail(VMX_CONTROL_MISSING, why, why_len,
+			    "the CPU cannot hold a guest in the wait-for-SIPI state (IA32_VMX_MISC = 0x%llx)", f->misc, 0);
 
 	u32 proc_required = PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY_CONTROLS;
 	out->procbased = adjust_controls(proc_cap, proc_required, proc_required, &missing);
@@ -127,6 +139,17 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 	out->cr4_fixed0 = f->cr4_fixed0;
 	out->cr4_fixed1 = f->cr4_fixed1;
 	return VMX_USABLE;
+}
+
+bool vmx_controls_compatible(const struct vmx_controls *a, const struct vmx_controls *b)
+{
+	return a->pinbased == b->pinbased && a->procbased == b->procbased && a->procbased2 == b->procbased2 &&
+	       a->exit == b->exit && a->entry == b->entry && a->dune_pinbased == b->dune_pinbased &&
+	       a->dune_procbased == b->dune_procbased && a->dune_procbased2 == b->dune_procbased2 &&
+	       a->dune_exit == b->dune_exit && a->dune_entry == b->dune_entry && a->ept_2m == b->ept_2m &&
+	       a->ept_1g == b->ept_1g && a->cr0_fixed0 == b->cr0_fixed0 && a->cr0_fixed1 == b->cr0_fixed1 &&
+	       a->cr4_fixed0 == b->cr4_fixed0 && a->cr4_fixed1 == b->cr4_fixed1 && a->vmcs_revision == b->vmcs_revision &&
+	       a->dune_time_slice == b->dune_time_slice;
 }
 
 #ifndef HV_HOST_TEST

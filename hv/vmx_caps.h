@@ -53,6 +53,10 @@ struct vmx_controls {
 /* Decides; on failure writes one line saying what is missing into why. */
 enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls *out, char *why, size_t why_len);
 
+/* Whether two CPUs' controls are the same, every field the VMCSes use
+ * (FEATURE_CONTROL's lock state is each CPU's own and may differ). */
+bool vmx_controls_compatible(const struct vmx_controls *a, const struct vmx_controls *b);
+
 /* Reads the facts from the running CPU (reads VMX MSRs only if CPUID has VMX). */
 void vmx_read_facts(struct vmx_cpu_facts *f);
 

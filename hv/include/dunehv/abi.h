@@ -30,7 +30,7 @@ typedef uint32_t dunehv_u32;
 
 /* ABI version: major in bits 31..16, minor in bits 15..0. */
 #define DUNEHV_ABI_MAJOR 1
-#define DUNEHV_ABI_MINOR 1
+#define DUNEHV_ABI_MINOR 2
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -52,6 +52,9 @@ typedef uint32_t dunehv_u32;
 #define DUNEHV_HC_LOG_READ     (DUNEHV_HC_BASE + 2)
 /* (gpa of struct dunehv_exit_stats, size) -> bytes written (a prefix if short) */
 #define DUNEHV_HC_EXIT_STATS   (DUNEHV_HC_BASE + 3)
+/* ABI 1.2: (cpu index, gpa of struct dunehv_cpu_stats, size) -> bytes
+ * written (a prefix if short); -EINVAL for a CPU that is not up. */
+#define DUNEHV_HC_CPU_STATS    (DUNEHV_HC_BASE + 4)
 
 /*
  * Dune contexts: VMX non-root contexts (own VMCS, EPT and VPID) that Linux's
@@ -147,6 +150,23 @@ struct dunehv_exit_stats {
 	dunehv_u64 guest_tsc;            /* RDTSC at the moment of the call */
 	dunehv_u64 count[DUNEHV_NR_EXIT_REASONS]; /* per basic exit reason, all CPUs */
 	dunehv_u64 dune_total_exits;                  /* exits of Dune contexts */
+	dunehv_u64 dune_count[DUNEHV_NR_EXIT_REASONS];
+};
+
+/* One CPU's counters (ABI 1.2). */
+struct dunehv_cpu_stats {
+	dunehv_u32 cpu;              /* hypervisor CPU index (0 = boot CPU) */
+	dunehv_u32 apic_id;
+	dunehv_u32 nr_reasons;       /* DUNEHV_NR_EXIT_REASONS */
+	dunehv_u32 current_cpu;      /* the CPU the call ran on */
+	dunehv_u64 total_exits;      /* Linux's exits on this CPU */
+	dunehv_u64 dune_total_exits; /* Dune contexts' exits on this CPU */
+	dunehv_u64 inits, sipis;     /* INIT and SIPI emulated for Linux on this CPU */
+	dunehv_u64 nmi_ipis_received;   /* the hypervisor's cross-CPU requests taken */
+	dunehv_u64 requests_sent;       /* cross-CPU requests this CPU made */
+	dunehv_u64 dune_migrations;     /* machine-wide: context VMCSes moved between CPUs */
+	dunehv_u64 dune_shootdowns;     /* machine-wide: unmaps that flushed a context's EPT */
+	dunehv_u64 count[DUNEHV_NR_EXIT_REASONS];
 	dunehv_u64 dune_count[DUNEHV_NR_EXIT_REASONS];
 };
 

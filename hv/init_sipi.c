@@ -1,0 +1,135 @@
+/* INIT and SIPI for Linux's virtual CPUs (SDM Vol. 3C 26.2 "Other causes of
+ * VM exits": INIT signals and SIPIs; 25.4.2 the wait-for-SIPI activity state;
+ * Vol. 3A 10.1.1 Table 10-1 "processor state following power-up, reset or
+ * INIT"; 10.4 MP initialization).
+ *
+ * INIT is blocked in VMX root operation and makes a CPU in non-root
+ * operation exit, so Linux's INIT-SIPI-SIPI to start or restart a CPU (boot,
+ * CPU hotplug) and the firmware's own AP wake-ups arrive here. The CPU never
+ * leaves VMX: INIT puts Linux's virtual CPU into the INIT state of Table 10-1
+ * in the wait-for-SIPI activity state, and the SIPI that follows starts it
+ * in real mode at vector << 12 through unrestricted guest (as MiniVisor's
+ * SIPI handler does). An offline CPU stays a VMX guest, halted or waiting.
+ *
+ * A SIPI is only taken in the wait-for-SIPI state (SDM 26.2); one that
+ * arrives while this CPU is still in root mode handling the INIT is lost,
+ * as on a CPU that has not finished its INIT. So the INIT path is short and
+ * does not log (a log line can wait for the serial port and the log lock);
+ * the counters say what happened. */
+#include "init_sipi.h"
+
+#include "arch.h"
+#include "dune_hypercall.h"
+#include "smp.h"
+#include "guest_state.h"
+#include "segment.h"
+#include "vmcs_linux.h"
+
+#define INIT_CR0 0x60000010ull /* CD, NW, ET */
+#define REAL_MODE_CODE_AR 0x9b /* present, DPL 0, code, readable, accessed */
+#define REAL_MODE_DATA_AR 0x93 /* present, DPL 0, data, writable, accessed */
+#define BUSY_TSS32_AR 0x8b
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_WAIT_FOR_SIPI 3
+
+struct real_mode_segment {
+	enum vmcs_field16 sel;
+	enum vmcs_field_nat base;
+	enum vmcs_field32 limit, ar;
+};
+
+static const struct real_mode_segment data_segments[] = {
+	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
+	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
+	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
+	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
+	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
+};
+
+static void set_code_segment(u16 selector, u64 base)
+{
+	vmcs_write16(VMCS_GUEST_CS_SEL, selector);
+	vmcs_writenat(VMCS_GUEST_CS_BASE, base);
+	vmcs_write32(VMCS_GUEST_CS_LIMIT, 0xffff);
+	vmcs_write32(VMCS_GUEST_CS_AR, REAL_MODE_CODE_AR);
+}
+
+void linux_vcpu_init_signal(struct hv_cpu *cpu)
+{
+	const struct vmx_controls *c = &cpu->hv->ctl;
+	cpu->inits++;
+	/* Table 10-1: registers zero but EDX (the CPU signature), RFLAGS 2. */
+	struct cpuid_regs id;
+	cpuid_count(1, 0, &id);
+	for (unsigned i = 0; i < 16; i++)
+		cpu->regs->gpr[i] = 0;
+	cpu->regs->gpr[GPR_RDX] = id.eax;
+	vmcs_writenat(VMCS_GUEST_RSP, 0);
+	vmcs_writenat(VMCS_GUEST_RIP, 0xfff0);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, 0x2);
+	/* CR0: CD/NW/ET, real mode; the host keeps its fixed bits (NE, VMXE)
+	 * set in the real registers, the guest reads the INIT values. */
+	vmcs_writenat(VMCS_GUEST_CR0, vmx_fixed_cr0(c, INIT_CR0, true));
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, INIT_CR0);
+	vmcs_writenat(VMCS_GUEST_CR3, 0);
+	vmcs_writenat(VMCS_GUEST_CR4, vmx_fixed_cr4(c, CR4_VMXE));
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
+	write_cr2(0);
+	if (cpu->hv->facts.cpuid_xsave)
+		xsetbv(0, 1); /* XCR0 = x87 only after INIT (SDM Vol. 1 13.3) */
+	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
+	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write64(VMCS_GUEST_IA32_EFER, 0);
+	vmcs_write64(VMCS_GUEST_IA32_PAT, 0x0007040600070406ull);
+	vmcs_write32(VMCS_GUEST_IA32_SYSENTER_CS, 0);
+	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_ESP, 0);
+	vmcs_writenat(VMCS_GUEST_IA32_SYSENTER_EIP, 0);
+	vmcs_write32(VMCS_ENTRY_CONTROLS, vmcs_read32(VMCS_ENTRY_CONTROLS) & ~(u32)ENTRY_IA32E_MODE_GUEST);
+
+	set_code_segment(0xf000, 0xffff0000ull);
+	for (unsigned i = 0; i < ARRAY_SIZE(data_segments); i++) {
+		vmcs_write16(data_segments[i].sel, 0);
+		vmcs_writenat(data_segments[i].base, 0);
+		vmcs_write32(data_segments[i].limit, 0xffff);
+		vmcs_write32(data_segments[i].ar, REAL_MODE_DATA_AR);
+	}
+	vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_write16(VMCS_GUEST_LDTR_SEL, 0);
+	vmcs_writenat(VMCS_GUEST_LDTR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_LDTR_LIMIT, 0xffff);
+	vmcs_write32(VMCS_GUEST_LDTR_AR, SEG_AR_LDT);
+	/* SDM 27.3.1.2: TR must be a busy TSS; type 11 serves real mode too. */
+	vmcs_write16(VMCS_GUEST_TR_SEL, 0);
+	vmcs_writenat(VMCS_GUEST_TR_BASE, 0);
+	vmcs_write32(VMCS_GUEST_TR_LIMIT, 0xffff);
+	vmcs_write32(VMCS_GUEST_TR_AR, BUSY_TSS32_AR);
+
+	/* Nothing is delivered to a CPU waiting for SIPI (SDM 27.3.4). */
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
+	vmcs_write32(VMCS_PROC_BASED_CONTROLS,
+		     vmcs_read32(VMCS_PROC_BASED_CONTROLS) & ~(u32)PROC_NMI_WINDOW_EXITING);
+	cpu->nmi_pending = false;
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	/* NMIs are blocked while it waits (SDM 25.4.2): it cannot serve other
+	 * CPUs' requests, so it first drops everything they could ask about. */
+	dune_release_cpu(cpu);
+	smp_park(cpu);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_FOR_SIPI);
+}
+
+void linux_vcpu_sipi(struct hv_cpu *cpu)
+{
+	/* SIPIs exit only in wait-for-SIPI (SDM 26.2); qualification = vector. */
+	u8 vector = (u8)cpu->exit_qualification;
+	cpu->sipis++;
+	set_code_segment((u16)vector << 8, (u64)vector << 12);
+	vmcs_writenat(VMCS_GUEST_RIP, 0);
+	/* Bochs reports NMI blocking at this exit; a started CPU has none. */
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	smp_unpark(cpu);
+}
