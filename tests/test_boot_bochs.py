@@ -19,9 +19,9 @@ def test_boot_reaches_guest_init_and_stops_cleanly(bochs_main):
     out = bochs_main.output
     assert "dunehv: loader" in out
     assert re.search(r"\[dunehv\] core starting: memory \[0x[0-9a-f]+, 0x[0-9a-f]+\) \(64 MiB\)", out)
-    assert "[dunehv] VMX on, CPU 0" in out
-    assert "dunehv: hypervisor active on the boot CPU" in out
-    assert "nr_cpus=1" in out and "Linux is limited to the boot CPU" in out
+    assert "[dunehv] VMX on, CPU 0" in out and "[dunehv] VMX on, CPU 1" in out
+    assert "dunehv: hypervisor active on all 2 CPUs" in out
+    assert "nr_cpus=1" not in out
     assert "Run /init as init process" in out
     assert "GUEST: dunehv present" in out
     assert "GUEST: done" in out

@@ -46,6 +46,7 @@ build_module() {
 	rm -rf "${out:?}/$1"
 	mkdir -p "$out/$1"
 	cp "$2"/*.c "$2"/*.h "$2/Kbuild" "$out/$1/"
+	cp "$2"/*.S "$out/$1/" 2>/dev/null || true
 	make -s -C "$headers" M="$out/$1" DUNEHV_INCLUDE="$top/hv/include" \
 		KCFLAGS="-ffile-prefix-map=$out/$1/=$1/ -ffile-prefix-map=$top/=dunehv/" modules \
 		> "$out/$1/build.log" 2>&1 || { cat "$out/$1/build.log" >&2; die "$1 module build failed"; }
@@ -78,7 +79,7 @@ cp "$out/dunemini" "$out/rootfs/bin/dunemini"
 cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"
-cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" \
+cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" \
 	"$out/rootfs/opt/libdune/"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

@@ -219,26 +219,57 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 	CHECK_EQ(t->live, 2);
 	CHECK_EQ(t->ctx[a].vpid, DUNE_CTX_FIRST_VPID);
 	u64 ha = dune_ctx_handle((unsigned)a, t->ctx[a].generation);
-	CHECK(dune_ctx_lookup(t, ha, 111, &err) == &t->ctx[a] && err == 0);
-	CHECK(dune_ctx_lookup(t, ha, 222, &err) == NULL && err == -HV_EPERM); /* someone else's */
-	CHECK(dune_ctx_lookup(t, 0, 111, &err) == NULL && err == -HV_EINVAL);
-	CHECK(dune_ctx_lookup(t, ha + 5, 111, &err) == NULL && err == -HV_EINVAL);      /* free slot */
-	CHECK(dune_ctx_lookup(t, 0xffffffffffffffffull, 111, &err) == NULL && err == -HV_EINVAL);
-	CHECK(dune_ctx_lookup(t, (u64)(uintptr_t)&t->ctx[a], 111, &err) == NULL); /* a pointer is no handle */
+	CHECK(dune_ctx_get(t, ha, 111, &err) == &t->ctx[a] && err == 0);
+	CHECK(dune_ctx_get(t, ha, 222, &err) == NULL && err == -HV_EPERM); /* someone else's */
+	CHECK(dune_ctx_get(t, 0, 111, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_get(t, ha + 5, 111, &err) == NULL && err == -HV_EINVAL);      /* free slot */
+	CHECK(dune_ctx_get(t, 0xffffffffffffffffull, 111, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_get(t, (u64)(uintptr_t)&t->ctx[a], 111, &err) == NULL); /* a pointer is no handle */
 	/* a released slot's old handle stays dead after reuse */
 	dune_ctx_release(t, &t->ctx[a]);
 	dune_ctx_release(t, &t->ctx[a]); /* twice: no underflow */
 	CHECK_EQ(t->live, 1);
-	CHECK(dune_ctx_lookup(t, ha, 111, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_get(t, ha, 111, &err) == NULL && err == -HV_EINVAL);
 	int a2 = dune_ctx_alloc(t, 111);
 	CHECK_EQ(a2, a);
-	CHECK(dune_ctx_lookup(t, ha, 111, &err) == NULL);
-	CHECK(dune_ctx_lookup(t, dune_ctx_handle((unsigned)a2, t->ctx[a2].generation), 111, &err) != NULL);
+	CHECK(dune_ctx_get(t, ha, 111, &err) == NULL);
+	CHECK(dune_ctx_get(t, dune_ctx_handle((unsigned)a2, t->ctx[a2].generation), 111, &err) != NULL);
 	/* the table fills up */
 	for (int i = 2; i < DUNEHV_CTX_MAX; i++)
 		CHECK(dune_ctx_alloc(t, 5) >= 0);
 	CHECK_EQ(dune_ctx_alloc(t, 5), -HV_ENOMEM);
 	CHECK_EQ(t->live, DUNEHV_CTX_MAX);
+	free(t);
+}
+
+UNIT_TEST(dune_ctx_references_and_destroy)
+{
+	struct dune_ctx_table *t = calloc(1, sizeof(*t));
+	int err;
+	int a = dune_ctx_alloc(t, 7);
+	struct dune_ctx *c = &t->ctx[a];
+	u64 h = dune_ctx_handle((unsigned)a, c->generation);
+	CHECK_EQ(c->last_cpu, DUNE_CTX_NO_CPU); /* never ran: every CPU flushes at its first run */
+	CHECK(dune_ctx_get(t, h, 7, &err) == c);
+	CHECK(dune_ctx_get(t, h, 7, &err) == c);
+	CHECK_EQ(dune_ctx_refs(t, c), 2);
+	CHECK(dune_ctx_get(t, h, 8, &err) == NULL && err == -HV_EPERM);
+	CHECK_EQ(dune_ctx_refs(t, c), 2); /* a refused lookup takes nothing */
+	/* destroy: no new lookups, and it sees the other references */
+	CHECK(dune_ctx_begin_destroy(t, h, 8, &err) == NULL && err == -HV_EPERM);
+	CHECK(dune_ctx_begin_destroy(t, h, 7, &err) == c);
+	CHECK_EQ(dune_ctx_refs(t, c), 3);
+	CHECK(dune_ctx_get(t, h, 7, &err) == NULL && err == -HV_EINVAL);
+	CHECK(dune_ctx_begin_destroy(t, h, 7, &err) == NULL && err == -HV_EINVAL); /* one destroyer */
+	dune_ctx_put(t, c);
+	dune_ctx_put(t, c);
+	CHECK_EQ(dune_ctx_refs(t, c), 1); /* the destroyer's own: it may free now */
+	dune_ctx_release(t, c);
+	CHECK_EQ(t->live, 0);
+	CHECK(dune_ctx_get(t, h, 7, &err) == NULL);
+	/* the slot comes back clean */
+	CHECK_EQ(dune_ctx_alloc(t, 7), a);
+	CHECK(!c->dying && c->refs == 0 && c->last_cpu == DUNE_CTX_NO_CPU);
 	free(t);
 }
 
@@ -262,5 +293,6 @@ UNIT_TEST(msr_bitmap_layout)
 const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}};
 const unsigned msr_bitmap_count = 1;
 
-const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx_handles_tokens_and_slots}};
-const unsigned dune_ctx_count = 1;
+const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx_handles_tokens_and_slots},
+					   {"references_and_destroy", dune_ctx_references_and_destroy}};
+const unsigned dune_ctx_count = 2;

@@ -33,6 +33,14 @@ UNIT_TEST(bochs_is_usable)
 	CHECK(c.procbased & PROC_USE_MSR_BITMAPS);
 	CHECK(!(c.procbased & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_HLT_EXITING)));
 	CHECK(!(c.pinbased & PIN_EXTERNAL_INTERRUPT_EXITING));
+	/* NMIs exit (cross-CPU requests), virtual NMIs re-deliver Linux's */
+	CHECK(c.pinbased & PIN_NMI_EXITING);
+	CHECK(c.pinbased & PIN_VIRTUAL_NMIS);
+	struct vmx_controls same = c;
+	same.feature_control_write = !c.feature_control_write; /* each CPU's own lock state */
+	CHECK(vmx_controls_compatible(&c, &same));
+	same.procbased2 &= ~(u32)PROC2_ENABLE_RDTSCP;
+	CHECK(!vmx_controls_compatible(&c, &same)); /* a hybrid core without RDTSCP differs */
 	CHECK(c.exit & EXIT_LOAD_IA32_EFER);
 	CHECK(c.exit & EXIT_HOST_ADDRESS_SPACE_SIZE);
 	CHECK(c.entry & ENTRY_LOAD_IA32_EFER);
@@ -65,6 +73,16 @@ UNIT_TEST(bochs_is_usable)
 	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
 	CHECK_EQ(c.dune_time_slice, 0);
 	CHECK(!(c.dune_pinbased & PIN_VMX_PREEMPTION_TIMER));
+	f = bochs_skylake();
+	/* INIT/SIPI emulation needs the wait-for-SIPI activity state */
+	f.misc &= ~(u64)BIT(8);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_CONTROL_MISSING);
+	CHECK(strstr(why, "wait-for-SIPI") != NULL);
+	f = bochs_skylake();
+	/* without virtual NMIs no request can reach a CPU that runs Linux */
+	f.true_pinbased &= ~((u64)PIN_VIRTUAL_NMIS << 32);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_CONTROL_MISSING);
+	CHECK(strstr(why, "NMI") != NULL);
 	f = bochs_skylake();
 	/* guest does not get features the CPU lacks */
 	f.cpuid_rdtscp = false;

@@ -29,6 +29,10 @@ static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 			failures++;                                            \
 	} while (0)
 
+struct proc_dir_entry;
+/* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
+int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
+
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);
 

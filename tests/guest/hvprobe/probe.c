@@ -9,6 +9,7 @@
  * /proc/dunehv/stats  EXIT_STATS: "<reason> <name> <count>" for each non-zero
  *                     reason, "total <n>", "hv_memory_violations <n>", "exits_total=<n>"
  * /proc/dunehv/log    the hypervisor's log ring (LOG_READ)
+ * /proc/dunehv/smp, /proc/dunehv/sipi   SMP checks (smptest.c)
  *
  * selftest=1 runs the checks in hvprobe_selftest() at load time and prints
  * "hvprobe: ..." lines ending with "hvprobe: selftest done failures=<n>".
@@ -453,7 +454,7 @@ static int __init hvprobe_init(void)
 		return -ENOMEM;
 	if (!proc_create_single("info", 0444, proc_dir, info_show) ||
 	    !proc_create_single("stats", 0444, proc_dir, stats_show) ||
-	    !proc_create("log", 0444, proc_dir, &log_ops)) {
+	    !proc_create("log", 0444, proc_dir, &log_ops) || hvprobe_smp_proc_init(proc_dir)) {
 		proc_remove(proc_dir);
 		return -ENOMEM;
 	}

@@ -1,0 +1,115 @@
+"""Every CPU under dunehv (the SMP issue), on Bochs 3.0.
+
+The main boot (fixture bochs_main, 2 CPUs) runs hvprobe's per-CPU and
+INIT/SIPI checks and guest-libdune/test/smp.c. The guest programs judge each check and print one
+verdict line ("ok <id> - ..." / "not ok <id> - ..."): these tests count
+verdicts, they do not re-read the programs' sentences."""
+import re
+
+import pytest
+
+import dunehv_boot
+from conftest import STOPS
+
+
+def require(verdicts, ids):
+    missing = [i for i in ids if i not in verdicts]
+    failed = {i: verdicts[i][1] for i in ids if i in verdicts and not verdicts[i][0]}
+    assert not missing, f"checks that never reported: {missing}"
+    assert not failed, f"failed checks: {failed}"
+
+
+def test_every_cpu_is_launched_under_vmx(bochs_main):
+    out = bochs_main.output
+    assert re.search(r"^dunehv: the firmware has no ACPI tables: installed an RSDP/XSDT/MADT listing 2 CPUs$", out, re.M)
+    for cpu in (0, 1):
+        assert re.search(rf"^\[dunehv\] VMX on, CPU {cpu} \(APIC ID {cpu}\)", out, re.M)
+    assert "smp: Brought up 1 node, 2 CPUs" in out
+    assert re.search(r"^GUEST: nproc 2 possible 0-1$", out, re.M)
+
+
+def test_each_cpu_sees_dunehv_and_cannot_read_its_memory(bochs_main):
+    v = dunehv_boot.verdicts(bochs_main.output)
+    require(v, ["smp.nr-cpus", "smp.cpu0.signature", "smp.cpu1.signature", "smp.cpu0.hv-memory",
+                "smp.cpu1.hv-memory", "smp.hvcpu0.stats", "smp.hvcpu1.stats", "smp.stats-bad-cpu"])
+
+
+def test_init_and_sipi_to_an_offline_cpu_stay_under_vmx(bochs_main):
+    v = dunehv_boot.verdicts(bochs_main.output)
+    require(v, ["sipi.offline", "sipi.hvcpu", "sipi.init", "sipi.started", "sipi.signature", "sipi.hv-memory",
+                "sipi.violation-counted", "sipi.online-again"])
+    assert "GUEST: sipi test rc=0" in bochs_main.output
+
+
+def test_dune_threads_on_many_cpus(bochs_main):
+    v = dunehv_boot.verdicts(bochs_main.output)
+    require(v, ["threads.all-in-dune", "threads.results", "threads.cpus", "migrate.thread", "migrate.moves",
+                "migrate.state", "munmap.rounds", "munmap.no-stale-data", "munmap.faults", "lifetimes.count",
+                "lifetimes.cpus", "hotplug.cycles", "hotplug.dune-threads", "hotplug.online"])
+    for t in ("threads 16", "migrate 1000", "munmap 200", "lifetimes 1000", "hotplug 20"):
+        assert f"GUEST: smp {t} rc=0" in bochs_main.output
+
+
+def test_smp_dune_work_leaves_counters_at_baseline(bochs_main):
+    out = bochs_main.output
+    before = re.search(r"^GUEST: smp counters before: (.*)$", out, re.M).group(1).split()
+    after = re.search(r"^GUEST: smp counters after: (.*)$", out, re.M).group(1).split()
+    assert before == after
+
+
+def test_contexts_migrated_and_unmaps_shot_down(bochs_main):
+    """The migration test moved context VMCSes between CPUs, and unmaps
+    flushed other CPUs: the hypervisor's own counters say so."""
+    section = bochs_main.output.split("GUEST: --- /proc/dunehv/smp (after)", 1)[1].split("GUEST: --- end", 1)[0]
+    stats = [dict(kv.split("=") for kv in l.split()[1:]) for l in section.splitlines() if l.startswith("cpustat cpu=")]
+    assert len(stats) == 2
+    assert int(stats[0]["migrations"]) >= 100
+    assert int(stats[0]["shootdowns"]) >= 200
+    assert sum(int(s["ipis"]) for s in stats) > 0
+    assert sum(int(s["inits"]) for s in stats) >= 20  # the hotplug cycles restart CPU 1 by INIT/SIPI
+
+
+@pytest.fixture(scope="module")
+def bochs_smp4(built):
+    """A second boot with 4 CPUs running only the per-CPU checks (init's
+    hvtest.only=smp): firmware start-up of 3 APs, Linux's INIT-SIPI-SIPI to
+    each, and every check of the 2-CPU boot that is per CPU."""
+    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 hvtest.only=smp watchdog_thresh=60",
+                             memory="64M", log_level="info")
+    r = dunehv_boot.boot("bochs-smp4", "bochs", cfg=cfg, timeout_s=1800, stop_patterns=STOPS, memory_mb=2048,
+                         cpus=4)
+    print(r.output)
+    return r
+
+
+def test_four_cpus_boot_under_vmx(bochs_smp4):
+    out = bochs_smp4.output
+    assert re.search(r"^dunehv: hypervisor active on all 4 CPUs", out, re.M)
+    assert "smp: Brought up 1 node, 4 CPUs" in out
+    assert re.search(r"^GUEST: nproc 4 possible 0-3$", out, re.M)
+    v = dunehv_boot.verdicts(out)
+    require(v, ["smp.nr-cpus", "smp.stats-bad-cpu"] +
+            [f"smp.cpu{c}.{k}" for c in range(4) for k in ("signature", "hv-memory")] +
+            [f"smp.hvcpu{c}.stats" for c in range(4)] +
+            ["sipi.offline", "sipi.hvcpu", "sipi.init", "sipi.started", "sipi.signature", "sipi.hv-memory",
+             "sipi.violation-counted", "sipi.online-again", "threads.all-in-dune", "threads.results",
+             "threads.cpus"])
+    assert "GUEST: smp threads 16 rc=0" in out
+
+
+def cpustat_exits(section):
+    return {int(m.group(1)): int(m.group(2)) for m in re.finditer(r"^cpustat cpu=(\d+) apic=\d+ exits=(\d+)", section, re.M)}
+
+
+def test_four_cpus_take_no_exits_at_idle(bochs_smp4):
+    """Exits per CPU across hvcheck's idle period (the counters the
+    hypervisor keeps per CPU, read before and after)."""
+    out = bochs_smp4.output
+    before = cpustat_exits(out.split("GUEST: --- cpustat before idle", 1)[1].split("GUEST: --- cpustat after idle", 1)[0])
+    after = cpustat_exits(out.split("GUEST: --- cpustat after idle", 1)[1].split("GUEST: --- end of cpustat", 1)[0])
+    assert sorted(before) == sorted(after) == [0, 1, 2, 3]
+    # Reading the counters is itself hypercalls (VMCALL exits) on the CPU
+    # that reads them: those are the only exits the idle period may add.
+    idle = {c: after[c] - before[c] for c in before}
+    reader = [c for c in idle if idle[c] > 0]
+    assert len(reader) <= 1 and all(idle[c] <= 16 for c in reader), f"exits during idle per CPU: {idle}"
