@@ -32,12 +32,12 @@ all: efi guest
 
 help:
 	@echo "dunehv make targets:"
-	@echo "  make setup       install the Debian packages the build and tests need (root, idempotent)"
+	@echo "  make setup       install the Debian packages the build and tests need, build Bochs 3.0 from source (root, idempotent)"
 	@echo "  make run         set up, build everything, boot dunehv + Linux + the guest demo in Bochs, print results"
-	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests"
+	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests (Bochs 3.0, 2 and 4 CPUs)"
 	@echo "  make unit        host unit tests of hv/ only"
-	@echo "  make bench-boot  boot benchmark: Bochs ticks and wall time with/without dunehv, exits by reason"
-	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li; exits per syscall"
+	@echo "  make bench-boot  boot benchmark (2 CPUs): Bochs ticks and wall time with/without dunehv, exits by reason per CPU; Bochs 3.0 vs 2.7"
+	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li, CPU migration; exits per syscall, shoot-downs per unmap"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, the test tools and the initramfs"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """make bench-boot: what dunehv costs a booting and an idling Linux, in Bochs.
 
-Three boots of the same kernel, initramfs and command line:
+Boots of the same kernel, initramfs and command line on Bochs 3.0 with
+CPUS CPUs (default 2):
   native  the UEFI shell starts the kernel directly, /init stops Bochs at once
   dunehv  dunehv.efi starts the hypervisor, then the same kernel; /init reads
-          the hypervisor's exit counters and stops Bochs at once
+          the hypervisor's exit counters (machine-wide and per CPU) and stops
   idle    as dunehv, then /init idles for IDLE seconds and reports the exits
+and, once, the dunehv boot on 1 CPU in Bochs 3.0 and in Debian's Bochs 2.7
+(wall time only: the emulator the tests moved from, and what it cost).
 Bochs prints its tick count when it stops. With `clock: sync=none` ticks are
 emulated instructions (deterministic for the same inputs), not real cycles or
 time; ratios of ticks are the precise measure, wall times vary by about +-15%.
@@ -20,14 +23,15 @@ import dunehv_boot  # noqa: E402
 
 
 
-def boot(name, mode, native, idle, extra=""):
+def boot(name, mode, native, idle, cpus, extra="", emulator="bochs"):
     args = f"console=ttyS0 hvtest.bench={mode} hvtest.idle={idle} {extra}".strip()
     if native:
-        # the loader adds the initrd and nr_cpus=1 to the configured cmdline: do the same
-        r = dunehv_boot.boot(name, "bochs", native_cmdline=args + " nr_cpus=1", timeout_s=900)
+        # the loader adds the initrd and cpu_init_udelay=10000 to the configured cmdline: do the same
+        r = dunehv_boot.boot(name, emulator, native_cmdline=args + " cpu_init_udelay=10000", timeout_s=1200,
+                             cpus=cpus)
     else:
         cfg = dunehv_boot.config(cmdline=args)
-        r = dunehv_boot.boot(name, "bochs", cfg=cfg, timeout_s=900)
+        r = dunehv_boot.boot(name, emulator, cfg=cfg, timeout_s=1800, cpus=cpus)
     if r.reason != "shutdown" or r.ticks is None:
         sys.exit(f"bench-boot: {name} boot did not finish cleanly ({r.reason}); see {r.log_path}")
     return r
@@ -35,6 +39,14 @@ def boot(name, mode, native, idle, extra=""):
 
 def exit_counts(output):
     return {(int(n), name): int(c) for n, name, c in re.findall(r"^(\d+) (\w+) (\d+)$", output, re.M)}
+
+
+def cpu_exit_counts(output):
+    """{cpu: {reason: count}} from /proc/dunehv/smp's cpustat lines."""
+    per_cpu = {}
+    for cpu, reason, count in re.findall(r"^cpustat cpu=(\d+) reason=(\d+) count=(\d+)$", output, re.M):
+        per_cpu.setdefault(int(cpu), {})[int(reason)] = int(count)
+    return per_cpu
 
 
 def hv_memory(output):
@@ -49,15 +61,20 @@ def hv_memory(output):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--idle", type=int, default=10, help="idle seconds measured (default 10)")
+    ap.add_argument("--cpus", type=int, default=2, help="CPUs of the Bochs 3.0 boots (default 2)")
+    ap.add_argument("--no-bochs27", action="store_true", help="skip the Bochs 3.0 vs 2.7 wall-time boots")
     a = ap.parse_args()
-    hv = boot("bench-dunehv", "boot", False, a.idle)
+    hv = boot("bench-dunehv", "boot", False, a.idle, a.cpus)
     # Linux under dunehv lacks the hypervisor's memory; the native boot
     # reserves the same range (memmap=) so both initialize the same RAM.
     base, size = hv_memory(hv.output)
-    native = boot("bench-native", "boot", True, a.idle, f"memmap={size >> 20}M${base:#x}")
-    idle = boot("bench-idle", "idle", False, a.idle)
+    native = boot("bench-native", "boot", True, a.idle, a.cpus, f"memmap={size >> 20}M${base:#x}")
+    idle = boot("bench-idle", "idle", False, a.idle, a.cpus)
+    if not a.no_bochs27:
+        one3 = boot("bench-bochs3-1cpu", "boot", False, a.idle, 1)
+        one27 = boot("bench-bochs27-1cpu", "boot", False, a.idle, 1, emulator="bochs27")
 
-    print("\nBoot to /init and stop (Bochs 2.7, corei7_skylake_x, 1 CPU, OVMF; same kernel, initramfs, command")
+    print(f"\nBoot to /init and stop (Bochs 3.0, corei7_skylake_x, {a.cpus} CPUs, OVMF; same kernel, initramfs, command")
     print(f"line; the native boot reserves the hypervisor's {size >> 20} MiB at {base:#x} with memmap=)")
     print(f"{'':24}{'native':>16}{'under dunehv':>16}{'ratio':>8}")
     print(f"{'Bochs ticks (emulated)':24}{native.ticks:>16,}{hv.ticks:>16,}{hv.ticks / native.ticks:>8.4f}")
@@ -73,6 +90,16 @@ def main():
     for (n, name), c in sorted(counts.items()):
         print(f"{n:>6} {name:<16}{c:>10}")
     print(f"{'':>6} {'total':<16}{total:>10}")
+    per_cpu = cpu_exit_counts(hv.output)
+    if per_cpu:
+        cpus = sorted(per_cpu)
+        reasons = sorted({r for c in cpus for r in per_cpu[c]})
+        names = {n: name for (n, name) in counts}
+        print("\nthe same exits per CPU (the hypervisor's per-CPU counters)")
+        print(f"{'reason':>6} {'name':<16}" + "".join(f"{'cpu ' + str(c):>10}" for c in cpus))
+        for r in reasons:
+            print(f"{r:>6} {names.get(r, '?'):<16}" + "".join(f"{per_cpu[c].get(r, 0):>10}" for c in cpus))
+        print(f"{'':>6} {'total':<16}" + "".join(f"{sum(per_cpu[c].values()):>10}" for c in cpus))
 
     m = re.search(r"hvcheck: idle exits=(\d+) seconds=(\d+) per_second=([\d.]+)", idle.output)
     if not m:
@@ -83,6 +110,17 @@ def main():
     print(f"\nIdle: {m.group(1)} exits in {m.group(2)} s of emulated time "
           f"({own} of them the measurement's own hypercall); "
           f"other exits per second at idle: {other / int(m.group(2)):.2f} (goal 0)")
+    before, after = cpu_exit_counts(idle.output.split("GUEST: bench idle", 1)[1].split("hvcheck: idle exits", 1)[0]), \
+        cpu_exit_counts(idle.output.split("hvcheck: idle exits", 1)[1])
+    if before and after:
+        print("exits during the idle period per CPU: " + ", ".join(
+            f"cpu {c}: {sum(after[c].values()) - sum(before.get(c, {}).values())}" for c in sorted(after)))
+
+    if not a.no_bochs27:
+        print("\nThe same dunehv boot on 1 CPU, measured once (wall seconds on this machine)")
+        print(f"{'Bochs 2.7 (Debian)':24}{one27.wall_s:>10.1f} s   {one27.ticks:>16,} ticks")
+        print(f"{'Bochs 3.0 (built)':24}{one3.wall_s:>10.1f} s   {one3.ticks:>16,} ticks")
+        print(f"{'2.7 / 3.0 wall':24}{one27.wall_s / one3.wall_s:>10.2f}x")
     return 0
 
 

@@ -52,7 +52,7 @@ def main():
     print("make run: booting OVMF -> dunehv.efi -> Linux in Bochs (about 3 minutes; COM1 follows)\n", flush=True)
     t.start()
     try:
-        r = dunehv_boot.boot("demo", "bochs", cfg=cfg, timeout_s=900, memory_mb=3072,
+        r = dunehv_boot.boot("demo", "bochs", cfg=cfg, timeout_s=1800, memory_mb=3072, cpus=2,
                              stop_patterns=(r"\[dunehv\] stopped \(on_panic", r"Kernel panic - not syncing"))
     finally:
         done.set()
@@ -64,7 +64,8 @@ def main():
         return m.group(group) if m else None
 
     checks = [
-        ("hypervisor launched Linux's CPU as a VMX guest", find(r"\[dunehv\] VMX on, CPU 0") is not None),
+        ("hypervisor launched every CPU as a VMX guest", find(r"^dunehv: hypervisor active on all 2 CPUs") is not None),
+        ("Linux brought up both CPUs", "smp: Brought up 1 node, 2 CPUs" in out),
         ("Linux booted to /init under dunehv", "GUEST: dunehv present" in out),
         ("CPUID signature seen by Linux", find(r"signature=(DuneHV)\S*", 1) == "DuneHV"),
         ("hypercall VERSION / EXIT_STATS from ring 0", "hvprobe: EXIT_STATS result" in out),
@@ -83,6 +84,13 @@ def main():
         ("a ptrace debugger stops at a breakpoint in Dune mode", "debugger: done failures=0" in out),
         ("libdune page walk, clone, copy-on-write, ELF, FPU (apitest)", "apitest: done failures=0" in out),
     ]
+    verdicts = dunehv_boot.verdicts(out)
+    for prefix, what in (("smp.", "every CPU: DuneHV signature, hypervisor memory refused, counters"),
+                         ("sipi.", "INIT-SIPI-SIPI to an offlined CPU stays under VMX"),
+                         (("threads.", "migrate.", "lifetimes.", "hotplug."),
+                          "Dune threads on 2 CPUs: 16 at once, migration, lifetimes, hotplug")):
+        mine = [ok for vid, (ok, _) in verdicts.items() if vid.startswith(prefix)]
+        checks.append((f"{what} ({sum(mine)} of {len(mine)} checks)", bool(mine) and all(mine)))
     print("\n==== dunehv demo summary ====")
     for what, ok in checks:
         print(f"  [{'ok' if ok else 'FAILED'}] {what}")

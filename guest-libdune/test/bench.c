@@ -3,12 +3,14 @@
  * emulated instructions, not cycles). Prints "bench: <key> <value>" lines
  * that scripts/bench-dune.py turns into a table. */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
@@ -167,6 +169,66 @@ static uint64_t ring3_per_call(void)
 	return (tsc() - t0) / (N / 10);
 }
 
+/* Sums over CPUs of hvprobe's /proc/dunehv/cpustat counters (0 without it). */
+static void cpustat_sums(uint64_t *migrations, uint64_t *shootdowns, uint64_t *requests)
+{
+	char line[256];
+	uint64_t m, s, r;
+	*migrations = *shootdowns = *requests = 0;
+	FILE *f = fopen("/proc/dunehv/cpustat", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "cpustat cpu=%*u apic=%*u exits=%*u dune_exits=%*u inits=%*u sipis=%*u ipis=%*u requests=%lu migrations=%lu shootdowns=%lu",
+			   &r, &m, &s) == 3) {
+			*migrations += m;
+			*shootdowns += s;
+			*requests += r;
+		}
+	if (f)
+		fclose(f);
+}
+
+/* One move of the calling thread to the other CPU: sched_setaffinity, then a
+ * getpid, which returns on the new CPU (in Dune the context's next run there
+ * VMCLEARs its VMCS on the old CPU first). -1 with one CPU. */
+#define MOVES 200
+static long migrate_per_move(void)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return -1;
+	uint64_t sum = 0;
+	for (int i = 0; i < MOVES; i++) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(i % 2, &set);
+		uint64_t t0 = tsc();
+		syscall(SYS_sched_setaffinity, 0, sizeof(set), &set);
+		syscall(SYS_getpid);
+		sum += tsc() - t0;
+	}
+	return (long)(sum / MOVES);
+}
+
+/* munmap of a page the Dune context has mapped in its EPT, from another
+ * CPU than the one it last ran on: the hypervisor's shoot-downs and cross-CPU
+ * requests per munmap. Runs from Linux mode in a second thread. */
+static volatile int unmap_phase;
+static volatile char *unmap_page;
+static void *unmapper(void *arg)
+{
+	(void)arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (int i = 0; i < MOVES; i++) {
+		while (unmap_phase != 1)
+			sched_yield();
+		munmap((void *)unmap_page, 4096);
+		unmap_phase = 2;
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -194,6 +256,9 @@ int main(void)
 	sigaction(SIGSEGV, &sa, NULL);
 	printf("bench: linux_appel1 %lu\n", appel1(false));
 	printf("bench: linux_appel2 %lu\n", appel2(false));
+	long lm = migrate_per_move();
+	if (lm >= 0)
+		printf("bench: linux_migrate %ld\n", lm);
 
 	/* Dune */
 	if (dune_init_and_enter()) {
@@ -233,6 +298,33 @@ int main(void)
 	dune_register_pgflt_handler(appel_pgflt);
 	printf("bench: dune_appel1 %lu\n", appel1(true));
 	printf("bench: dune_appel2 %lu\n", appel2(true));
+	uint64_t m0, s0, r0, m1, s1, r1;
+	cpustat_sums(&m0, &s0, &r0);
+	long dm = migrate_per_move();
+	cpustat_sums(&m1, &s1, &r1);
+	if (dm >= 0) {
+		printf("bench: dune_migrate %ld\n", dm);
+		printf("bench: dune_migrations_per_move %.2f\n", (double)(m1 - m0) / MOVES);
+		/* this thread stays on CPU 0; the unmapper runs on CPU 1 */
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		pthread_t t;
+		pthread_create(&t, NULL, unmapper, NULL);
+		cpustat_sums(&m0, &s0, &r0);
+		for (int i = 0; i < MOVES; i++) {
+			unmap_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			unmap_page[0] = 1; /* in the context's EPT now */
+			unmap_phase = 1;
+			while (unmap_phase != 2)
+				syscall(SYS_sched_yield);
+		}
+		pthread_join(t, NULL);
+		cpustat_sums(&m1, &s1, &r1);
+		printf("bench: dune_shootdowns_per_unmap %.2f\n", (double)(s1 - s0) / MOVES);
+		printf("bench: dune_requests_per_unmap %.2f\n", (double)(r1 - r0) / MOVES);
+	}
 	printf("bench: done\n");
 	return 0;
 }

@@ -197,7 +197,11 @@ static void mode_migrate(int n)
 
 /* ---- munmap on one CPU while a Dune thread reads on the other ---- */
 
-#define RACE_ADDR ((volatile uint64_t *)0x7e0000000000ull)
+/* A page address in dune-abi's mmap window (the guest page tables map the
+ * window whole; an address outside it has no guest-physical address at all),
+ * picked by the first mmap and reused with MAP_FIXED every round. */
+static volatile uint64_t *race_page;
+#define RACE_ADDR race_page
 static volatile uint64_t race_gen, race_unmapped, race_seen, race_faulted, race_stale, race_stop;
 static volatile uint64_t race_faults;
 
@@ -242,6 +246,13 @@ static void mode_munmap(int n)
 		return;
 	}
 	pin(0, 0);
+	race_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (race_page == MAP_FAILED) {
+		verdict(0, "munmap.rounds", "mmap failed");
+		return;
+	}
+	/* kept mapped until the first round replaces it (MAP_FIXED), so that no
+	 * other mapping (the thread's stack) is placed there meanwhile */
 	pthread_create(&t, NULL, race_body, NULL);
 	int rounds = 0;
 	for (uint64_t gen = 1; gen <= (uint64_t)n; gen++) {

@@ -217,12 +217,44 @@ static int read_exit_counts(unsigned long long counts[MAX_REASONS], unsigned lon
 	return 0;
 }
 
+/* Per-CPU exits from hvprobe's /proc/dunehv/cpustat: all exits, and the
+ * VMCALLs among them (reason 18: reading the counters is hypercalls). */
+#define MAX_CPUS 64
+static int read_cpu_exits(unsigned long long total[MAX_CPUS], unsigned long long vmcalls[MAX_CPUS])
+{
+	FILE *f = fopen("/proc/dunehv/cpustat", "r");
+	char line[256];
+	int n = 0;
+	if (!f)
+		return -1;
+	memset(total, 0, sizeof(total[0]) * MAX_CPUS);
+	memset(vmcalls, 0, sizeof(vmcalls[0]) * MAX_CPUS);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned cpu, reason;
+		unsigned long long v;
+		if (sscanf(line, "cpustat cpu=%u reason=%u count=%llu", &cpu, &reason, &v) == 3) {
+			if (cpu < MAX_CPUS && reason == 18)
+				vmcalls[cpu] = v;
+		} else if (sscanf(line, "cpustat cpu=%u apic=%*u exits=%llu", &cpu, &v) == 2 && cpu < MAX_CPUS) {
+			total[cpu] = v;
+			if ((int)cpu + 1 > n)
+				n = (int)cpu + 1;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 /* Exits while the guest idles: one process reads the counters, sleeps, reads
- * again, so no process start-up (glibc runs CPUID) falls in the interval. */
+ * again, so no process start-up (glibc runs CPUID) falls in the interval.
+ * With hvprobe's per-CPU counters it also judges every CPU: no exit but the
+ * measurement's own hypercalls (one verdict per CPU). */
 static int cmd_idle(const char *arg)
 {
 	unsigned long long a[MAX_REASONS], b[MAX_REASONS], ta, tb;
+	static unsigned long long ca[MAX_CPUS], va[MAX_CPUS], cb[MAX_CPUS], vb[MAX_CPUS];
 	int seconds = atoi(arg);
+	int ncpu = read_cpu_exits(ca, va);
 	if (seconds <= 0 || read_exit_counts(a, &ta)) {
 		printf("hvcheck: idle: cannot read /proc/dunehv/stats\n");
 		return 1;
@@ -232,6 +264,12 @@ static int cmd_idle(const char *arg)
 		printf("hvcheck: idle: cannot read /proc/dunehv/stats\n");
 		return 1;
 	}
+	if (ncpu > 0 && read_cpu_exits(cb, vb) == ncpu)
+		for (int c = 0; c < ncpu; c++) {
+			unsigned long long other = (cb[c] - ca[c]) - (vb[c] - va[c]);
+			printf("hvcheck: %s idle.cpu%d - %llu exits other than the measurement's hypercalls in %d s (%llu in all)\n",
+			       other == 0 ? "ok" : "not ok", c, other, seconds, cb[c] - ca[c]);
+		}
 	/* the second read itself costs the EXIT_STATS hypercall: one VMCALL */
 	printf("hvcheck: idle exits=%llu seconds=%d per_second=%.2f\n", tb - ta, seconds, (double)(tb - ta) / seconds);
 	for (int i = 0; i < MAX_REASONS; i++)

@@ -70,6 +70,34 @@ static long percpu_check(void *arg)
 	return 0;
 }
 
+static void print_cpustat(struct seq_file *m, const struct dunehv_cpu_stats *st)
+{
+	u32 r;
+
+	seq_printf(m, "cpustat cpu=%u apic=%u exits=%llu dune_exits=%llu inits=%llu sipis=%llu ipis=%llu requests=%llu migrations=%llu shootdowns=%llu\n",
+		   st->cpu, st->apic_id, st->total_exits, st->dune_total_exits, st->inits, st->sipis,
+		   st->nmi_ipis_received, st->requests_sent, st->dune_migrations, st->dune_shootdowns);
+	for (r = 0; r < DUNEHV_NR_EXIT_REASONS; r++)
+		if (st->count[r])
+			seq_printf(m, "cpustat cpu=%u reason=%u count=%llu\n", st->cpu, r, st->count[r]);
+}
+
+/* /proc/dunehv/cpustat: the per-CPU counters alone, no checks (each read is
+ * CPU_STATS hypercalls on the reading CPU only), for measurements such as
+ * exits per CPU over an idle period. */
+static int cpustat_show(struct seq_file *m, void *v)
+{
+	struct dunehv_cpu_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	u32 i;
+
+	if (!st)
+		return -ENOMEM;
+	for (i = 0; i < 4096 && cpu_stats(i, st) == sizeof(*st); i++)
+		print_cpustat(m, st);
+	kfree(st);
+	return 0;
+}
+
 static int smp_show(struct seq_file *m, void *v)
 {
 	struct dunehv_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
@@ -109,12 +137,8 @@ static int smp_show(struct seq_file *m, void *v)
 		snprintf(id, sizeof(id), "smp.hvcpu%u.stats", i);
 		VERDICT(r == sizeof(*st) && st->cpu == i && st->total_exits > 0 && st->nr_reasons == DUNEHV_NR_EXIT_REASONS,
 			id, "CPU_STATS(%u) -> %ld: apic %u exits %llu", i, r, st->apic_id, st->total_exits);
-		seq_printf(m, "cpustat cpu=%u apic=%u exits=%llu dune_exits=%llu inits=%llu sipis=%llu ipis=%llu requests=%llu migrations=%llu shootdowns=%llu\n",
-			   st->cpu, st->apic_id, st->total_exits, st->dune_total_exits, st->inits, st->sipis,
-			   st->nmi_ipis_received, st->requests_sent, st->dune_migrations, st->dune_shootdowns);
-		for (r = 0; r < DUNEHV_NR_EXIT_REASONS; r++)
-			if (st->count[r])
-				seq_printf(m, "cpustat cpu=%u reason=%ld count=%llu\n", i, r, st->count[r]);
+		if (r == sizeof(*st))
+			print_cpustat(m, st);
 	}
 	VERDICT(cpu_stats(info->nr_cpus, st) == -EINVAL, "smp.stats-bad-cpu", "CPU_STATS of CPU %u (not up) -> -EINVAL",
 		info->nr_cpus);
@@ -270,7 +294,8 @@ static const struct proc_ops sipi_ops = {
 
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir)
 {
-	if (!proc_create_single("smp", 0444, dir, smp_show) || !proc_create("sipi", 0200, dir, &sipi_ops))
+	if (!proc_create_single("smp", 0444, dir, smp_show) || !proc_create_single("cpustat", 0444, dir, cpustat_show) ||
+	    !proc_create("sipi", 0200, dir, &sipi_ops))
 		return -ENOMEM;
 	return 0;
 }
