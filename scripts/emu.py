@@ -270,10 +270,7 @@ def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: st
     if version == 3:
         # No debugger in this build: a triple fault is a panic (fatal, exits)
         # instead of a reset into the firmware; no sound device compiled in.
-        # quantum=32 (the most): a halted CPU advances time by a quantum per
-        # round, and Linux's clock is the 3.5 GHz TSC, so idle periods cost
-        # wall time in proportion to 1/quantum.
-        lines += [f"cpu: model=corei7_skylake_x, count={cpus}, quantum=32, reset_on_triple_fault=0",
+        lines += [f"cpu: model=corei7_skylake_x, count={cpus}, reset_on_triple_fault=0",
                   "display_library: nogui"]
     else:
         lines += ["cpu: model=corei7_skylake_x, count=1, reset_on_triple_fault=1",
