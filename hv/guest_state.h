@@ -21,6 +21,15 @@ static inline u64 guest_visible_cr4(void)
 	return (vmcs_readnat(VMCS_GUEST_CR4) & ~mask) | (vmcs_readnat(VMCS_CR4_READ_SHADOW) & mask);
 }
 
+/* The VMCS guest fields of each segment register, in x86 order (SDM 25.4.1). */
+enum guest_segment { GUEST_ES, GUEST_CS, GUEST_SS, GUEST_DS, GUEST_FS, GUEST_GS, GUEST_NR_SEGMENTS };
+struct guest_segment_fields {
+	enum vmcs_field16 sel;
+	enum vmcs_field_nat base;
+	enum vmcs_field32 limit, ar;
+};
+extern const struct guest_segment_fields guest_segment_fields[GUEST_NR_SEGMENTS];
+
 /* Moves RIP past the instruction that exited (SDM 28.2.5 instruction length). */
 static inline void guest_skip_instruction(void)
 {

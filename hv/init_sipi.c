@@ -32,27 +32,16 @@
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_WAIT_FOR_SIPI 3
 
-struct real_mode_segment {
-	enum vmcs_field16 sel;
-	enum vmcs_field_nat base;
-	enum vmcs_field32 limit, ar;
-};
-
-static const struct real_mode_segment data_segments[] = {
-	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
-	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
-	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
-	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
-	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
-};
-
-static void set_code_segment(u16 selector, u64 base)
+static void set_real_mode_segment(enum guest_segment seg, u16 selector, u64 base, u32 ar)
 {
-	vmcs_write16(VMCS_GUEST_CS_SEL, selector);
-	vmcs_writenat(VMCS_GUEST_CS_BASE, base);
-	vmcs_write32(VMCS_GUEST_CS_LIMIT, 0xffff);
-	vmcs_write32(VMCS_GUEST_CS_AR, REAL_MODE_CODE_AR);
+	const struct guest_segment_fields *f = &guest_segment_fields[seg];
+	vmcs_write16(f->sel, selector);
+	vmcs_writenat(f->base, base);
+	vmcs_write32(f->limit, 0xffff);
+	vmcs_write32(f->ar, ar);
 }
+
+static void set_code_segment(u16 selector, u64 base) { set_real_mode_segment(GUEST_CS, selector, base, REAL_MODE_CODE_AR); }
 
 void linux_vcpu_init_signal(struct hv_cpu *cpu)
 {
@@ -87,12 +76,9 @@ void linux_vcpu_init_signal(struct hv_cpu *cpu)
 	vmcs_write32(VMCS_ENTRY_CONTROLS, vmcs_read32(VMCS_ENTRY_CONTROLS) & ~(u32)ENTRY_IA32E_MODE_GUEST);
 
 	set_code_segment(0xf000, 0xffff0000ull);
-	for (unsigned i = 0; i < ARRAY_SIZE(data_segments); i++) {
-		vmcs_write16(data_segments[i].sel, 0);
-		vmcs_writenat(data_segments[i].base, 0);
-		vmcs_write32(data_segments[i].limit, 0xffff);
-		vmcs_write32(data_segments[i].ar, REAL_MODE_DATA_AR);
-	}
+	for (enum guest_segment seg = GUEST_ES; seg < GUEST_NR_SEGMENTS; seg++)
+		if (seg != GUEST_CS)
+			set_real_mode_segment(seg, 0, 0, REAL_MODE_DATA_AR);
 	vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
 	vmcs_write32(VMCS_GUEST_GDTR_LIMIT, 0xffff);
 	vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);

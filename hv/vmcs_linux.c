@@ -3,6 +3,7 @@
 #include "vmcs_linux.h"
 
 #include "arch.h"
+#include "guest_state.h"
 #include "segment.h"
 #include "vmcs.h"
 #include "vmcs_host.h"
@@ -18,19 +19,13 @@ u64 vmx_fixed_cr0(const struct vmx_controls *c, u64 cr0, bool unrestricted)
 u64 vmx_fixed_cr4(const struct vmx_controls *c, u64 cr4) { return (cr4 | c->cr4_fixed0) & c->cr4_fixed1; }
 
 
-struct guest_segment_fields {
-	enum vmcs_field16 sel;
-	enum vmcs_field_nat base;
-	enum vmcs_field32 limit, ar;
-};
-
-static const struct guest_segment_fields seg_fields[] = {
-	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
-	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR},
-	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
-	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
-	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
-	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
+const struct guest_segment_fields guest_segment_fields[GUEST_NR_SEGMENTS] = {
+	[GUEST_ES] = {VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR},
+	[GUEST_CS] = {VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR},
+	[GUEST_SS] = {VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR},
+	[GUEST_DS] = {VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR},
+	[GUEST_FS] = {VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR},
+	[GUEST_GS] = {VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR},
 };
 
 /* Guest segment registers: the firmware's, decoded from its GDT (SDM 25.4.1). */
@@ -40,14 +35,14 @@ static u32 write_guest_segments(void)
 	sgdt(&gdtr);
 	sidt(&idtr);
 	const void *gdt = phys_to_virt(gdtr.base); /* firmware GDT, identity mapped */
-	u16 selectors[6] = {read_es(), read_cs(), read_ss(), read_ds(), read_fs(), read_gs()};
-	for (unsigned i = 0; i < ARRAY_SIZE(seg_fields); i++) {
+	u16 selectors[GUEST_NR_SEGMENTS] = {read_es(), read_cs(), read_ss(), read_ds(), read_fs(), read_gs()};
+	for (unsigned i = 0; i < GUEST_NR_SEGMENTS; i++) {
 		struct segment_state s;
 		segment_from_gdt(gdt, gdtr.limit, selectors[i], false, &s);
-		W16(seg_fields[i].sel, s.selector);
-		WNAT(seg_fields[i].base, s.base);
-		W32(seg_fields[i].limit, s.limit);
-		W32(seg_fields[i].ar, s.access_rights);
+		W16(guest_segment_fields[i].sel, s.selector);
+		WNAT(guest_segment_fields[i].base, s.base);
+		W32(guest_segment_fields[i].limit, s.limit);
+		W32(guest_segment_fields[i].ar, s.access_rights);
 	}
 	WNAT(VMCS_GUEST_FS_BASE, rdmsr(MSR_IA32_FS_BASE));
 	WNAT(VMCS_GUEST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
