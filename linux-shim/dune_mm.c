@@ -121,6 +121,7 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 
 	spin_lock(&v->ept_lock);
 	v->mmu_seq++;
+	v->mmu_invalidating++;
 	n = hva_to_gpa_ranges(v, range->start, range->end, gpa, size);
 	for (i = 0; i < n; i++) {
 		if (v->huge_leaves) {
@@ -134,6 +135,22 @@ static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu
 	}
 	spin_unlock(&v->ept_lock);
 	return 0;
+}
+
+/* Linux has changed the page tables of the range (the PTEs are gone):
+ * faults may pin and map again. A fault that pinned between _start and
+ * here (pin_user_pages_fast walks the page table without mmap_lock and can
+ * still find a PTE that is about to be zapped) sees the count or the
+ * sequence changed and retries. */
+static void dune_invalidate_range_end(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct dune_vcpu *v = container_of(mn, struct dune_vcpu, mn);
+
+	spin_lock(&v->ept_lock);
+	v->mmu_seq++;
+	if (!WARN_ON_ONCE(!v->mmu_invalidating))
+		v->mmu_invalidating--;
+	spin_unlock(&v->ept_lock);
 }
 
 /* The process exits or execs: the context dies with its address space (the
@@ -154,6 +171,7 @@ static void dune_mm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 
 static const struct mmu_notifier_ops dune_mmu_ops = {
 	.invalidate_range_start = dune_invalidate_range_start,
+	.invalidate_range_end = dune_invalidate_range_end,
 	.release = dune_mm_release,
 };
 
@@ -377,7 +395,10 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
  * a 2 MiB leaf when a huge page backs the whole aligned range).
  * -ERANGE: gpa is in none of the process's windows; -EFAULT: Linux does not
  * let the process make this access (nothing mapped there, or a write to a
- * read-only mapping), which the caller turns into a #PF for the process. */
+ * read-only mapping), which the caller turns into a #PF for the process;
+ * -EAGAIN: Linux is changing the mapping right now (between an
+ * invalidation's start and end): nothing is mapped, and the caller enters
+ * the context again, which faults again (KVM's RET_PF_RETRY). */
 int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 {
 	bool write = qualification & EPT_QUAL_WRITE;
@@ -385,6 +406,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 	struct page *page = NULL, **huge = NULL;
 	phys_addr_t huge_phys = 0, phys_1g = 0;
 	u64 seq, pfn = 0;
+	unsigned int in_progress;
 	long r;
 
 	if (!gpa_to_hva(v, gpa, &hva))
@@ -411,15 +433,21 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
 				huge_phys = pin_huge_range(page, hva, write, huge);
 		}
 		spin_lock(&v->ept_lock);
-		if (seq == v->mmu_seq)
+		if (seq == v->mmu_seq && !v->mmu_invalidating)
 			break;
-		/* Linux changed the mapping meanwhile: these pages may be stale */
+		/* Linux changed the mapping meanwhile, or is changing it: these
+		 * pages may be stale */
+		in_progress = v->mmu_invalidating;
 		spin_unlock(&v->ept_lock);
 		if (page)
 			unpin_user_page(page);
 		if (huge_phys)
 			unpin_user_pages(huge, PTRS_PER_PMD);
 		huge_phys = 0;
+		if (in_progress) {
+			kfree(huge);
+			return -EAGAIN;
+		}
 	}
 	if (phys_1g && !map_1g(v, gpa, phys_1g, page, write)) {
 		spin_unlock(&v->ept_lock); /* the leaf keeps the pin of page */

@@ -52,7 +52,11 @@ struct dune_vcpu {
 	/* what the EPT maps: gpa >> 12 -> pinned page with flags, or pfn (dune_mm.c) */
 	spinlock_t ept_lock;
 	struct xarray pages;
-	u64 mmu_seq;                  /* bumped by every invalidation */
+	/* KVM's mmu_invalidate_seq/_in_progress scheme: a fault that raced
+	 * with an invalidation (begun, or begun and ended) while it pinned is
+	 * retried, so it never maps a page Linux is taking away */
+	u64 mmu_seq;                  /* bumped at the start and end of each invalidation */
+	unsigned int mmu_invalidating; /* invalidations between _start and _end */
 	/* a 2 MiB (or 1 GiB) leaf was installed: invalidations widen to it */
 	bool huge_leaves, huge_1g_leaves;
 	/* the DUNE_ENTER call being served */

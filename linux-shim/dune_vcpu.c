@@ -216,8 +216,8 @@ static long run_loop(struct dune_vcpu *v)
 			continue;
 		case DUNEHV_CTX_EXIT_EPT:
 			r = dune_fault_in(v, run->gpa, run->qualification);
-			if (!r)
-				continue;
+			if (!r || r == -EAGAIN)
+				continue; /* mapped, or Linux is changing the mapping: fault again */
 			if (r == -EFAULT && raise_page_fault(run))
 				continue;
 			pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",

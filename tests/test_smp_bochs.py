@@ -45,9 +45,9 @@ def test_init_and_sipi_to_an_offline_cpu_stay_under_vmx(bochs_main):
 def test_dune_threads_on_many_cpus(bochs_main):
     v = dunehv_boot.verdicts(bochs_main.output)
     require(v, ["threads.all-in-dune", "threads.results", "threads.cpus", "migrate.thread", "migrate.moves",
-                "migrate.state", "lifetimes.count", "lifetimes.cpus", "hotplug.cycles", "hotplug.dune-threads",
+                "migrate.state", "munmap.rounds", "munmap.no-stale-data", "munmap.faults", "lifetimes.count", "lifetimes.cpus", "hotplug.cycles", "hotplug.dune-threads",
                 "hotplug.online"])
-    for t in ("threads 16", "migrate 1000", "lifetimes 1000", "hotplug 20"):
+    for t in ("threads 16", "migrate 1000", "munmap 200", "lifetimes 1000", "hotplug 20"):
         assert f"GUEST: smp {t} rc=0" in bochs_main.output
 
 
