@@ -87,8 +87,8 @@ def main():
     verdicts = dunehv_boot.verdicts(out)
     for prefix, what in (("smp.", "every CPU: DuneHV signature, hypervisor memory refused, counters"),
                          ("sipi.", "INIT-SIPI-SIPI to an offlined CPU stays under VMX"),
-                         (("threads.", "migrate.", "lifetimes.", "hotplug."),
-                          "Dune threads on 2 CPUs: 16 at once, migration, lifetimes, hotplug")):
+                         (("threads.", "migrate.", "munmap.", "lifetimes.", "hotplug."),
+                          "Dune threads on 2 CPUs: 16 at once, migration, munmap vs the other CPU, lifetimes, hotplug")):
         mine = [ok for vid, (ok, _) in verdicts.items() if vid.startswith(prefix)]
         checks.append((f"{what} ({sum(mine)} of {len(mine)} checks)", bool(mine) and all(mine)))
     print("\n==== dunehv demo summary ====")
