@@ -15,14 +15,19 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fno-
 # UEFI loader: GNU-EFI application (PIC shared object turned into PE32+).
 EFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic -fshort-wchar \
 	-mno-red-zone -mgeneral-regs-only -fno-strict-aliasing -DEFI_FUNCTION_WRAPPER \
-	-nostdinc -I/usr/include/efi -I/usr/include/efi/x86_64 -isystem $(NEWLIB)/include -isystem $(GCC_INC)
+	-nostdinc -I/usr/include/efi -I/usr/include/efi/x86_64 -isystem $(NEWLIB)/include -isystem $(GCC_INC) -Ihv
 
-HV_SRCS := $(wildcard hv/*.c)
-HV_OBJS := $(patsubst hv/%.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(BUILD)/hv/entry.o
+# hv/ in layers: core/ (machine-wide and per-CPU state, vendor-neutral),
+# guest/ (Linux's vCPUs and Dune contexts), arch/x86/ (x86 CPU code) and
+# arch/x86/vmx/ (the VMX backend behind hv/backend.h).
+HV_SRCS := $(wildcard hv/core/*.c hv/guest/*.c hv/arch/x86/*.c hv/arch/x86/vmx/*.c)
+HV_ASM := $(wildcard hv/arch/x86/*.asm hv/arch/x86/vmx/*.asm)
+HV_HDRS := $(wildcard hv/*.h hv/*/*.h hv/*/*/*.h hv/*/*/*/*.h)
+HV_OBJS := $(patsubst hv/%.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst hv/%.asm,$(BUILD)/hv/%.o,$(HV_ASM))
 # hv/ pieces the loader shares: the config parser and the VMX capability check
-BOOT_SHARED := config vmx_caps libc_glue
+BOOT_SHARED := core/config arch/x86/vmx/vmx_caps core/libc_glue
 BOOT_OBJS := $(patsubst boot/%.c,$(BUILD)/boot/%.o,$(wildcard boot/*.c)) \
-	$(patsubst %,$(BUILD)/boot/hv_%.o,$(BOOT_SHARED)) $(BUILD)/boot/trampoline.o $(BUILD)/boot/core_blob.o
+	$(patsubst %,$(BUILD)/boot/hv/%.o,$(BOOT_SHARED)) $(BUILD)/boot/trampoline.o $(BUILD)/boot/core_blob.o
 CORE_ELF := $(BUILD)/hv/dunehv-core.elf
 EFI := $(BUILD)/dunehv.efi
 GUEST := $(BUILD)/guest
@@ -50,11 +55,11 @@ newlib: $(NEWLIB)/lib/libc.a
 $(NEWLIB)/lib/libc.a: | scripts/build-newlib.sh
 	scripts/build-newlib.sh
 
-$(BUILD)/hv/%.o: hv/%.c $(wildcard hv/*.h hv/include/dunehv/*.h) $(NEWLIB)/lib/libc.a
+$(BUILD)/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
 	@echo "  CC  $<"; gcc $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/hv/entry.o: hv/entry.asm
+$(BUILD)/hv/%.o: hv/%.asm
 	@mkdir -p $(@D)
 	nasm -f elf64 -o $@ $<
 
@@ -66,12 +71,12 @@ $(CORE_ELF): $(HV_OBJS) hv/hv.ld
 		echo "error: $@ uses FPU/SSE registers"; exit 1; fi
 hv: $(CORE_ELF)
 
-$(BUILD)/boot/%.o: boot/%.c $(wildcard boot/*.h hv/*.h) $(NEWLIB)/lib/libc.a
+$(BUILD)/boot/%.o: boot/%.c $(wildcard boot/*.h) $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
 	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -c $< -o $@
-$(BUILD)/boot/hv_%.o: hv/%.c $(wildcard hv/*.h) $(NEWLIB)/lib/libc.a
+$(BUILD)/boot/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
-	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -Ihv -c $< -o $@
+	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -c $< -o $@
 $(BUILD)/boot/trampoline.o: boot/trampoline.asm
 	@mkdir -p $(@D)
 	nasm -f elf64 -o $@ $<
@@ -99,12 +104,12 @@ $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim g
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
-UNIT_HV := config mtrr ept page_pool dune_ctx vmx_caps cpuid_policy segment guest_mem event_combine exit_dispatch \
-	exit_reason_names log
+UNIT_HV := core/config core/mtrr arch/x86/vmx/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps core/cpuid_policy \
+	arch/x86/segment core/guest_mem arch/x86/event_combine core/exit_dispatch arch/x86/vmx/exit_reason_names core/log
 UNIT_BIN := $(BUILD)/unit/hv-unit
 UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -DHV_HOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -Ihv -Itests/unit
-$(UNIT_BIN): $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c tests/unit/*.h tests/unit/*.def hv/*.h)
+$(UNIT_BIN): $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c tests/unit/*.h tests/unit/*.def) $(HV_HDRS)
 	@mkdir -p $(@D)
 	gcc $(UNIT_CFLAGS) -o $@ $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c)
 unit-bin: $(UNIT_BIN)

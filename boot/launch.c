@@ -3,7 +3,7 @@
  * builds the host page tables and the boot record, and enters the core. */
 #include "loader.h"
 
-#include "../hv/vmx_caps.h"
+#include "../hv/arch/x86/vmx/vmx_caps.h"
 
 /* Minimal ELF64 definitions for the embedded core image. */
 struct elf64_ehdr {

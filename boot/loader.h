@@ -6,7 +6,7 @@
 #include <efilib.h>
 #include <stdio.h>
 
-#include "../hv/boot_info.h"
+#include "../hv/core/boot_info.h"
 
 /* One line on the console (which OVMF mirrors to COM1), prefixed "dunehv: ". */
 #define say(fmt, ...) Print(L"dunehv: " fmt L"\n", ##__VA_ARGS__)

@@ -7,8 +7,8 @@
 
 #include "loader.h"
 
-#include "../hv/config.h"
-#include "../hv/vmx_caps.h"
+#include "../hv/core/config.h"
+#include "../hv/arch/x86/vmx/vmx_caps.h"
 
 _Static_assert(offsetof(struct hv_boot_info, host_cr3) == 48, "trampoline.asm BI_HOST_CR3");
 _Static_assert(offsetof(struct hv_boot_cpu, guest_rip) == 0, "trampoline.asm CPU_GUEST_RIP");

@@ -5,7 +5,7 @@
  * so the few it needs are here. */
 #include "loader.h"
 
-#include "../hv/vmx_caps.h"
+#include "../hv/arch/x86/vmx/vmx_caps.h"
 
 #define MP_SERVICES_GUID {0x3fdda605, 0xa76e, 0x4f46, {0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08}}
 #define PROCESSOR_AS_BSP_BIT 0x1

@@ -399,9 +399,8 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
  * -EAGAIN: Linux is changing the mapping right now (between an
  * invalidation's start and end): nothing is mapped, and the caller enters
  * the context again, which faults again (KVM's RET_PF_RETRY). */
-int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification)
+int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write)
 {
-	bool write = qualification & EPT_QUAL_WRITE;
 	unsigned long hva;
 	struct page *page = NULL, **huge = NULL;
 	phys_addr_t huge_phys = 0, phys_1g = 0;

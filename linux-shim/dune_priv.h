@@ -19,12 +19,6 @@
  * with the system call's result (not part of upstream's ABI). */
 #define DUNE_RESUME _IO(DUNE_MINOR, 0x40)
 
-/* SDM Table 28-7: EPT-violation exit qualification */
-#define EPT_QUAL_WRITE     BIT(1)
-#define EPT_QUAL_FETCH     BIT(2)
-#define EPT_QUAL_GLA_VALID BIT(7)
-#define EPT_QUAL_GLA_FINAL BIT(8) /* the access to the linear address itself, not a page walk */
-
 #define DUNE_EPT_QUOTA 4096 /* EPT table pages per thread (16 MiB of tables) */
 
 /* One open /dev/dune. */
@@ -77,7 +71,7 @@ void dune_reap_vcpus(struct dune_file *df);
 void dune_layout_compute(struct mm_struct *mm, struct dune_layout *l);
 int dune_mm_attach(struct dune_vcpu *v);
 void dune_mm_detach(struct dune_vcpu *v);
-int dune_fault_in(struct dune_vcpu *v, u64 gpa, u64 qualification);
+int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write);
 
 /* dune_syscall.c */
 int dune_trampoline_install(struct dune_vcpu *v, int fd);

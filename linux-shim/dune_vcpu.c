@@ -164,7 +164,7 @@ static void dump_exit(struct dune_vcpu *v)
 	const struct dunehv_ctx_run *run = v->run;
 
 	pr_info_ratelimited("pid %d: unhandled exit %u (qualification 0x%llx) at rip 0x%llx rsp 0x%llx cpl %u, rax 0x%llx rdi 0x%llx\n",
-			    task_pid_nr(current), run->vmx_reason, run->qualification, run->rip, run->rsp, run->cpl,
+			    task_pid_nr(current), run->vendor_reason, run->vendor_qualification, run->rip, run->rsp, run->cpl,
 			    run->gpr[G_RAX], run->gpr[G_RDI]);
 }
 
@@ -180,14 +180,14 @@ static void dump_exit(struct dune_vcpu *v)
  * #PF, and ends the session instead. */
 static bool raise_page_fault(struct dunehv_ctx_run *run)
 {
-	u64 q = run->qualification;
+	u32 access = run->fault_access;
 
-	if (!(q & EPT_QUAL_GLA_VALID) || !(q & EPT_QUAL_GLA_FINAL))
+	if (!(access & DUNEHV_FAULT_GLA_VALID) || (access & DUNEHV_FAULT_PAGE_WALK))
 		return false;
 	run->inject = DUNEHV_INJECT_PAGE_FAULT;
-	run->inject_cr2 = run->gla;
-	run->inject_error_code = PF_ERR_PRESENT | (q & EPT_QUAL_WRITE ? PF_ERR_WRITE : 0) |
-				 (run->cpl == 3 ? PF_ERR_USER : 0) | (q & EPT_QUAL_FETCH ? PF_ERR_FETCH : 0);
+	run->inject_cr2 = run->fault_gla;
+	run->inject_error_code = PF_ERR_PRESENT | (access & DUNEHV_ACCESS_WRITE ? PF_ERR_WRITE : 0) |
+				 (run->cpl == 3 ? PF_ERR_USER : 0) | (access & DUNEHV_ACCESS_EXEC ? PF_ERR_FETCH : 0);
 	return true;
 }
 
@@ -214,17 +214,17 @@ static long run_loop(struct dune_vcpu *v)
 		switch (run->exit) {
 		case DUNEHV_CTX_EXIT_INTERRUPT:
 			continue;
-		case DUNEHV_CTX_EXIT_EPT:
-			r = dune_fault_in(v, run->gpa, run->qualification);
+		case DUNEHV_CTX_EXIT_FAULT:
+			r = dune_fault_in(v, run->fault_gpa, run->fault_access & DUNEHV_ACCESS_WRITE);
 			if (!r || r == -EAGAIN)
 				continue; /* mapped, or Linux is changing the mapping: fault again */
 			if (r == -EFAULT && raise_page_fault(run))
 				continue;
 			pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",
-					    task_pid_nr(current), run->gpa, run->rip, r);
+					    task_pid_nr(current), run->fault_gpa, run->rip, r);
 			return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
 		case DUNEHV_CTX_EXIT_EXCEPTION:
-			return end_session(v, DUNE_RET_INTERRUPT, run->intr_info & 0xff);
+			return end_session(v, DUNE_RET_INTERRUPT, run->vector);
 		case DUNEHV_CTX_EXIT_SYSCALL:
 			if (run->gpr[G_RAX] == __NR_exit || run->gpr[G_RAX] == __NR_exit_group)
 				return end_session(v, DUNE_RET_EXIT, run->gpr[G_RDI]);
@@ -235,7 +235,7 @@ static long run_loop(struct dune_vcpu *v)
 			continue;
 		default:
 			dump_exit(v);
-			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, run->vmx_reason);
+			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, run->vendor_reason);
 		}
 	}
 }

@@ -35,7 +35,7 @@ def bochs_main(built):
     # 3 GiB of RAM: one whole GiB of it, [1 GiB, 2 GiB), is Linux RAM, for
     # hvprobe's 1 GiB EPT leaf (below 1 GiB the legacy hole splits it; the
     # hypervisor and the firmware sit in the top GiB).
-    r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=1500, stop_patterns=STOPS, memory_mb=3072,
+    r = dunehv_boot.boot("bochs-main", "bochs", cfg=cfg, timeout_s=2100, stop_patterns=STOPS, memory_mb=3072,
                          cpus=2)
     print(r.output)
     return r

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "core/config.h"
 #include "unit.h"
 
 static int parse(const char *text, struct hv_config *cfg, char *err)

@@ -1,4 +1,4 @@
-#include "mtrr.h"
+#include "core/mtrr.h"
 #include "unit.h"
 
 /* A typical firmware layout: WB default, fixed ranges with VGA UC hole,

@@ -1,4 +1,4 @@
-#include "page_pool.h"
+#include "core/page_pool.h"
 #include "unit.h"
 
 UNIT_TEST(alloc_free_exhaust)

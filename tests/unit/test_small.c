@@ -1,16 +1,16 @@
 /* Unit tests of the small pure pieces: CPUID policy, segment decoding, event
  * combination, exit dispatch, guest RAM checks, log ring. */
-#include "cpuid_policy.h"
-#include "dune_ctx.h"
-#include "event.h"
-#include "exit_dispatch.h"
-#include "guest_mem.h"
+#include "core/cpuid_policy.h"
+#include "core/dune_ctx.h"
+#include "arch/x86/event_combine.h"
+#include "core/exit_dispatch.h"
+#include "core/guest_mem.h"
 #include "include/dunehv/abi.h"
-#include "log.h"
-#include "msr_bitmap.h"
-#include "segment.h"
+#include "core/log.h"
+#include "arch/x86/msr_bitmap.h"
+#include "arch/x86/segment.h"
 #include "unit.h"
-#include "vmx_defs.h"
+#include "arch/x86/vmx/vmx_defs.h"
 
 UNIT_TEST(cpuid_hides_vmx_and_follows_cr4)
 {
@@ -101,29 +101,47 @@ UNIT_TEST(event_combination_table_6_5)
 }
 
 static unsigned cpuid_calls, unexpected_calls;
-static void fake_cpuid(struct hv_cpu *cpu) { (void)cpu; cpuid_calls++; }
-static void fake_unexpected(struct hv_cpu *cpu) { (void)cpu; unexpected_calls++; }
+static void fake_cpuid(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	(void)cpu;
+	(void)v;
+	(void)e;
+	cpuid_calls++;
+}
+static void fake_unexpected(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	(void)cpu;
+	(void)v;
+	(void)e;
+	unexpected_calls++;
+}
 
 UNIT_TEST(dispatch_counts_and_routes)
 {
 	static const struct exit_table table = {
-		.handler = {[EXIT_REASON_CPUID] = fake_cpuid},
+		.handler = {[HV_EXIT_CPUID] = fake_cpuid},
 		.unexpected = fake_unexpected,
 	};
 	struct hv_cpu *cpu = calloc(1, sizeof(*cpu));
+	struct exit_counters *linux_exits = &cpu->exits[VCPU_LINUX], *dune_exits = &cpu->exits[VCPU_DUNE];
+	const struct hv_exit cpuid = {.kind = HV_EXIT_CPUID, .vendor_reason = EXIT_REASON_CPUID};
+	const struct hv_exit hlt = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = EXIT_REASON_HLT};
+	const struct hv_exit odd = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = 0xffff};
+	const struct hv_exit bad_kind = {.kind = (enum hv_exit_kind)1000, .vendor_reason = EXIT_REASON_CPUID};
 	cpuid_calls = unexpected_calls = 0;
 	for (int i = 0; i < 5; i++)
-		exit_dispatch(&table, &cpu->linux_exits, cpu, EXIT_REASON_CPUID);
-	exit_dispatch(&table, &cpu->linux_exits, cpu, EXIT_REASON_HLT);
-	exit_dispatch(&table, &cpu->dune_exits, cpu, EXIT_REASON_HLT);
-	exit_dispatch(&table, &cpu->linux_exits, cpu, 0xffff); /* out of range: unexpected, not counted by reason */
+		exit_dispatch(&table, linux_exits, cpu, &cpu->linux_vcpu, &cpuid);
+	exit_dispatch(&table, linux_exits, cpu, &cpu->linux_vcpu, &hlt);
+	exit_dispatch(&table, dune_exits, cpu, &cpu->linux_vcpu, &hlt);
+	exit_dispatch(&table, linux_exits, cpu, &cpu->linux_vcpu, &odd); /* out of range: not counted by reason */
+	exit_dispatch(&table, linux_exits, cpu, &cpu->linux_vcpu, &bad_kind); /* no such kind: unexpected */
 	CHECK_EQ(cpuid_calls, 5);
-	CHECK_EQ(unexpected_calls, 3);
-	CHECK_EQ(cpu->linux_exits.count[EXIT_REASON_CPUID], 5);
-	CHECK_EQ(cpu->linux_exits.count[EXIT_REASON_HLT], 1);
-	CHECK_EQ(cpu->linux_exits.total, 7);
-	CHECK_EQ(cpu->dune_exits.count[EXIT_REASON_HLT], 1);
-	CHECK_EQ(cpu->dune_exits.total, 1);
+	CHECK_EQ(unexpected_calls, 4);
+	CHECK_EQ(linux_exits->count[EXIT_REASON_CPUID], 6);
+	CHECK_EQ(linux_exits->count[EXIT_REASON_HLT], 1);
+	CHECK_EQ(linux_exits->total, 8);
+	CHECK_EQ(dune_exits->count[EXIT_REASON_HLT], 1);
+	CHECK_EQ(dune_exits->total, 1);
 	CHECK(strcmp(vmx_exit_reason_name(EXIT_REASON_EPT_VIOLATION), "ept-violation") == 0);
 	CHECK(strcmp(vmx_exit_reason_name(35), "?") == 0);
 	CHECK(strcmp(vmx_exit_reason_name(12345), "?") == 0);
@@ -217,7 +235,7 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 	CHECK_EQ(a, 0);
 	CHECK_EQ(b, 1);
 	CHECK_EQ(t->live, 2);
-	CHECK_EQ(t->ctx[a].vpid, DUNE_CTX_FIRST_VPID);
+	CHECK_EQ(t->ctx[a].vcpu.arch.vpid, DUNE_CTX_FIRST_VPID);
 	u64 ha = dune_ctx_handle((unsigned)a, t->ctx[a].generation);
 	CHECK(dune_ctx_get(t, ha, 111, &err) == &t->ctx[a] && err == 0);
 	CHECK(dune_ctx_get(t, ha, 222, &err) == NULL && err == -HV_EPERM); /* someone else's */

@@ -1,5 +1,5 @@
-#include "vmx_caps.h"
-#include "vmx_defs.h"
+#include "arch/x86/vmx/vmx_caps.h"
+#include "arch/x86/vmx/vmx_defs.h"
 #include "unit.h"
 
 /* Capability MSRs read under OVMF in Bochs 2.7, corei7_skylake_x. */

@@ -29,8 +29,10 @@ typedef uint32_t dunehv_u32;
 #endif
 
 /* ABI version: major in bits 31..16, minor in bits 15..0. */
-#define DUNEHV_ABI_MAJOR 1
-#define DUNEHV_ABI_MINOR 2
+/* 2.0: the run struct reports backend-neutral exits (fault_*, vector,
+ * vendor_*), no VMX exit qualification or interruption information. */
+#define DUNEHV_ABI_MAJOR 2
+#define DUNEHV_ABI_MINOR 0
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -94,30 +96,46 @@ struct dunehv_ctx_create {
 };
 
 /* Exit kinds reported by DUNEHV_HC_CTX_RUN. */
-#define DUNEHV_CTX_EXIT_SYSCALL    1 /* VMCALL at CPL 0: Linux system call in RAX, args */
-#define DUNEHV_CTX_EXIT_EPT        2 /* EPT violation at gpa (qualification: SDM Table 28-7) */
+#define DUNEHV_CTX_EXIT_SYSCALL    1 /* hypercall at CPL 0: Linux system call in RAX, args */
+#define DUNEHV_CTX_EXIT_FAULT      2 /* guest-physical fault at fault_gpa (not in the context's EPT) */
 #define DUNEHV_CTX_EXIT_INTERRUPT  3 /* external interrupt or NMI for Linux: run again */
-#define DUNEHV_CTX_EXIT_EXCEPTION  4 /* #DB or #BP, vector in intr_info[7:0] */
-#define DUNEHV_CTX_EXIT_UNHANDLED  5 /* any other exit; vmx_reason says which */
+#define DUNEHV_CTX_EXIT_EXCEPTION  4 /* #DB or #BP: vector, instruction_length */
+#define DUNEHV_CTX_EXIT_UNHANDLED  5 /* any other exit; vendor_reason says which */
+
+/* fault_access of DUNEHV_CTX_EXIT_FAULT */
+#define DUNEHV_ACCESS_READ         0x1u
+#define DUNEHV_ACCESS_WRITE        0x2u
+#define DUNEHV_ACCESS_EXEC         0x4u
+#define DUNEHV_FAULT_GLA_VALID     0x10u /* fault_gla is the linear address accessed */
+#define DUNEHV_FAULT_PAGE_WALK     0x20u /* the page walk for fault_gla faulted, not the access */
+
+/* vendor: what vendor_reason and vendor_qualification number */
+#define DUNEHV_VENDOR_VMX          1 /* basic VM-exit reason (SDM Vol. 3C Appendix C), exit qualification */
 
 /* In: the registers to run with. Out: the registers and the exit. */
 struct dunehv_ctx_run {
 	dunehv_u64 gpr[16];           /* rax rcx rdx rbx (rsp) rbp rsi rdi r8..r15 */
 	dunehv_u64 rip, rsp, rflags;
 	dunehv_u32 exit;              /* DUNEHV_CTX_EXIT_* */
-	dunehv_u32 vmx_reason;        /* basic VM-exit reason */
-	dunehv_u64 qualification;
-	dunehv_u64 gpa, gla;
-	dunehv_u32 intr_info;
 	dunehv_u32 cpl;
-	dunehv_u64 instruction_length;
+	dunehv_u64 fault_gpa, fault_gla; /* DUNEHV_CTX_EXIT_FAULT */
+	dunehv_u32 fault_access;      /* DUNEHV_ACCESS_* | DUNEHV_FAULT_* */
+	dunehv_u32 vector;            /* DUNEHV_CTX_EXIT_EXCEPTION */
+	dunehv_u32 instruction_length; /* of the instruction that exited, where one did */
+	dunehv_u32 vendor;            /* DUNEHV_VENDOR_* */
+	/* DUNEHV_CTX_EXIT_UNHANDLED: the backend's exit code and its detail
+	 * (upstream Dune reports the VMX reason with DUNE_RET_UNHANDLED_VMEXIT) */
+	dunehv_u32 vendor_reason;
+	dunehv_u32 reserved;
+	dunehv_u64 vendor_qualification;
 	/* In (ABI 1.1): an exception to raise in the context before its next
 	 * instruction; the hypervisor clears it once queued. Only
 	 * DUNEHV_INJECT_PAGE_FAULT exists: a #PF with inject_error_code (bits
 	 * 0..4, SDM Vol. 3A 4.7) and CR2 = inject_cr2, for an access Linux does
 	 * not allow (munmap'ed, or written after mprotect to read-only). A #PF
 	 * raised while an event was being delivered becomes #DF (SDM Table 6-5);
-	 * a third fault ends the run with DUNEHV_CTX_EXIT_UNHANDLED, reason 2. */
+	 * a third fault ends the run with DUNEHV_CTX_EXIT_UNHANDLED, vendor_reason
+	 * 2 (VMX's triple fault). */
 	dunehv_u32 inject;
 	dunehv_u32 inject_error_code;
 	dunehv_u64 inject_cr2;
@@ -126,7 +144,8 @@ struct dunehv_ctx_run {
 #define DUNEHV_INJECT_PAGE_FAULT  1
 #define DUNEHV_PF_ERROR_MASK      0x1fu
 
-/* Number of basic VM-exit reasons counted (SDM Vol. 3 Appendix C: 0..77). */
+/* Exit statistics count exits by the backend's code (VMX: basic VM-exit
+ * reason, SDM Vol. 3 Appendix C: 0..77), a histogram of this many slots. */
 #define DUNEHV_NR_EXIT_REASONS 80
 
 struct dunehv_info {

@@ -203,10 +203,10 @@ static void run_guest(struct guest *g)
 			else
 				run->gpr[0] = -ENOSYS;
 			break;
-		case DUNEHV_CTX_EXIT_EPT:
+		case DUNEHV_CTX_EXIT_FAULT:
 			ept++;
-			pr_info("EPT violation at gpa 0x%llx (qualification 0x%llx)\n", run->gpa, run->qualification);
-			if ((run->gpa & PAGE_MASK) != G_LAZY || ept > 1) {
+			pr_info("guest-physical fault at gpa 0x%llx (access 0x%x)\n", run->fault_gpa, run->fault_access);
+			if ((run->fault_gpa & PAGE_MASK) != G_LAZY || ept > 1) {
 				other++;
 				goto out;
 			}
@@ -216,7 +216,7 @@ static void run_guest(struct guest *g)
 			break;
 		case DUNEHV_CTX_EXIT_EXCEPTION:
 			breakpoints++;
-			if ((run->intr_info & 0xff) != 3)
+			if (run->vector != 3)
 				goto out;
 			run->rip += run->instruction_length; /* past INT3 */
 			break;
@@ -225,8 +225,8 @@ static void run_guest(struct guest *g)
 			cond_resched();
 			break;
 		default:
-			pr_info("unhandled exit: reason %u qualification 0x%llx rip 0x%llx\n", run->vmx_reason,
-				run->qualification, run->rip);
+			pr_info("unhandled exit: reason %u qualification 0x%llx rip 0x%llx\n", run->vendor_reason,
+				run->vendor_qualification, run->rip);
 			other++;
 			goto out;
 		}

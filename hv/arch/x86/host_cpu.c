@@ -1,0 +1,87 @@
+/* Per-CPU host environment: GDT, TSS, IDT and the handler for exceptions
+ * taken in VMX root operation (SDM Vol. 3A 6.14 64-bit IDT, 8.7 64-bit TSS). */
+#include "arch/x86/host_cpu.h"
+
+#include <string.h>
+
+#include "arch/x86/arch.h"
+#include "core/smp.h"
+#include "arch/x86/vmx/vmx_defs.h"
+
+/* Segment descriptors (SDM 3.4.5): 64-bit code DPL0, data DPL0. */
+#define GDT_CODE64 0x00af9b000000ffffull
+#define GDT_DATA 0x00cf93000000ffffull
+
+static void set_tss_descriptor(u64 *gdt, unsigned index, u64 base, u32 limit)
+{
+	gdt[index] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) /* present, available 64-bit TSS */ |
+		     ((u64)(limit >> 16 & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[index + 1] = base >> 32;
+}
+
+static void set_gate(struct idt_gate *g, u64 handler, u8 ist)
+{
+	g->offset_low = (u16)handler;
+	g->selector = HOST_CS_SEL;
+	g->ist = ist;
+	g->type_attr = 0x8e; /* present, DPL0, 64-bit interrupt gate */
+	g->offset_mid = (u16)(handler >> 16);
+	g->offset_high = (u32)(handler >> 32);
+	g->reserved = 0;
+}
+
+void host_cpu_init_tables(struct hv_cpu *cpu)
+{
+	memset(cpu->gdt, 0, sizeof(cpu->gdt));
+	cpu->gdt[HOST_CS_SEL / 8] = GDT_CODE64;
+	cpu->gdt[HOST_DS_SEL / 8] = GDT_DATA;
+	memset(&cpu->tss, 0, sizeof(cpu->tss));
+	cpu->tss.ist[0] = cpu->ist_stack_top;
+	cpu->tss.rsp[0] = cpu->stack_top;
+	cpu->tss.iomap_base = sizeof(cpu->tss);
+	set_tss_descriptor(cpu->gdt, HOST_TR_SEL / 8, (u64)(uintptr_t)&cpu->tss, sizeof(cpu->tss) - 1);
+	for (unsigned v = 0; v < 256; v++) {
+		bool own_stack = v == VEC_NMI || v == VEC_DF || v == 18 /* #MC */;
+		set_gate(&cpu->idt[v], host_exception_stubs[v], own_stack ? 1 : 0);
+	}
+}
+
+/* MSR accesses that may fault, recovered in place (a tiny exception table). */
+extern const char msr_safe_read_insn[], msr_safe_read_fault[], msr_safe_write_insn[], msr_safe_write_fault[];
+
+static bool fixup_exception(struct host_exception_frame *f)
+{
+	if (f->vector != VEC_GP)
+		return false;
+	if (f->rip == (u64)(uintptr_t)msr_safe_read_insn) {
+		f->rip = (u64)(uintptr_t)msr_safe_read_fault;
+		return true;
+	}
+	if (f->rip == (u64)(uintptr_t)msr_safe_write_insn) {
+		f->rip = (u64)(uintptr_t)msr_safe_write_fault;
+		return true;
+	}
+	return false;
+}
+
+/* Called by the stubs in entry.asm for every vector taken in root mode. */
+void host_exception(struct host_exception_frame *f)
+{
+	struct hv_cpu *cpu = this_cpu();
+	if (f->vector == VEC_NMI) {
+		smp_stop_if_requested(cpu);
+		/* An IPI's request is served before the next VM entry (or by the
+		 * wait loop this CPU is in); Linux's NMI is delivered then. */
+		if (!smp_nmi_is_ipi(cpu))
+			cpu->linux_vcpu.nmi_pending = true;
+		return;
+	}
+	if (fixup_exception(f))
+		return;
+	u64 cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	hv_panic(cpu, "host exception %llu (error %#llx) at rip %#llx rsp %#llx cr2 %#llx rax %#llx rdi %#llx",
+		 (unsigned long long)f->vector, (unsigned long long)f->error_code, (unsigned long long)f->rip,
+		 (unsigned long long)f->rsp, (unsigned long long)cr2, (unsigned long long)f->gpr[0],
+		 (unsigned long long)f->gpr[7]);
+}

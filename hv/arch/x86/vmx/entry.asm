@@ -1,0 +1,72 @@
+; The VM-exit entry point of the VMX backend (64-bit, linked at HV_VIRT_BASE).
+; vmexit_entry is the VMCS host RIP (SDM Vol. 3C 28.5 "Loading host state"):
+; it saves the guest's general registers into the current vCPU's struct
+; guest_regs (struct vcpu offset 0, reached through hv_cpu.current at GS:),
+; calls vmexit_handler, and enters whichever vCPU is current then, with its
+; registers: VMLAUNCH if its VMCS is not launched yet, else VMRESUME.
+bits 64
+default rel
+
+section .text
+
+extern vmexit_handler
+extern vm_entry_instruction_failed
+
+; Offsets checked by static asserts in arch/x86/vmx/vcpu.c
+%define CPU_CURRENT_VCPU 8        ; struct hv_cpu.current
+%define VCPU_LAUNCHED    128      ; struct vcpu.arch.launched (after 16 GPRs)
+
+; struct guest_regs: rax rcx rdx rbx rsp rbp rsi rdi r8..r15 (8 bytes each)
+%macro SAVE_GUEST_GPRS 0
+	push rax
+	mov rax, [gs:CPU_CURRENT_VCPU]
+	mov [rax + 8*1], rcx
+	mov [rax + 8*2], rdx
+	mov [rax + 8*3], rbx
+	mov [rax + 8*5], rbp
+	mov [rax + 8*6], rsi
+	mov [rax + 8*7], rdi
+	mov [rax + 8*8], r8
+	mov [rax + 8*9], r9
+	mov [rax + 8*10], r10
+	mov [rax + 8*11], r11
+	mov [rax + 8*12], r12
+	mov [rax + 8*13], r13
+	mov [rax + 8*14], r14
+	mov [rax + 8*15], r15
+	pop qword [rax]            ; the guest's RAX; RSP is in the VMCS
+%endmacro
+
+global vmexit_entry
+vmexit_entry:
+	SAVE_GUEST_GPRS            ; host RSP is 16-byte aligned at the exit
+	call vmexit_handler
+.enter:
+	mov rax, [gs:CPU_CURRENT_VCPU]
+	cmp byte [rax + VCPU_LAUNCHED], 0
+	mov rcx, [rax + 8*1]       ; MOV leaves the flags of the CMP
+	mov rdx, [rax + 8*2]
+	mov rbx, [rax + 8*3]
+	mov rbp, [rax + 8*5]
+	mov rsi, [rax + 8*6]
+	mov rdi, [rax + 8*7]
+	mov r8, [rax + 8*8]
+	mov r9, [rax + 8*9]
+	mov r10, [rax + 8*10]
+	mov r11, [rax + 8*11]
+	mov r12, [rax + 8*12]
+	mov r13, [rax + 8*13]
+	mov r14, [rax + 8*14]
+	mov r15, [rax + 8*15]
+	mov rax, [rax]
+	je .launch
+	vmresume                   ; SDM 31.3: returns only on VMfail
+	jmp .failed
+.launch:
+	vmlaunch                   ; SDM 31.3: first entry of this VMCS
+.failed:
+	SAVE_GUEST_GPRS
+	call vm_entry_instruction_failed  ; back to Linux, or stops the machine
+	jmp .enter
+
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,203 @@
+/* EPT identity-map builder (SDM Vol. 3C 29.3.2 for the entry formats,
+ * 29.3.7 for memory types). */
+#include "arch/x86/vmx/ept.h"
+
+static u64 level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
+
+static bool touches_hole(const struct ept_identity_params *prm, u64 base, u64 size)
+{
+	for (unsigned i = 0; i < prm->hole_count; i++)
+		if (ranges_overlap(base, size, prm->holes[i].base, prm->holes[i].size))
+			return true;
+	return false;
+}
+
+static bool inside_hole(const struct ept_identity_params *prm, u64 base, u64 size)
+{
+	for (unsigned i = 0; i < prm->hole_count; i++)
+		if (range_within(base, size, prm->holes[i].base, prm->holes[i].size))
+			return true;
+	return false;
+}
+
+static bool leaf_allowed(const struct ept_identity_params *prm, int level)
+{
+	return level == 1 || (level == 2 && prm->allow_2m) || (level == 3 && prm->allow_1g);
+}
+
+/* Fills the table at table_pa (level 4 = PML4 .. 1 = PT) for [base, base + 512 * size). */
+static int fill_table(struct page_pool *pool, const struct ept_identity_params *prm, u64 table_pa, int level,
+		      u64 base, struct ept_stats *st)
+{
+	u64 *table = pool->pa_to_va(table_pa);
+	u64 size = level_size(level);
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 addr = base + i * size;
+		if (addr >= prm->top || inside_hole(prm, addr, size))
+			continue; /* absent */
+		if (level < 4 && leaf_allowed(prm, level) && addr + size <= prm->top && !touches_hole(prm, addr, size)) {
+			int type = mtrr_range_type(prm->mtrr, addr, size);
+			if (type >= 0) {
+				table[i] = addr | EPT_RWX | ((u64)type << EPT_MEMTYPE_SHIFT) | (level > 1 ? EPT_LARGE_PAGE : 0);
+				if (level == 3)
+					st->leaves_1g++;
+				else if (level == 2)
+					st->leaves_2m++;
+				else
+					st->leaves_4k++;
+				continue;
+			}
+		}
+		if (level == 1)
+			return -HV_EINVAL; /* a 4 KiB page always has one type: cannot happen */
+		u64 child = page_pool_alloc(pool);
+		if (!child)
+			return -HV_ENOMEM;
+		st->tables++;
+		table[i] = child | EPT_RWX;
+		int r = fill_table(pool, prm, child, level - 1, addr, st);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
+		       struct ept_stats *stats)
+{
+	struct ept_stats local = {0};
+	if (prm->top == 0 || prm->top > (1ull << 48) || (prm->top & (PAGE_SIZE - 1)))
+		return -HV_EINVAL;
+	u64 root = page_pool_alloc(pool);
+	if (!root)
+		return -HV_ENOMEM;
+	local.tables = 1;
+	int r = fill_table(pool, prm, root, 4, 0, &local);
+	if (r) {
+		ept_free_tables(pool, root);
+		return r;
+	}
+	*pml4_pa = root;
+	if (stats)
+		*stats = local;
+	return 0;
+}
+
+static void free_level(struct page_pool *pool, u64 table_pa, int level)
+{
+	u64 *table = pool->pa_to_va(table_pa);
+	if (level > 1) {
+		for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+			u64 e = table[i];
+			if ((e & EPT_RWX) && !(e & EPT_LARGE_PAGE))
+				free_level(pool, e & EPT_ADDR_MASK, level - 1);
+		}
+	}
+	page_pool_free(pool, table_pa);
+}
+
+void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { free_level(pool, pml4_pa, 4); }
+
+/* Tables below (and including) table_pa at level hold no leaf; *count
+ * returns how many tables that subtree has. */
+static bool subtree_empty(struct page_pool *pool, u64 table_pa, int level, u64 *count)
+{
+	const u64 *table = pool->pa_to_va(table_pa);
+	(*count)++;
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 e = table[i];
+		if (!(e & EPT_RWX))
+			continue;
+		if (level == 1 || (e & EPT_LARGE_PAGE) || !subtree_empty(pool, e & EPT_ADDR_MASK, level - 1, count))
+			return false;
+	}
+	return true;
+}
+
+u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
+{
+	u64 table_pa = pml4_pa;
+	for (int l = 4; l >= 1; l--) {
+		const u64 *table = pa_to_va(table_pa);
+		u64 e = table[(gpa >> (12 + 9 * (l - 1))) & 511];
+		if (!(e & EPT_RWX))
+			return 0;
+		if (l == 1 || (e & EPT_LARGE_PAGE)) {
+			if (level)
+				*level = l;
+			return e;
+		}
+		table_pa = e & EPT_ADDR_MASK;
+	}
+	return 0;
+}
+
+static unsigned level_index(u64 gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
+
+int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
+		 u64 quota)
+{
+	u64 size = level_size(level);
+	if (level < 1 || level > 3 || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
+	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & EPT_RWX) || (leaf_bits & ~(EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT)))
+		return -HV_EINVAL;
+	u64 table_pa = pml4_pa;
+	for (int l = 4; l > level; l--) {
+		u64 *table = pool->pa_to_va(table_pa);
+		u64 *e = &table[level_index(gpa, l)];
+		if (*e & EPT_RWX) {
+			if (*e & EPT_LARGE_PAGE)
+				return -HV_EEXIST; /* a larger leaf covers gpa */
+			table_pa = *e & EPT_ADDR_MASK;
+			continue;
+		}
+		if (*table_pages >= quota)
+			return -HV_EDQUOT;
+		u64 child = page_pool_alloc(pool);
+		if (!child)
+			return -HV_ENOMEM;
+		(*table_pages)++;
+		*e = child | EPT_RWX;
+		table_pa = child;
+	}
+	u64 *table = pool->pa_to_va(table_pa);
+	u64 *e = &table[level_index(gpa, level)];
+	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE)) {
+		/* Tables below: replaced only if every smaller page in them is
+		 * gone (unmapped since), else smaller pages are mapped there. */
+		u64 child = *e & EPT_ADDR_MASK, tables = 0;
+		if (!subtree_empty(pool, child, level - 1, &tables))
+			return -HV_EEXIST;
+		*e = 0;
+		free_level(pool, child, level - 1);
+		*table_pages -= tables;
+	}
+	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
+	return 0;
+}
+
+static u64 unmap_level(pa_to_va_fn pa_to_va, u64 table_pa, int level, u64 base, u64 gpa, u64 end)
+{
+	u64 *table = pa_to_va(table_pa);
+	u64 size = level_size(level), removed = 0;
+	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+		u64 a = base + i * size;
+		if (a + size <= gpa || a >= end || !(table[i] & EPT_RWX))
+			continue;
+		if (level == 1 || (table[i] & EPT_LARGE_PAGE)) {
+			table[i] = 0;
+			removed++;
+		} else {
+			removed += unmap_level(pa_to_va, table[i] & EPT_ADDR_MASK, level - 1, a, gpa, end);
+		}
+	}
+	return removed;
+}
+
+u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size)
+{
+	if (!size)
+		return 0;
+	u64 end = gpa + size < gpa ? ~0ull : gpa + size;
+	return unmap_level(pa_to_va, pml4_pa, 4, 0, gpa, end);
+}

@@ -1,0 +1,72 @@
+/* Extended page tables (SDM Vol. 3C 29.3): building Linux's identity map and
+ * looking entries up. Pure logic over a page_pool: host-testable. */
+#ifndef HV_EPT_H
+#define HV_EPT_H
+
+#include "core/mtrr.h"
+#include "core/page_pool.h"
+
+/* EPT paging-structure entry bits (SDM 29.3.2, Tables 29-1..29-6). */
+#define EPT_READ BIT(0)
+#define EPT_WRITE BIT(1)
+#define EPT_EXECUTE BIT(2)
+#define EPT_RWX (EPT_READ | EPT_WRITE | EPT_EXECUTE)
+#define EPT_MEMTYPE_SHIFT 3
+#define EPT_IGNORE_PAT BIT(6)
+#define EPT_LARGE_PAGE BIT(7)
+#define EPT_ADDR_MASK 0x000ffffffffff000ull
+#define EPT_ENTRIES 512
+
+/* EPTP (SDM 25.6.11): WB paging-structure memory type, 4-level walk. */
+#define EPTP_MEMTYPE_WB 6ull
+#define EPTP_WALK_LENGTH_4 (3ull << 3)
+static inline u64 ept_pointer(u64 pml4_pa) { return pml4_pa | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4; }
+
+/* A guest-physical range that must be absent from the map. */
+struct ept_hole {
+	u64 base, size;
+};
+
+struct ept_identity_params {
+	u64 top;                      /* map [0, top), at most 256 TiB */
+	const struct mtrr_state *mtrr;
+	const struct ept_hole *holes; /* e.g. the hypervisor's own memory */
+	unsigned hole_count;
+	bool allow_2m, allow_1g;      /* leaf sizes the CPU supports */
+};
+
+struct ept_stats {
+	u64 leaves_1g, leaves_2m, leaves_4k, tables;
+};
+
+/* Builds an identity map GPA == HPA of [0, top) with the largest leaves whose
+ * range has one MTRR type and does not touch a hole; hole pages stay absent.
+ * Returns 0 and the PML4's address, or -HV_ENOMEM (tables freed again). */
+int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
+		       struct ept_stats *stats);
+
+/* Installs one leaf mapping gpa -> hpa: level 1 (4 KiB), 2 (2 MiB) or 3
+ * (1 GiB; the caller checks the CPU has 1 GiB EPT pages), with leaf_bits
+ * (EPT_READ/WRITE/EXECUTE, memory type). Missing tables come from the pool
+ * and are counted in *table_pages, which may not exceed quota. Replacing a
+ * leaf of the same size is allowed (e.g. adding write access); tables of
+ * smaller pages that were all unmapped are freed and replaced; a leaf where
+ * smaller pages are still mapped, or under a larger leaf, is refused
+ * (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL, -HV_ENOMEM or
+ * -HV_EDQUOT. */
+int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
+		 u64 quota);
+
+/* Removes every leaf translating an address in [gpa, gpa + size) (a 2 MiB
+ * or 1 GiB leaf that overlaps the range goes whole). Returns the number removed.
+ * Tables stay (freed with ept_free_tables). */
+u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size);
+
+/* Frees every table below pml4_pa (not the pages mapped by leaves). */
+void ept_free_tables(struct page_pool *pool, u64 pml4_pa);
+
+/* Leaf entry mapping gpa and its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),
+ * or 0 when gpa is not mapped. */
+u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level);
+
+#endif

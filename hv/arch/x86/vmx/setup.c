@@ -1,0 +1,174 @@
+/* The VMX backend's set-up: machine-wide (the VMX controls every CPU uses,
+ * Linux's EPT and MSR bitmap) and per CPU (its capabilities, VMXON, Linux's
+ * VMCS for it, and the VMLAUNCH that makes its Linux a guest). SDM Vol. 3C
+ * Chapter 24 "Introduction to VMX operation", 25.11 "Software use of the
+ * VMCS", 31.3 VMLAUNCH. */
+#include "arch/x86/arch.h"
+#include "arch/x86/msr_bitmap.h"
+#include "arch/x86/vmx/ept.h"
+#include "arch/x86/vmx/guest_state.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmcs_linux.h"
+#include "arch/x86/vmx/vmx_ops.h"
+#include "backend.h"
+#include "core/hv.h"
+#include "core/setup.h"
+
+/* Linux's MSR bitmap (SDM 25.6.9): all MSRs pass through except VMX ones,
+ * FEATURE_CONTROL, and writes to IA32_APIC_BASE. */
+
+static int build_msr_bitmap(struct hv *hv)
+{
+	hv->msr_bitmap_pa = page_pool_alloc(&hv->pool);
+	if (!hv->msr_bitmap_pa)
+		return HV_ERR_NOMEM;
+	u8 *bitmap = phys_to_virt(hv->msr_bitmap_pa);
+	msr_bitmap_set(bitmap, MSR_IA32_FEATURE_CONTROL, true, true, true);
+	for (u32 msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST + 1; msr++)
+		msr_bitmap_set(bitmap, msr, true, true, true);
+	msr_bitmap_set(bitmap, MSR_IA32_APIC_BASE, false, true, true);
+	return 0;
+}
+
+/* EPT identity map of Linux's physical address space minus our memory. */
+static int build_linux_ept(struct hv *hv)
+{
+	unsigned bits = hv->facts.phys_addr_bits ? hv->facts.phys_addr_bits : 36;
+	if (bits > 48)
+		bits = 48;
+	mtrr_read(&hv->mtrr, bits);
+	struct ept_hole hole = {hv->boot->hv_phys_base, hv->boot->hv_phys_size};
+	u64 top = 1ull << bits;
+	if (!hv->ctl.ept_1g && top > (512ull << 30))
+		top = MAX(512ull << 30, ALIGN_UP(hv->boot->phys_map_top, SIZE_1G));
+	struct ept_identity_params prm = {
+		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
+		.allow_2m = hv->ctl.ept_2m, .allow_1g = hv->ctl.ept_1g,
+	};
+	int r = ept_build_identity(&hv->pool, &prm, &hv->linux_ept_pml4, &hv->linux_ept_stats);
+	if (r)
+		return HV_ERR_NOMEM;
+	hv->linux_eptp = ept_pointer(hv->linux_ept_pml4);
+	const struct ept_stats *st = &hv->linux_ept_stats;
+	log_printf(&hv->log, LOG_INFO,
+		   "EPT for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
+		   (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
+		   (unsigned long long)st->leaves_1g, (unsigned long long)st->leaves_2m, (unsigned long long)st->leaves_4k,
+		   (unsigned long long)st->tables);
+	return 0;
+}
+
+/* SDM 24.7: FEATURE_CONTROL, CR0/CR4 fixed bits, CR4.VMXE, then VMXON. */
+static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu, const struct vmx_controls *own)
+{
+	if (own->feature_control_write) /* this CPU's own MSR */
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      rdmsr(MSR_IA32_FEATURE_CONTROL) | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+	write_cr0(vmx_fixed_cr0(&hv->ctl, read_cr0(), false));
+	write_cr4(vmx_fixed_cr4(&hv->ctl, read_cr4() | CR4_VMXE));
+	if (!vmxon(cpu->vmxon_pa)) {
+		write_cr4(read_cr4() & ~CR4_VMXE);
+		return HV_ERR_VMXON;
+	}
+	return 0;
+}
+
+static u64 xcr0_supported(void)
+{
+	struct cpuid_regs r;
+	cpuid_count(0, 0, &r);
+	if (r.eax < 0xd)
+		return 1;
+	cpuid_count(0xd, 0, &r);
+	return ((u64)r.edx << 32) | r.eax;
+}
+
+static void leave_vmx(void)
+{
+	vmxoff();
+	write_cr4(read_cr4() & ~CR4_VMXE);
+}
+
+long arch_hv_init(struct hv *hv)
+{
+	char why[CONFIG_ERROR_MAX];
+	vmx_read_facts(&hv->facts);
+	if (vmx_evaluate(&hv->facts, &hv->ctl, why, sizeof(why)) != VMX_USABLE) {
+		log_printf(&hv->log, LOG_ERROR, "VMX unusable: %s", why);
+		return HV_ERR_VMX;
+	}
+	hv->xcr0_supported = xcr0_supported();
+	int r = build_linux_ept(hv);
+	if (!r)
+		r = build_msr_bitmap(hv);
+	return r;
+}
+
+long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc)
+{
+	char why[CONFIG_ERROR_MAX];
+	u32 index = cpu->index;
+	struct vmx_controls ctl;
+	struct vmx_cpu_facts facts;
+	/* Capabilities are read on every CPU: hybrid CPUs differ per core. */
+	vmx_read_facts(&facts);
+	if (vmx_evaluate(&facts, &ctl, why, sizeof(why)) != VMX_USABLE) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMX unusable: %s", index, why);
+		return HV_ERR_VMX;
+	}
+	if (!vmx_controls_compatible(&ctl, &hv->ctl)) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other VMX controls than the boot CPU", index);
+		return HV_ERR_VMX;
+	}
+	/* SDM 25.2 / 25.11.5: both regions start with the VMCS revision identifier. */
+	u64 vmxon_pa = page_pool_alloc(&hv->pool), vmcs_pa = page_pool_alloc(&hv->pool);
+	if (!vmxon_pa || !vmcs_pa) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: out of hypervisor memory (memory = %llu MiB)", index,
+			   (unsigned long long)(hv->boot->hv_phys_size >> 20));
+		return HV_ERR_NOMEM;
+	}
+	*(u32 *)phys_to_virt(vmxon_pa) = hv->ctl.vmcs_revision;
+	*(u32 *)phys_to_virt(vmcs_pa) = hv->ctl.vmcs_revision;
+	cpu->vmxon_pa = vmxon_pa;
+	cpu->linux_vcpu.arch.vmcs_pa = vmcs_pa;
+	cpu->linux_vcpu.arch.vpid = HV_LINUX_VPID;
+	cpu->linux_vcpu.arch.eptp = hv->linux_eptp;
+
+	long r = enter_vmx_root(hv, cpu, &ctl);
+	if (r) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMXON failed", index);
+		return r;
+	}
+	/* Nothing cached from before VMXON may be used (SDM 29.4.3.3). */
+	invept_all_contexts();
+	invvpid_all_contexts();
+	/* SDM 25.11.3: VMCLEAR then VMPTRLD makes the VMCS current and clear. */
+	if (!vmclear(vmcs_pa) || !vmptrld(vmcs_pa)) {
+		leave_vmx();
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMCLEAR/VMPTRLD failed", index);
+		return HV_ERR_VMCS;
+	}
+	u32 bad_field = vmcs_setup_linux(hv, cpu, bc);
+	if (bad_field) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMWRITE of field %#x refused (VM-instruction error %u)", index,
+			   bad_field, vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
+		leave_vmx();
+		return HV_ERR_VMCS;
+	}
+	cpu->linux_vcpu.arch.active = true;
+	cpu->linux_vcpu.arch.launched = 1; /* the first exit comes back through VMRESUME */
+	cpu->current = &cpu->linux_vcpu;
+	/* Published before the launch: from now on other CPUs may send it requests. */
+	hv_cpu_publish(hv, cpu);
+	log_printf(&hv->log, LOG_INFO, "VMX on, CPU %u (APIC ID %u): pin %#x proc %#x proc2 %#x exit %#x entry %#x; launching Linux's CPU",
+		   index, cpu->apic_id, hv->ctl.pinbased, hv->ctl.procbased, hv->ctl.procbased2, hv->ctl.exit, hv->ctl.entry);
+
+	/* SDM 31.3 VMLAUNCH: on success the guest resumes in the trampoline. */
+	__asm__ volatile("vmlaunch" ::: "cc", "memory");
+	u32 err = vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
+	log_printf(&hv->log, LOG_ERROR, "CPU %u: VMLAUNCH failed: VM-instruction error %u", index, err);
+	hv_cpu_unpublish(hv, cpu);
+	vmcs_dump(cpu);
+	leave_vmx();
+	return HV_ERR_VMLAUNCH;
+}

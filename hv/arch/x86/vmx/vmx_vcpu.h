@@ -1,0 +1,18 @@
+/* The VMX backend's part of a vCPU (struct vcpu.arch): its VMCS and where
+ * that VMCS stands (SDM Vol. 3C 25.1 "Overview", 25.11.3 "Initializing a
+ * VMCS": a VMCS is active on at most one CPU, launched or clear). */
+#ifndef HV_VMX_VCPU_H
+#define HV_VMX_VCPU_H
+
+#include "core/types.h"
+
+struct arch_vcpu {
+	u8 launched;  /* first: entry.asm's VCPU_LAUNCHED; VMLAUNCH done, VMRESUME from now on */
+	bool active;  /* VMPTRLD done on the vCPU's CPU and not VMCLEARed since */
+	bool nmi_window_exiting; /* the VMCS has NMI-window exiting on (SDM 25.6.2) */
+	u16 vpid;     /* TLB tag of the guest's linear translations (SDM 29.1) */
+	u64 vmcs_pa;
+	u64 eptp;     /* EPT pointer (SDM 25.6.11) of the vCPU's guest-physical space */
+};
+
+#endif

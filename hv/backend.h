@@ -1,0 +1,85 @@
+/* The interface between the vendor-neutral hypervisor (core/, guest/) and
+ * its virtualization backend (arch/x86/vmx/ today; an SVM backend would
+ * implement the same functions in arch/x86/svm/). As in Jailhouse, one image
+ * is built per backend: these are plain functions, no indirect calls on the
+ * exit path. Everything the core knows of an exit is struct hv_exit; the
+ * backend's own encodings stay behind this line, but for the counters'
+ * histogram and the diagnostics of an exit the core cannot name. */
+#ifndef HV_BACKEND_H
+#define HV_BACKEND_H
+
+#include "core/exit.h"
+#include "core/vcpu.h"
+
+struct hv;
+struct hv_cpu;
+struct dune_ctx;
+struct dunehv_ctx_create;
+
+/* The exit v just took, decoded. Unless the entry failed, an event whose
+ * delivery the exit interrupted is queued again for the next entry. */
+void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e);
+
+/* Guest state beyond the general registers, of the vCPU loaded on this CPU. */
+u64 arch_vcpu_rip(struct vcpu *v);
+u64 arch_vcpu_rsp(struct vcpu *v);
+u64 arch_vcpu_rflags(struct vcpu *v);
+void arch_vcpu_set_rip(struct vcpu *v, u64 rip);
+void arch_vcpu_set_rsp(struct vcpu *v, u64 rsp);
+void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags);
+unsigned arch_vcpu_cpl(struct vcpu *v);
+u64 arch_vcpu_visible_cr4(struct vcpu *v);
+/* General register by its 4-bit number (SDM Table 28-3), RSP included. */
+u64 arch_vcpu_gpr(struct vcpu *v, unsigned n);
+
+/* Moves RIP past the instruction that exited. */
+void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e);
+
+/* Queues hardware exception vector for the next entry, combined with an
+ * event already queued (SDM Vol. 3A Table 6-5); false, with nothing queued,
+ * when the combination is a triple fault. */
+bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error_code);
+
+/* Gives v->nmi_pending to Linux's vCPU as soon as it can take it. */
+void arch_vcpu_deliver_nmi(struct vcpu *v);
+
+/* The next entry of Dune vCPU v runs for at most one time slice before an
+ * HV_EXIT_TIME_SLICE (where the CPU has a timer for it). */
+void arch_vcpu_start_time_slice(struct hv_cpu *cpu, struct vcpu *v);
+
+/* Makes v the vCPU this CPU enters next. arrived: v ran on another CPU
+ * before (or nowhere), its per-CPU state here is refreshed and its TLB
+ * tags flushed. */
+void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived);
+/* v must not stay cached on this CPU (it moves, or goes away). */
+void arch_vcpu_evict(struct vcpu *v);
+/* Translations of v's guest-physical space cached on this CPU go. */
+void arch_vcpu_flush_gpt(struct vcpu *v);
+/* Every translation of every guest cached on this CPU goes. */
+void arch_cpu_flush_all(void);
+
+/* Linux's vCPU: INIT puts it into the INIT state, waiting for SIPI; SIPI
+ * starts it in real mode at vector << 12. */
+void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v);
+void arch_vcpu_start_at_sipi(struct vcpu *v, u8 vector);
+
+/* A control-register access of Linux's vCPU (the backend owns CR policy,
+ * which depends on what its hardware forces). */
+void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e);
+
+/* A Dune context's vCPU: its control block set up for the machine state of
+ * dune-abi 1.8 and the creation record, or freed. 0, -HV_ENOMEM or -HV_EIO. */
+int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr);
+void arch_dune_vcpu_free(struct hv *hv, struct dune_ctx *c);
+
+/* The backend's code of an exit the core made up (a triple fault while
+ * injecting): upstream Dune reports VMX reasons to the process. */
+u32 arch_vendor_reason(enum hv_exit_kind kind);
+
+/* Name of the backend's exit code, for log lines. */
+const char *arch_exit_reason_name(u32 vendor_reason);
+
+/* The control block and registers of v, to the log at error level. */
+void arch_vcpu_dump(struct hv_cpu *cpu, struct vcpu *v);
+
+#endif

@@ -1,0 +1,27 @@
+/* Start-up of the hypervisor between the core (main.c) and its backend. */
+#ifndef HV_CORE_SETUP_H
+#define HV_CORE_SETUP_H
+
+#include "core/hv.h"
+
+/* Error codes returned to the loader (negative, see boot/launch.c). */
+#define HV_ERR_BOOT_INFO -1
+#define HV_ERR_VMX -2
+#define HV_ERR_NOMEM -3
+#define HV_ERR_VMXON -4
+#define HV_ERR_VMCS -5
+#define HV_ERR_VMLAUNCH -6
+
+/* The backend's machine-wide set-up, once on the boot CPU: 0, HV_ERR_VMX
+ * (logged) or HV_ERR_NOMEM. */
+long arch_hv_init(struct hv *hv);
+
+/* The backend's per-CPU set-up on the CPU itself, ending in the launch of
+ * its Linux vCPU; returns only on failure (logged). */
+long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc);
+
+/* From now on (until unpublished) other CPUs see cpu and may send it requests. */
+void hv_cpu_publish(struct hv *hv, struct hv_cpu *cpu);
+void hv_cpu_unpublish(struct hv *hv, struct hv_cpu *cpu);
+
+#endif

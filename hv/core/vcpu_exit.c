@@ -1,0 +1,35 @@
+/* Where every VM exit enters C (from the backend's exit stub): the exit of
+ * the vCPU this CPU ran, decoded by the backend and handled by the guest
+ * code of its kind; then whatever vCPU is current is entered. */
+#include "backend.h"
+#include "core/smp.h"
+#include "guest/dune_hypercall.h"
+#include "guest/linux_exits.h"
+
+void vmexit_handler(void)
+{
+	struct hv_cpu *cpu = this_cpu();
+	struct vcpu *v = cpu->current;
+	struct hv_exit e;
+	arch_exit_decode(cpu, v, &e);
+	if (v->kind == VCPU_DUNE)
+		dune_vmexit(cpu, v, &e);
+	else
+		linux_vmexit(cpu, v, &e);
+	if (cpu->current == &cpu->linux_vcpu)
+		arch_vcpu_deliver_nmi(cpu->current); /* Linux runs next */
+	smp_serve(cpu);
+}
+
+/* The entry instruction itself failed. For a Dune vCPU Linux gets the
+ * failure back; for Linux itself the machine stops. */
+void vcpu_entry_instruction_failed(struct hv_cpu *cpu, u32 vm_instruction_error)
+{
+	struct vcpu *v = cpu->current;
+	if (v->kind == VCPU_DUNE) {
+		dune_entry_instruction_failed(cpu, v, vm_instruction_error);
+		return;
+	}
+	arch_vcpu_dump(cpu, v);
+	hv_panic(cpu, "VM entry of Linux failed, VM-instruction error %u", vm_instruction_error);
+}
