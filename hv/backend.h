@@ -40,8 +40,9 @@ void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e);
  * when the combination is a triple fault. */
 bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error_code);
 
-/* Gives v->nmi_pending to Linux's vCPU as soon as it can take it. */
-void arch_vcpu_deliver_nmi(struct vcpu *v);
+/* Gives v->mce_pending and v->nmi_pending to Linux's vCPU as soon as it
+ * can take them (a #MC before an NMI). */
+void arch_vcpu_deliver_events(struct vcpu *v);
 
 /* The next entry of Dune vCPU v runs for at most one time slice before an
  * HV_EXIT_TIME_SLICE (where the CPU has a timer for it). */

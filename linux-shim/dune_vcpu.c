@@ -5,7 +5,8 @@
  * The loop asks the hypervisor to run the context and handles what comes
  * back: EPT violations (dune_mm.c), interrupts and time-slice ends (Linux
  * gets the CPU: signals end the session with DUNE_RET_SIGNAL, the scheduler
- * runs), #DB/#BP (DUNE_RET_INTERRUPT), exit/exit_group (DUNE_RET_EXIT), other
+ * runs), machine checks (Linux's handler, as for one in user mode), #DB/#BP
+ * (DUNE_RET_INTERRUPT), exit/exit_group (DUNE_RET_EXIT), other
  * system calls (run by the thread itself through the trampoline,
  * dune_syscall.c), and anything else (DUNE_RET_UNHANDLED_VMEXIT).
  */
@@ -18,8 +19,10 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
 
 #include "dune_priv.h"
@@ -191,6 +194,24 @@ static bool raise_page_fault(struct dunehv_ctx_run *run)
 	return true;
 }
 
+/* A machine check in the context (DUNEHV_CTX_EXIT_MACHINE_CHECK): the
+ * banks still hold it, and Linux's handler runs on this CPU now, with
+ * interrupts off as in its exception, for a machine check in this thread's
+ * user mode (KVM does the same for its guests: whatever ran was not the
+ * kernel). A recoverable error in the process's memory then costs the
+ * process, by task work on its way out (SIGBUS), not the kernel. */
+static void dune_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+	unsigned long flags;
+
+	local_irq_save(flags);
+	do_machine_check(&regs);
+	local_irq_restore(flags);
+#endif
+}
+
 static long run_loop(struct dune_vcpu *v)
 {
 	struct dunehv_ctx_run *run = v->run;
@@ -206,6 +227,8 @@ static long run_loop(struct dune_vcpu *v)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		r = dunehv_call(DUNEHV_HC_CTX_RUN, v->handle, v->df->token, virt_to_phys(run), 0);
+		if (!r && run->exit == DUNEHV_CTX_EXIT_MACHINE_CHECK)
+			dune_machine_check(); /* still on the CPU that took it */
 		fpregs_unlock();
 		if (r) {
 			pr_info_ratelimited("pid %d: running the context failed: %ld\n", task_pid_nr(current), r);
@@ -213,6 +236,12 @@ static long run_loop(struct dune_vcpu *v)
 		}
 		switch (run->exit) {
 		case DUNEHV_CTX_EXIT_INTERRUPT:
+			continue;
+		case DUNEHV_CTX_EXIT_MACHINE_CHECK:
+			/* the handler may have queued the process's end (task work runs on
+			 * the way to user mode, libdune re-enters after DUNE_RET_SIGNAL) */
+			if (task_work_pending(current))
+				return end_session(v, DUNE_RET_SIGNAL, 0);
 			continue;
 		case DUNEHV_CTX_EXIT_FAULT:
 			r = dune_fault_in(v, run->fault_gpa, run->fault_access & DUNEHV_ACCESS_WRITE);

@@ -27,6 +27,7 @@ enum hv_exit_kind {
 	HV_EXIT_INVD,
 	HV_EXIT_VIRT_INSN,      /* a virtualization or SMX instruction: #UD for the guest */
 	HV_EXIT_GPA_FAULT,      /* an access the second-level page tables refused */
+	HV_EXIT_MACHINE_CHECK,  /* a machine check in the guest (where intercepted), or during its VM entry */
 	HV_NR_EXIT_KINDS
 };
 

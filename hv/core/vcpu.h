@@ -29,6 +29,7 @@ struct vcpu {
 	struct arch_vcpu arch;   /* the backend's part: VMX's VMCS */
 	enum vcpu_kind kind;
 	bool nmi_pending;        /* Linux's: an NMI the hypervisor took, to give to Linux */
+	bool mce_pending;        /* Linux's: a machine check the hypervisor took, for Linux's handler */
 	u64 kernel_gs_base;      /* Dune's: IA32_KERNEL_GS_BASE and CR2 are not in the */
 	u64 cr2;                 /* guest-state area (SDM 27.3.1): switched by software */
 };

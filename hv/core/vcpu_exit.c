@@ -17,7 +17,7 @@ void vmexit_handler(void)
 	else
 		linux_vmexit(cpu, v, &e);
 	if (cpu->current == &cpu->linux_vcpu)
-		arch_vcpu_deliver_nmi(cpu->current); /* Linux runs next */
+		arch_vcpu_deliver_events(cpu->current); /* Linux runs next */
 	smp_serve(cpu);
 }
 

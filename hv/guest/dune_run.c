@@ -7,12 +7,13 @@
  * Exits the hypervisor can answer itself (CPUID, a hypercall from ring 3)
  * resume the context; the others write the context's registers and the exit
  * into the struct and load Linux's vCPU again, with RAX = 0. External
- * interrupts, NMIs and the end of a time slice always go back to Linux, so a
+ * interrupts, NMIs, machine checks and the end of a time slice always go back to Linux, so a
  * spinning Dune process stays preemptible and killable, even with interrupts
  * off in its RFLAGS. Nothing here knows the backend's encodings. */
 #include <string.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/machine_check.h"
 #include "backend.h"
 #include "core/exit_dispatch.h"
 #include "core/guest_mem.h"
@@ -182,6 +183,14 @@ static void dune_init_signal(struct hv_cpu *cpu, struct vcpu *v, const struct hv
 	linux_vcpu_init_signal(cpu, &cpu->linux_vcpu, e);
 }
 
+/* A machine check in the context or during its entry: Linux's handler runs
+ * from dune.ko, as for one in the process's user mode (machine_check.h). */
+static void dune_machine_check(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	if (machine_check_route(MC_IN_DUNE, 0) == MC_END_DUNE_RUN)
+		return_to_linux(cpu, v, DUNEHV_CTX_EXIT_MACHINE_CHECK, e);
+}
+
 static void dune_gpa_fault(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	return_to_linux(cpu, v, DUNEHV_CTX_EXIT_FAULT, e);
@@ -214,6 +223,7 @@ static const struct exit_table dune_exit_table = {
 		[HV_EXIT_CPUID] = guest_emulate_cpuid,
 		[HV_EXIT_HYPERCALL] = dune_hypercall,
 		[HV_EXIT_GPA_FAULT] = dune_gpa_fault,
+		[HV_EXIT_MACHINE_CHECK] = dune_machine_check,
 	},
 	.unexpected = dune_unhandled,
 };

@@ -2,6 +2,7 @@
  * their exits (SDM Vol. 3C Chapter 26 "Instructions that cause VM exits",
  * Chapter 28 "VM exits"), on the core's decoded exits (core/exit.h). */
 #include "arch/x86/arch.h"
+#include "arch/x86/machine_check.h"
 #include "backend.h"
 #include "core/exit_dispatch.h"
 #include "core/hypercall.h"
@@ -153,6 +154,17 @@ static void handle_hypercall(struct hv_cpu *cpu, struct vcpu *v, const struct hv
 		v->regs.gpr[GPR_RAX] = (u64)result;
 }
 
+/* A machine check while Linux's vCPU was entered (SDM 27.9): held for
+ * Linux's own handler, at the instruction the entry was to resume. (One
+ * while Linux runs never exits: its exception bitmap is empty.) */
+static void handle_machine_check(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	(void)e;
+	if (machine_check_route(MC_ENTERING_LINUX, 0) == MC_HOLD_FOR_LINUX)
+		v->mce_pending = true;
+	log_printf(&cpu->hv->log, LOG_WARN, "machine check during VM entry of Linux: given to Linux's handler");
+}
+
 /* The exception bitmap of Linux's VMCS is empty: an exception exit is a bug. */
 static void handle_exception(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
@@ -169,8 +181,8 @@ static void handle_nmi(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit 
 		v->nmi_pending = true;
 }
 
-/* Linux unblocked NMIs (SDM 26.7.6): the pending one goes in now
- * (arch_vcpu_deliver_nmi, before the entry, turns the window exits off). */
+/* Linux can take the held #MC or NMI now (SDM 26.7.6): it goes in at this
+ * entry (arch_vcpu_deliver_events, before it, turns the window exits off). */
 static void handle_nmi_window(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	(void)cpu;
@@ -211,6 +223,7 @@ static const struct exit_table linux_exit_table = {
 		[HV_EXIT_MSR_WRITE] = handle_wrmsr,
 		[HV_EXIT_GPA_FAULT] = handle_gpa_fault,
 		[HV_EXIT_XSETBV] = handle_xsetbv,
+		[HV_EXIT_MACHINE_CHECK] = handle_machine_check,
 	},
 	.unexpected = handle_unexpected,
 };

@@ -3,6 +3,7 @@
 #include "core/cpuid_policy.h"
 #include "core/dune_ctx.h"
 #include "arch/x86/event_combine.h"
+#include "arch/x86/machine_check.h"
 #include "core/exit_dispatch.h"
 #include "core/guest_mem.h"
 #include "include/dunehv/abi.h"
@@ -82,6 +83,29 @@ UNIT_TEST(segment_decoding)
 }
 
 static u32 hw_exc(u8 v) { return v | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID; }
+
+UNIT_TEST(machine_checks_reach_linux)
+{
+	/* root operation: only RIPV lets the hypervisor go on */
+	CHECK_EQ(machine_check_route(MC_IN_ROOT, MCG_STATUS_RIPV | MCG_STATUS_MCIP), MC_HOLD_FOR_LINUX);
+	CHECK_EQ(machine_check_route(MC_IN_ROOT, MCG_STATUS_RIPV | MCG_STATUS_EIPV | MCG_STATUS_MCIP), MC_HOLD_FOR_LINUX);
+	CHECK_EQ(machine_check_route(MC_IN_ROOT, MCG_STATUS_EIPV | MCG_STATUS_MCIP), MC_PANIC);
+	CHECK_EQ(machine_check_route(MC_IN_ROOT, 0), MC_PANIC);
+	/* in a guest: Linux judges, whatever the status */
+	CHECK_EQ(machine_check_route(MC_ENTERING_LINUX, 0), MC_HOLD_FOR_LINUX);
+	CHECK_EQ(machine_check_route(MC_ENTERING_LINUX, MCG_STATUS_RIPV), MC_HOLD_FOR_LINUX);
+	CHECK_EQ(machine_check_route(MC_IN_DUNE, 0), MC_END_DUNE_RUN);
+	CHECK_EQ(machine_check_route(MC_IN_DUNE, MCG_STATUS_RIPV | MCG_STATUS_MCIP), MC_END_DUNE_RUN);
+	/* delivery never replaces a queued event */
+	CHECK_EQ(machine_check_delivery(0, false), MC_DELIVER_NOW);
+	CHECK_EQ(machine_check_delivery(VEC_PF, false), MC_DELIVER_NOW); /* valid bit clear: nothing queued */
+	CHECK_EQ(machine_check_delivery(hw_exc(VEC_PF), false), MC_DELIVER_AFTER_EVENT);
+	CHECK_EQ(machine_check_delivery(INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | VEC_NMI, false),
+		 MC_DELIVER_AFTER_EVENT);
+	CHECK_EQ(machine_check_delivery(INTR_INFO_VALID | 0x30, false), MC_DELIVER_AFTER_EVENT); /* external interrupt */
+	CHECK_EQ(machine_check_delivery(0, true), MC_DELIVER_DROP);
+	CHECK_EQ(machine_check_delivery(hw_exc(VEC_GP), true), MC_DELIVER_DROP);
+}
 
 UNIT_TEST(event_combination_table_6_5)
 {
@@ -210,8 +234,9 @@ const struct unit_test cpuid_policy_tests[] = {
 const unsigned cpuid_policy_count = sizeof(cpuid_policy_tests) / sizeof(cpuid_policy_tests[0]);
 const struct unit_test segment_tests[] = {{"decoding", segment_decoding}};
 const unsigned segment_count = 1;
-const struct unit_test event_tests[] = {{"combination_table_6_5", event_combination_table_6_5}};
-const unsigned event_count = 1;
+const struct unit_test event_tests[] = {{"combination_table_6_5", event_combination_table_6_5},
+					 {"machine_checks_reach_linux", machine_checks_reach_linux}};
+const unsigned event_count = 2;
 const struct unit_test dispatch_tests[] = {{"counts_and_routes", dispatch_counts_and_routes}};
 const unsigned dispatch_count = 1;
 const struct unit_test guest_mem_tests[] = {{"ram_checks", guest_ram_checks}};

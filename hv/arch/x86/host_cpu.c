@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/machine_check.h"
 #include "core/smp.h"
 #include "arch/x86/vmx/vmx_defs.h"
 
@@ -41,7 +42,7 @@ void host_cpu_init_tables(struct hv_cpu *cpu)
 	cpu->tss.iomap_base = sizeof(cpu->tss);
 	set_tss_descriptor(cpu->gdt, HOST_TR_SEL / 8, (u64)(uintptr_t)&cpu->tss, sizeof(cpu->tss) - 1);
 	for (unsigned v = 0; v < 256; v++) {
-		bool own_stack = v == VEC_NMI || v == VEC_DF || v == 18 /* #MC */;
+		bool own_stack = v == VEC_NMI || v == VEC_DF || v == VEC_MC;
 		set_gate(&cpu->idt[v], host_exception_stubs[v], own_stack ? 1 : 0);
 	}
 }
@@ -75,6 +76,18 @@ void host_exception(struct host_exception_frame *f)
 		if (!smp_nmi_is_ipi(cpu))
 			cpu->linux_vcpu.nmi_pending = true;
 		return;
+	}
+	if (f->vector == VEC_MC) {
+		/* SDM Vol. 3B 16.3.1.2: with RIPV the interrupted code can go on;
+		 * the banks stay as they are, for Linux's handler to read and
+		 * clear once its vCPU takes the #MC. Without RIPV nothing can. */
+		u64 status = rdmsr(MSR_IA32_MCG_STATUS);
+		if (machine_check_route(MC_IN_ROOT, status) == MC_HOLD_FOR_LINUX) {
+			cpu->linux_vcpu.mce_pending = true;
+			return;
+		}
+		hv_panic(cpu, "machine check in the hypervisor at rip %#llx, IA32_MCG_STATUS %#llx: cannot continue",
+			 (unsigned long long)f->rip, (unsigned long long)status);
 	}
 	if (fixup_exception(f))
 		return;

@@ -14,5 +14,6 @@
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_AC 17
+#define VEC_MC 18
 
 #endif

@@ -30,9 +30,10 @@ typedef uint32_t dunehv_u32;
 
 /* ABI version: major in bits 31..16, minor in bits 15..0. */
 /* 2.0: the run struct reports backend-neutral exits (fault_*, vector,
- * vendor_*), no VMX exit qualification or interruption information. */
+ * vendor_*), no VMX exit qualification or interruption information.
+ * 2.1: DUNEHV_CTX_EXIT_MACHINE_CHECK. */
 #define DUNEHV_ABI_MAJOR 2
-#define DUNEHV_ABI_MINOR 0
+#define DUNEHV_ABI_MINOR 1
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -101,6 +102,7 @@ struct dunehv_ctx_create {
 #define DUNEHV_CTX_EXIT_INTERRUPT  3 /* external interrupt or NMI for Linux: run again */
 #define DUNEHV_CTX_EXIT_EXCEPTION  4 /* #DB or #BP: vector, instruction_length */
 #define DUNEHV_CTX_EXIT_UNHANDLED  5 /* any other exit; vendor_reason says which */
+#define DUNEHV_CTX_EXIT_MACHINE_CHECK 6 /* (ABI 2.1) a machine check in the context: Linux's handler runs it */
 
 /* fault_access of DUNEHV_CTX_EXIT_FAULT */
 #define DUNEHV_ACCESS_READ         0x1u

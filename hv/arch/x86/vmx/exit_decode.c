@@ -61,8 +61,10 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 		.instruction_length = vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH),
 	};
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
-		/* SDM 27.8: the guest state was refused; nothing was delivered. */
-		e->kind = HV_EXIT_ENTRY_FAILED;
+		/* SDM 27.8: the guest state was refused, or (27.9) a machine check
+		 * arrived while it was loaded; nothing was delivered either way. */
+		e->kind = e->vendor_reason == EXIT_REASON_ENTRY_FAIL_MACHINE_CHECK ? HV_EXIT_MACHINE_CHECK
+										   : HV_EXIT_ENTRY_FAILED;
 		return;
 	}
 	v->arch.launched = 1; /* an exit after VMLAUNCH: VMRESUME from now on (SDM 31.3) */
@@ -79,8 +81,9 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 			e->kind = HV_EXIT_NMI;
 			return;
 		}
-		e->kind = HV_EXIT_EXCEPTION;
 		e->exception.vector = (u8)(info & INTR_INFO_VECTOR_MASK);
+		/* An intercepted #MC: processor state is suspect (SDM 28.1). */
+		e->kind = e->exception.vector == VEC_MC ? HV_EXIT_MACHINE_CHECK : HV_EXIT_EXCEPTION;
 		e->exception.has_error = info & INTR_INFO_ERROR_CODE_VALID;
 		e->exception.error_code = e->exception.has_error ? vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE) : 0;
 	} else if (e->kind == HV_EXIT_GPA_FAULT) {

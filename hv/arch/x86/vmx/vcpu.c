@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/machine_check.h"
 #include "arch/x86/vmx/event.h"
 #include "arch/x86/vmx/guest_state.h"
 #include "arch/x86/vmx/vmcs.h"
@@ -65,28 +66,48 @@ static void set_nmi_window_exiting(struct vcpu *v, bool on)
 	v->arch.nmi_window_exiting = on;
 }
 
+/* A held #MC goes in first: a hardware exception without error code (SDM
+ * 27.6.1), which HLT and blocking by STI or MOV SS do not hold off (27.3.1.5).
+ * true: it waits behind an event this entry injects. */
+static bool deliver_machine_check(struct vcpu *v, bool waiting_for_sipi)
+{
+	if (!v->mce_pending)
+		return false;
+	switch (machine_check_delivery(vmcs_read32(VMCS_ENTRY_INTR_INFO), waiting_for_sipi)) {
+	case MC_DELIVER_AFTER_EVENT:
+		return true;
+	case MC_DELIVER_NOW:
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, VEC_MC | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+		break;
+	case MC_DELIVER_DROP:
+		break;
+	}
+	v->mce_pending = false;
+	return false;
+}
+
 /* SDM 26.7.6 (NMI-window exiting), 28.6 (injection): while Linux blocks NMIs,
  * or another event goes in first, NMI-window exiting asks for the next
- * chance. A CPU waiting for SIPI takes no NMI (SDM 25.4.2). */
-void arch_vcpu_deliver_nmi(struct vcpu *v)
+ * chance (for a held #MC too: the exit comes once the queued event is
+ * delivered, or after Linux's IRET if that event was an NMI). A CPU waiting
+ * for SIPI takes neither (SDM 25.4.2). */
+void arch_vcpu_deliver_events(struct vcpu *v)
 {
-	if (!v->nmi_pending) {
-		set_nmi_window_exiting(v, false);
-		return;
-	}
-	if (vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI) {
+	bool waiting_for_sipi = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI;
+	bool window = deliver_machine_check(v, waiting_for_sipi);
+	if (v->nmi_pending && waiting_for_sipi) {
 		v->nmi_pending = false;
-		set_nmi_window_exiting(v, false);
-		return;
+	} else if (v->nmi_pending) {
+		if ((vmcs_read32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+		    (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		     (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
+			window = true;
+		} else {
+			v->nmi_pending = false;
+			vmcs_write32(VMCS_ENTRY_INTR_INFO, VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
+		}
 	}
-	if ((vmcs_read32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
-	    (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))) {
-		set_nmi_window_exiting(v, true);
-		return;
-	}
-	v->nmi_pending = false;
-	vmcs_write32(VMCS_ENTRY_INTR_INFO, VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID);
-	set_nmi_window_exiting(v, false);
+	set_nmi_window_exiting(v, window);
 }
 
 /* SDM 26.5.1: the VMX-preemption timer counts down from this value, at the

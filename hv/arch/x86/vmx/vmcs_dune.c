@@ -53,10 +53,11 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	const struct vmx_controls *ctl = &hv->ctl;
 
 	/* Controls (SDM 25.6-25.8). #DB and #BP go to Linux (debugger
-	 * support); every other exception to the process's own IDT. */
+	 * support), #MC to Linux's machine-check handler (machine_check.h);
+	 * every other exception to the process's own IDT. */
 	const struct vmcs_execution_setup exec = {
 		.pinbased = ctl->dune_pinbased, .procbased = ctl->dune_procbased, .procbased2 = ctl->dune_procbased2,
-		.exit = ctl->dune_exit, .entry = ctl->dune_entry, .exception_bitmap = BIT(VEC_DB) | BIT(VEC_BP),
+		.exit = ctl->dune_exit, .entry = ctl->dune_entry, .exception_bitmap = BIT(VEC_DB) | BIT(VEC_BP) | BIT(VEC_MC),
 		.msr_bitmap_pa = hv->dune_msr_bitmap_pa, .eptp = c->vcpu.arch.eptp, .vpid = c->vcpu.arch.vpid,
 	};
 	u32 r = vmcs_write_execution_controls(&exec);
