@@ -123,7 +123,7 @@ unit: setup
 
 test: setup
 	@$(MAKE) --no-print-directory efi guest
-	$(PYTHON) -m pytest -v -rs tests/
+	$(PYTHON) -m pytest -v -rs --durations=12 tests/
 
 bench-boot: setup
 	@$(MAKE) --no-print-directory efi guest

@@ -73,6 +73,23 @@ void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_ex
 int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr);
 void arch_dune_vcpu_free(struct hv *hv, struct dune_ctx *c);
 
+/* What all Dune contexts share in the backend (VMX: the MSR bitmap that
+ * lets only FS/GS base through): 0 or -HV_ENOMEM. */
+int arch_dune_setup(struct hv *hv);
+
+/* A Dune context's guest-physical page tables (VMX: its EPT), rooted at
+ * c->gpt_root (a zeroed pool page); map and unmap under c->lock. Leaf
+ * levels: 1 (4 KiB), 2 (2 MiB), 3 (1 GiB), up to arch_gpt_max_level(). A
+ * leaf maps gpa to hpa, write-back, with access HV_ACCESS_*; tables below
+ * the root are charged to c->table_pages up to c->quota. 0, -HV_EINVAL,
+ * -HV_EEXIST (smaller pages still mapped there), -HV_ENOMEM or -HV_EDQUOT.
+ * Unmap returns the number of leaves removed; free returns every table to
+ * the pool, the root included (not the pages the leaves mapped). */
+unsigned arch_gpt_max_level(struct hv *hv);
+int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access);
+u64 arch_gpt_unmap(struct dune_ctx *c, u64 gpa, u64 size);
+void arch_gpt_free(struct hv *hv, struct dune_ctx *c);
+
 /* The backend's code of an exit the core made up (a triple fault while
  * injecting): upstream Dune reports VMX reasons to the process. */
 u32 arch_vendor_reason(enum hv_exit_kind kind);

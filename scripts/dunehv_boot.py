@@ -40,11 +40,11 @@ def missing_artifacts():
 
 
 def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
-         memory_mb=1024, files=None, cpus=2):
+         memory_mb=1024, files=None, cpus=2, cancel=None):
     """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
     file out), or with native_cmdline the kernel without the hypervisor, on
     `cpus` CPUs. files adds or replaces ESP files ({esp path: source path or
-    bytes})."""
+    bytes}). cancel: a threading.Event that stops the emulator once set."""
     missing = missing_artifacts()
     if missing:
         raise FileNotFoundError("build first (make efi guest): missing " + ", ".join(missing))
@@ -61,7 +61,7 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     esp_files.update(files or {})
     emu.make_esp(run / "esp", esp_files, startup)
     return emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                   memory_mb=memory_mb, cpus=cpus)
+                   memory_mb=memory_mb, cpus=cpus, cancel=cancel)
 
 
 # A kernel message reaches the console asynchronously, so it can land in the

@@ -31,6 +31,8 @@ run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
                   'info' (about 5 MB/s: short runs only).
     extra_args    extra emulator command-line arguments (QEMU only).
     cpus          number of CPUs (Bochs 3.0 and QEMU; Bochs 2.7 runs 1).
+    cancel        a threading.Event: once set, the emulator is stopped (reason
+                  'cancelled'); for boots run in a background thread.
 
 Result fields:
     output      COM1 text, ANSI escape sequences, '\\r' and NULs removed.
@@ -39,6 +41,7 @@ Result fields:
                   isa-debug-exit port 0xf4, QEMU exit status 99);
                 'pattern': a stop pattern matched (match in Result.match);
                 'timeout': timeout_s elapsed;
+                'cancelled': the cancel event was set;
                 'exited': the emulator exited for another reason (Bochs panic,
                   triple fault reaching the debugger prompt, QEMU -no-reboot ...).
     wall_s      seconds from start to stop.
@@ -348,7 +351,8 @@ def _kill(proc: subprocess.Popen, graceful: bool) -> None:
 
 def run(emulator: str, esp_dir, timeout_s: float, log_path,
         stop_patterns: Sequence[Union[str, re.Pattern]] = (), memory_mb: int = 1024,
-        bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2) -> Result:
+        bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2,
+        cancel=None) -> Result:
     """Boot esp_dir in the emulator; see the module docstring."""
     esp = Path(esp_dir).resolve()
     if not esp.is_dir():
@@ -395,6 +399,9 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
                         break
                     if time.monotonic() - t0 >= timeout_s:
                         reason = "timeout"
+                        break
+                    if cancel is not None and cancel.is_set():
+                        reason = "cancelled"
                         break
                     time.sleep(POLL_S)
                 if reason != "exited":

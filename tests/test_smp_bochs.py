@@ -1,15 +1,13 @@
 """Every CPU under dunehv (the SMP issue), on Bochs 3.0.
 
 The main boot (fixture bochs_main, 2 CPUs) runs hvprobe's per-CPU and
-INIT/SIPI checks and guest-libdune/test/smp.c. The guest programs judge each check and print one
+INIT/SIPI checks and guest-libdune/test/smp.c; the 4-CPU boot (fixture
+bochs_smp4, conftest.py) the per-CPU checks. The guest programs judge each check and print one
 verdict line ("ok <id> - ..." / "not ok <id> - ..."): these tests count
 verdicts, they do not re-read the programs' sentences."""
 import re
 
-import pytest
-
 import dunehv_boot
-from conftest import STOPS
 
 
 def require(verdicts, ids):
@@ -68,19 +66,6 @@ def test_contexts_migrated_between_cpus(bochs_main):
     assert sum(int(s["migrations"]) for s in stats) >= 1000  # one arrival on a new CPU per forced move
     assert sum(int(s["ipis"]) for s in stats) > 0
     assert sum(int(s["inits"]) for s in stats) >= 20  # the hotplug cycles restart CPU 1 by INIT/SIPI
-
-
-@pytest.fixture(scope="module")
-def bochs_smp4(built):
-    """A second boot with 4 CPUs running only the per-CPU checks (init's
-    hvtest.only=smp): firmware start-up of 3 APs, Linux's INIT-SIPI-SIPI to
-    each, and every check of the 2-CPU boot that is per CPU."""
-    cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=2 hvtest.only=smp watchdog_thresh=60",
-                             memory="64M", log_level="info")
-    r = dunehv_boot.boot("bochs-smp4", "bochs", cfg=cfg, timeout_s=1800, stop_patterns=STOPS, memory_mb=2048,
-                         cpus=4)
-    print(r.output)
-    return r
 
 
 def test_four_cpus_boot_under_vmx(bochs_smp4):

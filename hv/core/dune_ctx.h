@@ -27,8 +27,8 @@ struct dune_ctx {
 	u32 running;          /* atomic: 1 while some CPU runs it */
 	u32 generation;       /* bumped at every allocation of the slot */
 	u64 token;
-	u64 ept_root;         /* its second-level page tables */
-	u64 table_pages;      /* EPT tables below the root, charged to the quota */
+	u64 gpt_root;         /* its guest-physical page tables (backend's format: EPT) */
+	u64 table_pages;      /* tables below the root, charged to the quota */
 	u64 quota;
 	u32 last_cpu;         /* the CPU it runs or ran on last (DUNE_CTX_NO_CPU: none) */
 };

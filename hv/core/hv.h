@@ -124,6 +124,11 @@ u64 hv_image_virt_to_phys(const void *va);
 /* Stops the machine per on_panic after printing why; never returns. */
 __attribute__((noreturn, format(printf, 2, 3))) void hv_panic(struct hv_cpu *cpu, const char *fmt, ...);
 
+/* Queues exception vector for Linux's vCPU v (arch_vcpu_inject_exception);
+ * a fault Linux's own state made impossible to deliver (a triple fault)
+ * stops the machine. core/vcpu_exit.c. */
+void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code);
+
 /* Called by the backend's exit stub for every VM exit (core/vcpu_exit.c),
  * and when the entry instruction failed with the backend's error code. */
 void vmexit_handler(void);

@@ -69,7 +69,7 @@ static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 	if (r == HV_ERR_VMX)
 		return r;
 	if (!r)
-		r = dune_setup(hv) ? HV_ERR_NOMEM : 0;
+		r = arch_dune_setup(hv) ? HV_ERR_NOMEM : 0;
 	if (r) {
 		log_printf(&hv->log, LOG_ERROR, "out of hypervisor memory during setup (memory = %llu MiB)",
 			   (unsigned long long)(bi->hv_phys_size >> 20));
@@ -91,16 +91,20 @@ void hv_cpu_unpublish(struct hv *hv, struct hv_cpu *cpu)
 	__atomic_sub_fetch(&hv->cpus_up, 1, __ATOMIC_RELEASE);
 }
 
+long hv_cpu_out_of_memory(struct hv *hv, u32 index)
+{
+	log_printf(&hv->log, LOG_ERROR, "CPU %u: out of hypervisor memory (memory = %llu MiB)", index,
+		   (unsigned long long)(hv->boot->hv_phys_size >> 20));
+	return HV_ERR_NOMEM;
+}
+
 /* Per-CPU set-up, on the CPU itself: its block, then the backend makes the
  * CPU's Linux a guest. Returns only on failure. */
 static long hv_cpu_up(struct hv *hv, u32 index)
 {
 	struct hv_cpu *cpu = create_cpu(hv, index);
-	if (!cpu) {
-		log_printf(&hv->log, LOG_ERROR, "CPU %u: out of hypervisor memory (memory = %llu MiB)", index,
-			   (unsigned long long)(hv->boot->hv_phys_size >> 20));
-		return HV_ERR_NOMEM;
-	}
+	if (!cpu)
+		return hv_cpu_out_of_memory(hv, index);
 	cpu->apic_id = hv->boot->cpus[index].apic_id;
 	return arch_cpu_up(hv, cpu, &hv->boot->cpus[index]);
 }

@@ -20,6 +20,10 @@ long arch_hv_init(struct hv *hv);
  * its Linux vCPU; returns only on failure (logged). */
 long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc);
 
+/* Logs that CPU index found the hypervisor's memory exhausted while it was
+ * set up; returns HV_ERR_NOMEM. */
+long hv_cpu_out_of_memory(struct hv *hv, u32 index);
+
 /* From now on (until unpublished) other CPUs see cpu and may send it requests. */
 void hv_cpu_publish(struct hv *hv, struct hv_cpu *cpu);
 void hv_cpu_unpublish(struct hv *hv, struct hv_cpu *cpu);

@@ -21,6 +21,12 @@ void vmexit_handler(void)
 	smp_serve(cpu);
 }
 
+void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code)
+{
+	if (!arch_vcpu_inject_exception(v, vector, has_error, error_code))
+		hv_panic(cpu, "Linux triple fault: exception %u while delivering #DF", vector);
+}
+
 /* The entry instruction itself failed. For a Dune vCPU Linux gets the
  * failure back; for Linux itself the machine stops. */
 void vcpu_entry_instruction_failed(struct hv_cpu *cpu, u32 vm_instruction_error)

@@ -7,39 +7,24 @@
 #include <string.h>
 
 #include "arch/x86/arch.h"
-#include "arch/x86/msr_bitmap.h"
-#include "arch/x86/vmx/ept.h"
 #include "backend.h"
 #include "core/guest_mem.h"
 #include "core/smp.h"
-
-int dune_setup(struct hv *hv)
-{
-	hv->dune_msr_bitmap_pa = page_pool_alloc(&hv->pool);
-	if (!hv->dune_msr_bitmap_pa)
-		return -HV_ENOMEM;
-	/* Every MSR access exits except FS/GS base (SDM 25.6.9; dune-abi 1.8). */
-	u8 *bitmap = phys_to_virt(hv->dune_msr_bitmap_pa);
-	memset(bitmap, 0xff, PAGE_SIZE);
-	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++)
-		msr_bitmap_set(bitmap, msr, true, true, false);
-	return 0;
-}
 
 u64 dune_ctx_pages(struct hv *hv)
 {
 	u64 pages = 0;
 	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++)
 		if (hv->dune.ctx[i].live)
-			pages += 2 + hv->dune.ctx[i].table_pages; /* VMCS, EPT root, tables */
+			pages += 2 + hv->dune.ctx[i].table_pages; /* control block, table root, tables */
 	return pages;
 }
 
 static void free_ctx_pages(struct hv *hv, struct dune_ctx *c)
 {
-	if (c->ept_root)
-		ept_free_tables(&hv->pool, c->ept_root);
-	c->ept_root = 0;
+	if (c->gpt_root)
+		arch_gpt_free(hv, c);
+	c->gpt_root = 0;
 	arch_dune_vcpu_free(hv, c);
 }
 
@@ -61,8 +46,8 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 		return slot;
 	struct dune_ctx *c = &hv->dune.ctx[slot];
 	c->quota = cr.ept_page_quota;
-	c->ept_root = page_pool_alloc(&hv->pool);
-	int r = c->ept_root ? arch_dune_vcpu_create(cpu, c, &cr) : -HV_ENOMEM;
+	c->gpt_root = page_pool_alloc(&hv->pool);
+	int r = c->gpt_root ? arch_dune_vcpu_create(cpu, c, &cr) : -HV_ENOMEM;
 	if (r) {
 		free_ctx_pages(hv, c);
 		dune_ctx_release(&hv->dune, c);
@@ -108,16 +93,15 @@ static s64 map_checked(struct hv_cpu *cpu, struct dune_ctx *c, u64 gpa, u64 hpa_
 	if (!(flags & DUNEHV_MAP_READ) || (hpa_flags & 0xfe0) || ((flags & DUNEHV_MAP_2M) && (flags & DUNEHV_MAP_1G)) ||
 	    (hpa & (size - 1)) || (gpa & (size - 1)) || gpa >= (1ull << hv->facts.phys_addr_bits))
 		return -HV_EINVAL;
-	/* SDM 28.3.2: a 1 GiB EPT leaf needs IA32_VMX_EPT_VPID_CAP bit 17 */
-	if (level == 3 && !hv->ctl.ept_1g)
+	if ((unsigned)level > arch_gpt_max_level(hv))
 		return -HV_EOPNOTSUPP;
 	/* The page must be Linux's RAM: never the hypervisor's, never MMIO. */
 	if (!guest_buffer_ok(hv->boot, hpa, size))
 		return -HV_EFAULT;
-	u64 bits = EPT_READ | ((flags & DUNEHV_MAP_WRITE) ? EPT_WRITE : 0) | ((flags & DUNEHV_MAP_EXEC) ? EPT_EXECUTE : 0) |
-		   ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
+	u32 access = HV_ACCESS_READ | ((flags & DUNEHV_MAP_WRITE) ? HV_ACCESS_WRITE : 0) |
+		     ((flags & DUNEHV_MAP_EXEC) ? HV_ACCESS_EXEC : 0);
 	smp_spin_lock(cpu, &c->lock);
-	int r = ept_map_leaf(&hv->pool, c->ept_root, gpa, hpa, level, bits, &c->table_pages, c->quota);
+	int r = arch_gpt_map(hv, c, gpa, hpa, (unsigned)level, access);
 	u32 last_cpu = c->last_cpu;
 	spin_unlock(&c->lock);
 	/* A replaced leaf may be cached with other rights (SDM 29.4.3.1). */
@@ -136,7 +120,7 @@ s64 hc_ctx_unmap(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 size)
 	if (!c)
 		return err;
 	smp_spin_lock(cpu, &c->lock);
-	u64 removed = ept_unmap_range(phys_to_virt, c->ept_root, gpa, size);
+	u64 removed = arch_gpt_unmap(c, gpa, size);
 	u32 last_cpu = c->last_cpu;
 	spin_unlock(&c->lock);
 	/* No stale translation may survive on any CPU: shoot down before returning. */

@@ -5,7 +5,6 @@
 #include "core/exit.h"
 #include "core/hv.h"
 
-int dune_setup(struct hv *hv);
 s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size);
 s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags);
 s64 hc_ctx_unmap(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 size);

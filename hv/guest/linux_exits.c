@@ -11,13 +11,6 @@
 #include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
 
-/* A fault Linux's own state made impossible to deliver stops the machine. */
-static void inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code)
-{
-	if (!arch_vcpu_inject_exception(v, vector, has_error, error_code))
-		hv_panic(cpu, "Linux triple fault: exception %u while delivering #DF", vector);
-}
-
 static bool is_vmx_msr(u32 msr) { return msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST + 1; }
 
 /* RDMSR (SDM 26.1.3; MSR bitmap 25.6.9): VMX MSRs do not exist for Linux,
@@ -29,14 +22,14 @@ static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value;
 	if (is_vmx_msr(msr)) {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (msr == MSR_IA32_FEATURE_CONTROL) {
 		value = (rdmsr(MSR_IA32_FEATURE_CONTROL) & ~(FEATURE_CONTROL_VMX_INSIDE_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX)) |
 			FEATURE_CONTROL_LOCKED;
 	} else if (msr_safe_read(msr, &value)) {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	r->gpr[GPR_RAX] = (u32)value;
@@ -53,7 +46,7 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value = ((r->gpr[GPR_RDX] & 0xffffffffull) << 32) | (r->gpr[GPR_RAX] & 0xffffffffull);
 	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL) {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (msr == MSR_IA32_APIC_BASE &&
@@ -61,11 +54,11 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 			   hv->boot->hv_phys_base, hv->boot->hv_phys_size)) {
 		log_printf(&cpu->hv->log, LOG_WARN, "refused IA32_APIC_BASE = %#llx: inside hypervisor memory",
 			   (unsigned long long)value);
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (msr_safe_write(msr, value)) {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	arch_vcpu_skip_instruction(v, e);
@@ -83,7 +76,7 @@ static void handle_xsetbv(struct hv_cpu *cpu, struct vcpu *v, const struct hv_ex
 		  /* AVX-512 state components go together and need AVX */
 		  (((value >> 5) & 7) == 0 || (((value >> 5) & 7) == 7 && (value & 4)));
 	if (!ok) {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	xsetbv(0, value);
@@ -102,7 +95,7 @@ static void handle_invd(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit
 static void handle_undefined_instruction(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	(void)e;
-	inject(cpu, v, VEC_UD, false, 0);
+	linux_vcpu_inject(cpu, v, VEC_UD, false, 0);
 }
 
 /* A guest-physical fault (EPT violation, SDM 29.3.3.2). Linux's identity map
@@ -125,9 +118,9 @@ static void handle_gpa_fault(struct hv_cpu *cpu, struct vcpu *v, const struct hv
 		u32 error = BIT(0) /* P */ | BIT(3) /* RSVD */ | ((access & HV_ACCESS_WRITE) ? BIT(1) : 0) |
 			    ((access & HV_ACCESS_EXEC) ? BIT(4) : 0);
 		write_cr2(gla); /* CR2 is not switched by VMX (SDM 27.3.1) */
-		inject(cpu, v, VEC_PF, true, error);
+		linux_vcpu_inject(cpu, v, VEC_PF, true, error);
 	} else {
-		inject(cpu, v, VEC_GP, true, 0);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 	}
 }
 
@@ -145,7 +138,7 @@ static void handle_triple_fault(struct hv_cpu *cpu, struct vcpu *v, const struct
 static void handle_hypercall(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	if (arch_vcpu_cpl(v) != 0) {
-		inject(cpu, v, VEC_UD, false, 0);
+		linux_vcpu_inject(cpu, v, VEC_UD, false, 0);
 		return;
 	}
 	arch_vcpu_skip_instruction(v, e);

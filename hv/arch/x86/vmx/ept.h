@@ -62,7 +62,7 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
  * Tables stay (freed with ept_free_tables). */
 u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size);
 
-/* Frees every table below pml4_pa (not the pages mapped by leaves). */
+/* Frees pml4_pa and every table below it (not the pages mapped by leaves). */
 void ept_free_tables(struct page_pool *pool, u64 pml4_pa);
 
 /* Leaf entry mapping gpa and its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),

@@ -8,12 +8,6 @@
 #include "backend.h"
 #include "core/hv.h"
 
-static void gp_fault(struct hv_cpu *cpu, struct vcpu *v)
-{
-	if (!arch_vcpu_inject_exception(v, VEC_GP, true, 0))
-		hv_panic(cpu, "Linux triple fault: #GP while delivering #DF");
-}
-
 /* MOV to CR0/CR4 that touches a host-owned bit. */
 void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
@@ -26,13 +20,13 @@ void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_ex
 	}
 	u64 value = arch_vcpu_gpr(v, reg);
 	if (value >> 32) {
-		gp_fault(cpu, v);
+		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (cr == 0) {
 		/* SDM 2.5 / 11.5.1: PG without PE and NW without CD are invalid. */
 		if (((value & CR0_PG) && !(value & CR0_PE)) || ((value & BIT(29)) && !(value & BIT(30)))) {
-			gp_fault(cpu, v);
+			linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 			return;
 		}
 		u64 old = vmcs_readnat(VMCS_GUEST_CR0);
@@ -53,7 +47,7 @@ void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_ex
 	} else {
 		/* Linux may not enable VMX (hidden in CPUID) nor bits the CPU lacks. */
 		if ((value & CR4_VMXE) || (value & ~c->cr4_fixed1)) {
-			gp_fault(cpu, v);
+			linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 			return;
 		}
 		vmcs_writenat(VMCS_GUEST_CR4, vmx_fixed_cr4(c, value | CR4_VMXE));

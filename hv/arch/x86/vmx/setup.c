@@ -122,11 +122,8 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	}
 	/* SDM 25.2 / 25.11.5: both regions start with the VMCS revision identifier. */
 	u64 vmxon_pa = page_pool_alloc(&hv->pool), vmcs_pa = page_pool_alloc(&hv->pool);
-	if (!vmxon_pa || !vmcs_pa) {
-		log_printf(&hv->log, LOG_ERROR, "CPU %u: out of hypervisor memory (memory = %llu MiB)", index,
-			   (unsigned long long)(hv->boot->hv_phys_size >> 20));
-		return HV_ERR_NOMEM;
-	}
+	if (!vmxon_pa || !vmcs_pa)
+		return hv_cpu_out_of_memory(hv, index);
 	*(u32 *)phys_to_virt(vmxon_pa) = hv->ctl.vmcs_revision;
 	*(u32 *)phys_to_virt(vmcs_pa) = hv->ctl.vmcs_revision;
 	cpu->vmxon_pa = vmxon_pa;

@@ -122,7 +122,7 @@ int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct d
 	a->vmcs_pa = page_pool_alloc(&hv->pool);
 	if (!a->vmcs_pa)
 		return -HV_ENOMEM;
-	a->eptp = ept_pointer(c->ept_root);
+	a->eptp = ept_pointer(c->gpt_root);
 	/* SDM 25.2: the region starts with the VMCS revision identifier. */
 	*(u32 *)phys_to_virt(a->vmcs_pa) = hv->ctl.vmcs_revision;
 

@@ -1,0 +1,41 @@
+/* The VMX backend's part of Dune contexts apart from the VMCS: their
+ * guest-physical page tables in EPT format (SDM Vol. 3C 29.3.2 "EPT
+ * Translation Mechanism", 29.3.7 memory type) and the MSR bitmap they all
+ * share (25.6.9). */
+#include <string.h>
+
+#include "arch/x86/arch.h"
+#include "arch/x86/msr_bitmap.h"
+#include "arch/x86/vmx/ept.h"
+#include "backend.h"
+#include "core/dune_ctx.h"
+#include "core/hv.h"
+
+int arch_dune_setup(struct hv *hv)
+{
+	hv->dune_msr_bitmap_pa = page_pool_alloc(&hv->pool);
+	if (!hv->dune_msr_bitmap_pa)
+		return -HV_ENOMEM;
+	/* Every MSR access exits except FS/GS base (SDM 25.6.9; dune-abi 1.8). */
+	u8 *bitmap = phys_to_virt(hv->dune_msr_bitmap_pa);
+	memset(bitmap, 0xff, PAGE_SIZE);
+	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++)
+		msr_bitmap_set(bitmap, msr, true, true, false);
+	return 0;
+}
+
+/* SDM 29.3.2: a 1 GiB EPT leaf needs IA32_VMX_EPT_VPID_CAP bit 17. */
+unsigned arch_gpt_max_level(struct hv *hv) { return hv->ctl.ept_1g ? 3 : 2; }
+
+int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access)
+{
+	/* Write-back, whatever the context's PAT says: it is Linux's RAM. */
+	u64 bits = ((access & HV_ACCESS_READ) ? EPT_READ : 0) | ((access & HV_ACCESS_WRITE) ? EPT_WRITE : 0) |
+		   ((access & HV_ACCESS_EXEC) ? EPT_EXECUTE : 0) | ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) |
+		   EPT_IGNORE_PAT;
+	return ept_map_leaf(&hv->pool, c->gpt_root, gpa, hpa, (int)level, bits, &c->table_pages, c->quota);
+}
+
+u64 arch_gpt_unmap(struct dune_ctx *c, u64 gpa, u64 size) { return ept_unmap_range(phys_to_virt, c->gpt_root, gpa, size); }
+
+void arch_gpt_free(struct hv *hv, struct dune_ctx *c) { ept_free_tables(&hv->pool, c->gpt_root); }
