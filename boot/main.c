@@ -114,6 +114,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		say(L"cannot boot Linux without its files: returning to the firmware");
 		return EFI_NOT_FOUND;
 	}
+	if (!cfg.hypervisor) {
+		/* The same loader path without the hypervisor (make bench-boot's
+		 * native boot, or an A/B comparison on a machine). */
+		say(L"hypervisor = off: starting Linux without the hypervisor");
+		build_cmdline(&env, false);
+		loader_resolve_path(&env, cfg.kernel, path, CONFIG_PATH_MAX);
+		return loader_start_linux(&env, path, cmdline);
+	}
 
 	struct vmx_cpu_facts facts;
 	struct vmx_controls ctl;

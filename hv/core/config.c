@@ -22,6 +22,7 @@ void config_defaults(struct hv_config *cfg)
 	cfg->on_fail = ON_FAIL_NATIVE;
 	cfg->on_panic = ON_PANIC_HALT;
 	cfg->serial_port = 0x3f8;
+	cfg->hypervisor = true;
 }
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -88,8 +89,13 @@ static bool copy_string(char *dst, size_t cap, const char *value)
 	return true;
 }
 
-enum key_id { KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_MEMORY, KEY_LOG_LEVEL, KEY_ON_FAIL, KEY_ON_PANIC, KEY_SERIAL, KEY_COUNT };
-static const char *const key_names[KEY_COUNT] = {"kernel", "initrd", "cmdline", "memory", "log_level", "on_fail", "on_panic", "serial"};
+enum key_id {
+	KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_MEMORY, KEY_LOG_LEVEL, KEY_ON_FAIL, KEY_ON_PANIC, KEY_SERIAL, KEY_HYPERVISOR,
+	KEY_COUNT
+};
+static const char *const key_names[KEY_COUNT] = {"kernel",  "initrd",   "cmdline", "memory",    "log_level",
+						 "on_fail", "on_panic", "serial",  "hypervisor"};
+static const char *const on_off_names[] = {"off", "on"};
 
 /* Applies one key; returns NULL or a reason (the value is quoted by the caller). */
 static const char *apply_key(struct hv_config *cfg, enum key_id key, const char *value)
@@ -135,6 +141,11 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 		if (!parse_size(value, &n) || n == 0 || n > 0xfff8)
 			return "expected an I/O port like 0x3f8, or none";
 		cfg->serial_port = (u16)n;
+		return NULL;
+	case KEY_HYPERVISOR:
+		if ((i = lookup_name(value, on_off_names, 2)) < 0)
+			return "expected on or off";
+		cfg->hypervisor = i == 1;
 		return NULL;
 	case KEY_COUNT:
 		break;

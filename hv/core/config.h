@@ -36,6 +36,7 @@ struct hv_config {
 	enum on_fail on_fail;
 	enum on_panic on_panic;
 	u16 serial_port;    /* 0 = no serial log */
+	bool hypervisor;    /* false (hypervisor = off): Linux boots natively, as with on_fail = native */
 };
 
 /* Fills *cfg with defaults. */

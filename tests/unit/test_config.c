@@ -12,7 +12,7 @@ UNIT_TEST(full_config)
 	char err[CONFIG_ERROR_MAX];
 	const char *text = "# comment\n\nkernel = vmlinuz\r\ninitrd=\\EFI\\x\\initrd.img\n"
 			   "cmdline = \"console=ttyS0 quiet\"\nmemory = 96M\nlog_level = debug\non_fail = halt\n"
-			   "on_panic = bochs-shutdown\nserial = 0x2f8\n";
+			   "on_panic = bochs-shutdown\nserial = 0x2f8\nhypervisor = off\n";
 	CHECK_EQ(parse(text, &c, err), 0);
 	CHECK(strcmp(c.kernel, "vmlinuz") == 0);
 	CHECK(strcmp(c.initrd, "\\EFI\\x\\initrd.img") == 0);
@@ -22,6 +22,7 @@ UNIT_TEST(full_config)
 	CHECK_EQ(c.on_fail, ON_FAIL_HALT);
 	CHECK_EQ(c.on_panic, ON_PANIC_BOCHS_SHUTDOWN);
 	CHECK_EQ(c.serial_port, 0x2f8);
+	CHECK(!c.hypervisor);
 	CHECK_EQ(err[0], 0);
 }
 
@@ -38,6 +39,9 @@ UNIT_TEST(defaults_and_rounding)
 	CHECK_EQ(c.on_panic, ON_PANIC_HALT);
 	CHECK_EQ(c.log_level, LOG_INFO);
 	CHECK_EQ(c.serial_port, 0x3f8);
+	CHECK(c.hypervisor);
+	CHECK_EQ(parse("kernel=k\nhypervisor=on", &c, err), 0);
+	CHECK(c.hypervisor);
 	CHECK_EQ(parse("kernel=k\nmemory=0x2000000", &c, err), 0);
 	CHECK_EQ(c.memory_bytes, 32ull << 20);
 	CHECK_EQ(parse("kernel=k\nmemory=1g", &c, err), 0);
@@ -64,6 +68,7 @@ UNIT_TEST(bad_inputs_give_one_line_reasons)
 		{"kernel = k\non_fail = maybe\n", "expected native or halt"},
 		{"kernel = k\non_panic = explode\n", "expected halt, reset or bochs-shutdown"},
 		{"kernel = k\nserial = 0\n", "expected an I/O port"},
+		{"kernel = k\nhypervisor = maybe\n", "line 2: bad value: hypervisor = \"maybe\": expected on or off"},
 		{"kernel = k\nserial = 0x10000\n", "expected an I/O port"},
 		{"kernel = k\njust words\n", "line 2: expected 'key = value'"},
 		{"kernel = \"k\n", "unterminated quote"},
