@@ -11,8 +11,9 @@ CPUS CPUs (default 2):
 and, once, the dunehv boot on 1 CPU in Bochs 3.0 and in Debian's Bochs 2.7
 (wall time only: the emulator the tests moved from, and what it cost).
 Bochs prints its tick count when it stops. With `clock: sync=none` ticks are
-emulated instructions (deterministic for the same inputs), not real cycles or
-time; ratios of ticks are the precise measure, wall times vary by about +-15%.
+emulated time (one per emulated instruction while a CPU runs, skipped ahead
+while every CPU halts), not real cycles; ratios of ticks are the precise
+measure, wall times vary by about +-15%.
 """
 import argparse
 import re
