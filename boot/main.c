@@ -47,16 +47,22 @@ static void build_cmdline(const struct loader_env *env, bool virtualized)
 		snprintf(cmdline + n, sizeof(cmdline) - n, "%scpu_init_udelay=10000", n ? " " : "");
 }
 
+/* Linux without the hypervisor, through the same loader path; why is the
+ * setting that chose it. */
+static EFI_STATUS start_linux_natively(const struct loader_env *env, const CHAR16 *why)
+{
+	CHAR16 kernel[CONFIG_PATH_MAX];
+	say(L"%s: starting Linux without the hypervisor", why);
+	build_cmdline(env, false);
+	loader_resolve_path(env, cfg.kernel, kernel, CONFIG_PATH_MAX);
+	return loader_start_linux(env, kernel, cmdline);
+}
+
 /* on_fail: boot Linux natively, or stop here. */
 static EFI_STATUS follow_on_fail(const struct loader_env *env, bool kernel_ok)
 {
-	CHAR16 kernel[CONFIG_PATH_MAX];
-	if (cfg.on_fail == ON_FAIL_NATIVE && kernel_ok) {
-		say(L"on_fail = native: starting Linux without the hypervisor");
-		build_cmdline(env, false);
-		loader_resolve_path(env, cfg.kernel, kernel, CONFIG_PATH_MAX);
-		return loader_start_linux(env, kernel, cmdline);
-	}
+	if (cfg.on_fail == ON_FAIL_NATIVE && kernel_ok)
+		return start_linux_natively(env, L"on_fail = native");
 	if (cfg.on_fail == ON_FAIL_NATIVE)
 		say(L"on_fail = native, but there is no kernel to start: returning to the firmware");
 	else
@@ -114,14 +120,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		say(L"cannot boot Linux without its files: returning to the firmware");
 		return EFI_NOT_FOUND;
 	}
-	if (!cfg.hypervisor) {
-		/* The same loader path without the hypervisor (make bench-boot's
-		 * native boot, or an A/B comparison on a machine). */
-		say(L"hypervisor = off: starting Linux without the hypervisor");
-		build_cmdline(&env, false);
-		loader_resolve_path(&env, cfg.kernel, path, CONFIG_PATH_MAX);
-		return loader_start_linux(&env, path, cmdline);
-	}
+	if (!cfg.hypervisor) /* make bench-boot's native boot, or an A/B comparison */
+		return start_linux_natively(&env, L"hypervisor = off");
 
 	struct vmx_cpu_facts facts;
 	struct vmx_controls ctl;

@@ -93,6 +93,10 @@ static bool deliver_machine_check(struct vcpu *v, bool waiting_for_sipi)
  * for SIPI takes neither (SDM 25.4.2). */
 void arch_vcpu_deliver_events(struct vcpu *v)
 {
+	if (!v->mce_pending && !v->nmi_pending) { /* the common case: nothing held, no VMREAD */
+		set_nmi_window_exiting(v, false);
+		return;
+	}
 	bool waiting_for_sipi = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_FOR_SIPI;
 	bool window = deliver_machine_check(v, waiting_for_sipi);
 	if (v->nmi_pending && waiting_for_sipi) {
