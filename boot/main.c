@@ -47,12 +47,28 @@ static void build_cmdline(const struct loader_env *env, bool virtualized)
 		snprintf(cmdline + n, sizeof(cmdline) - n, "%scpu_init_udelay=10000", n ? " " : "");
 }
 
-/* Linux without the hypervisor, through the same loader path; why is the
- * setting that chose it. */
+/* Where the firmware has no ACPI tables (OVMF under Bochs), a minimal
+ * RSDP/XSDT/MADT listing the MP services' CPUs, so that Linux finds them all;
+ * firmware with ACPI is left untouched. -1 (what says why) on failure. */
+static int offer_acpi_if_missing(const struct loader_cpus *cpus, const char **what)
+{
+	int acpi = loader_acpi_install_if_missing(cpus, what);
+	if (acpi > 0)
+		say(L"the firmware has no ACPI tables: installed an RSDP/XSDT/MADT listing %u CPUs", cpus->count);
+	return acpi < 0 ? -1 : 0;
+}
+
+/* Linux without the hypervisor, through the same loader path (ACPI tables
+ * included, so that it finds the same CPUs); why is the setting that chose
+ * it. */
 static EFI_STATUS start_linux_natively(const struct loader_env *env, const CHAR16 *why)
 {
 	CHAR16 kernel[CONFIG_PATH_MAX];
+	struct loader_cpus cpus;
+	const char *what = NULL;
 	say(L"%s: starting Linux without the hypervisor", why);
+	if (EFI_ERROR(loader_mp_discover(&cpus, &what)) || offer_acpi_if_missing(&cpus, &what))
+		say(L"warning: %a: Linux may find fewer CPUs", what);
 	build_cmdline(env, false);
 	loader_resolve_path(env, cfg.kernel, kernel, CONFIG_PATH_MAX);
 	return loader_start_linux(env, kernel, cmdline);
@@ -142,13 +158,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		say(L"error: VMX unavailable: %a", error);
 		return follow_on_fail(&env, true);
 	}
-	int acpi = loader_acpi_install_if_missing(&cpus, &what);
-	if (acpi < 0) {
+	if (offer_acpi_if_missing(&cpus, &what)) {
 		say(L"error: %a", what);
 		return follow_on_fail(&env, true);
 	}
-	if (acpi > 0)
-		say(L"the firmware has no ACPI tables: installed an RSDP/XSDT/MADT listing %u CPUs", cpus.count);
 	BOOLEAN hv_active = FALSE;
 	if (loader_launch_hypervisor(&env, &cfg, &cpus, &what, &hv_active)) {
 		say(L"error: %a", what);

@@ -44,6 +44,16 @@ bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
  * can take them (a #MC before an NMI). */
 void arch_vcpu_deliver_events(struct vcpu *v);
 
+/* An NMI in root mode interrupted the instruction at *rip: if that lies in
+ * the entry stub between its last test of hv_cpu.serve_before_entry and the
+ * VM-entry instruction, *rip goes back to that test (VMX: entry.asm). */
+void arch_entry_window_rewind(u64 *rip);
+
+/* The next entry of Dune vCPU v exits before the guest runs an instruction
+ * (with the time slice's exit), so that Linux's vCPU gets an event it holds;
+ * where the CPU has no timer for a time slice, the run goes on. */
+void arch_vcpu_end_time_slice(struct hv_cpu *cpu, struct vcpu *v);
+
 /* The next entry of Dune vCPU v runs for at most one time slice before an
  * HV_EXIT_TIME_SLICE (where the CPU has a timer for it). */
 void arch_vcpu_start_time_slice(struct hv_cpu *cpu, struct vcpu *v);

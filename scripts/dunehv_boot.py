@@ -35,6 +35,11 @@ def config(cmdline="console=ttyS0", memory="64M", log_level="info", on_fail="nat
     return "\n".join(lines) + "\n" + extra
 
 
+class EmulatorDefect(RuntimeError):
+    """Bochs stopped at its tripwire: the emulator broke an SDM invariant,
+    so the boot says nothing about dunehv."""
+
+
 def missing_artifacts():
     return [str(p.relative_to(ROOT)) for p in (EFI, KERNEL, INITRD) if not p.exists()]
 
@@ -60,8 +65,12 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
         startup = emu.native_startup(native_cmdline)
     esp_files.update(files or {})
     emu.make_esp(run / "esp", esp_files, startup)
-    return emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                   memory_mb=memory_mb, cpus=cpus, cancel=cancel)
+    r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
+                memory_mb=memory_mb, cpus=cpus, cancel=cancel)
+    if r.emulator_defect:
+        raise EmulatorDefect(f"{name}: emulator defect, not a dunehv failure: Bochs stopped at its tripwire "
+                             f"(scripts/patches/bochs3-tripwire-exit-rip.patch): {r.emulator_defect}")
+    return r
 
 
 # A kernel message reaches the console asynchronously, so it can land in the

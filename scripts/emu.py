@@ -43,7 +43,9 @@ Result fields:
                 'timeout': timeout_s elapsed;
                 'cancelled': the cancel event was set;
                 'exited': the emulator exited for another reason (Bochs panic,
-                  triple fault reaching the debugger prompt, QEMU -no-reboot ...).
+                  triple fault reaching the debugger prompt, QEMU -no-reboot ...);
+                'emulator-defect': Bochs stopped at its tripwire, an SDM
+                  invariant of its own that broke (line in emulator_defect).
     wall_s      seconds from start to stop.
     ticks       Bochs 3.0: the tick count of the "shutdown requested" line in
                 bochs.log (logprefix %t puts the tick on every line); Bochs 2.7:
@@ -116,6 +118,9 @@ POLL_S = 0.2
 
 _ANSI = re.compile(rb"\x1b(?:\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])")
 _TICKS = re.compile(r"\((\d+)\)\.\[(\d+)\]")
+# scripts/patches/bochs3-tripwire-exit-rip.patch: Bochs stops with this line
+# when one of its own SDM invariants breaks (an emulator defect).
+TRIPWIRE_RE = re.compile(r"DUNEHV-BOCHS-TRIPWIRE: [^\r\n]*")
 _TICKS3 = re.compile(r"^\s*(\d+)\S*.*shutdown requested", re.M)
 
 
@@ -137,6 +142,7 @@ class Result:
     log_path: Optional[Path] = None
     cmd: list = field(default_factory=list)
     arrivals: list = field(default_factory=list)  # (wall_s, len(output) then)
+    emulator_defect: Optional[str] = None  # the Bochs tripwire's line, if it fired
 
     def time_of(self, pattern) -> Optional[float]:
         """Wall seconds (poll resolution 0.2 s) at which the first match of
@@ -424,6 +430,11 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
         found = _TICKS3.findall(_read_text(run_dir / "bochs.log"))
         if found:
             ticks = int(found[-1])
+    defect = None
+    if emulator == "bochs":
+        m = TRIPWIRE_RE.search(emu_out) or TRIPWIRE_RE.search(_read_text(run_dir / "bochs.log"))
+        if m:
+            defect, reason = m.group(0), "emulator-defect"
     if reason == "exited":
         if emulator in ("bochs", "bochs27"):
             blog = _read_text(run_dir / "bochs.log")
@@ -433,7 +444,7 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
             reason = "shutdown"
     return Result(output=clean_text(raw), reason=reason, wall_s=wall, ticks=ticks,
                   returncode=proc.returncode, match=match, run_dir=run_dir,
-                  log_path=log_path, cmd=cmd, arrivals=arrivals)
+                  log_path=log_path, cmd=cmd, arrivals=arrivals, emulator_defect=defect)
 
 
 # ---------------------------------------------------------------- CLI

@@ -21,6 +21,9 @@ import dunehv_boot  # noqa: E402
 STOPS = (r"\[dunehv\] stopped \(on_panic", r"Kernel panic - not syncing", r"on_fail = halt: not starting Linux",
          dunehv_boot.RETURNED_RE)
 
+# The entry-window test's hypercalls (hvprobe's /proc/dunehv/entrywindow).
+TEST_HOOKS = "test_hooks = on\n"
+
 _cancel = threading.Event()  # set at the end of the session: no boot outlives it
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="long-boot")
 _started = {}
@@ -34,7 +37,7 @@ def _boot_main():
     # soft-lockup report. The longest threshold (2 x 60 s) keeps the
     # detector for real lockups without flagging that.
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=5 watchdog_thresh=60",
-                             memory="64M", log_level="info")
+                             memory="64M", log_level="info", extra=TEST_HOOKS)
     # 3 GiB of RAM: one whole GiB of it, [1 GiB, 2 GiB), is Linux RAM, for
     # hvprobe's 1 GiB EPT leaf (below 1 GiB the legacy hole splits it; the
     # hypervisor and the firmware sit in the top GiB).
@@ -47,7 +50,7 @@ def _boot_smp4():
     firmware start-up of 3 APs, Linux's INIT-SIPI-SIPI to each, and every
     check of the 2-CPU boot that is per CPU."""
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.idle=2 hvtest.only=smp watchdog_thresh=60",
-                             memory="64M", log_level="info")
+                             memory="64M", log_level="info", extra=TEST_HOOKS)
     return dunehv_boot.boot("bochs-smp4", "bochs", cfg=cfg, timeout_s=2100, stop_patterns=STOPS, memory_mb=2048,
                             cpus=4, cancel=_cancel)
 

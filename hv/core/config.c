@@ -91,10 +91,10 @@ static bool copy_string(char *dst, size_t cap, const char *value)
 
 enum key_id {
 	KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_MEMORY, KEY_LOG_LEVEL, KEY_ON_FAIL, KEY_ON_PANIC, KEY_SERIAL, KEY_HYPERVISOR,
-	KEY_COUNT
+	KEY_TEST_HOOKS, KEY_COUNT
 };
 static const char *const key_names[KEY_COUNT] = {"kernel",  "initrd",   "cmdline", "memory",    "log_level",
-						 "on_fail", "on_panic", "serial",  "hypervisor"};
+						 "on_fail", "on_panic", "serial",  "hypervisor", "test_hooks"};
 static const char *const on_off_names[] = {"off", "on"};
 
 /* Applies one key; returns NULL or a reason (the value is quoted by the caller). */
@@ -146,6 +146,11 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 		if ((i = lookup_name(value, on_off_names, 2)) < 0)
 			return "expected on or off";
 		cfg->hypervisor = i == 1;
+		return NULL;
+	case KEY_TEST_HOOKS:
+		if ((i = lookup_name(value, on_off_names, 2)) < 0)
+			return "expected on or off";
+		cfg->test_hooks = i == 1;
 		return NULL;
 	case KEY_COUNT:
 		break;

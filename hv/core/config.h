@@ -37,6 +37,7 @@ struct hv_config {
 	enum on_panic on_panic;
 	u16 serial_port;    /* 0 = no serial log */
 	bool hypervisor;    /* false (hypervisor = off): Linux boots natively, as with on_fail = native */
+	bool test_hooks;    /* test_hooks = on: the DUNEHV_HC_TEST_* hypercalls (test suite only) */
 };
 
 /* Fills *cfg with defaults. */

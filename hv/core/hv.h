@@ -6,11 +6,10 @@
 #include "core/boot_info.h"
 #include "core/vcpu.h"
 #include "core/dune_ctx.h"
-#include "arch/x86/vmx/ept.h"
 #include "include/dunehv/abi.h"
 #include "core/log.h"
 #include "core/page_pool.h"
-#include "arch/x86/vmx/vmx_caps.h"
+#include "backend_types.h"
 
 #define HV_LINUX_VPID 1
 
@@ -59,6 +58,10 @@ struct smp_mailbox {
 struct hv_cpu {
 	struct hv_cpu *self;      /* GS:0, see this_cpu() */
 	struct vcpu *current;     /* GS:8, entry.asm: the vCPU entered next */
+	/* GS:16, entry.asm: set by every NMI taken in root mode; the entry path
+	 * serves the mailbox and Linux's events again before entering (see
+	 * vmentry_serve in core/vcpu_exit.c). */
+	u32 serve_before_entry;
 	struct hv *hv;
 	u32 index;
 	u32 apic_id;
@@ -78,6 +81,10 @@ struct hv_cpu {
 	u32 stop_requested, stopped;
 	/* INIT/SIPI (init_sipi.c) */
 	u64 inits, sipis;
+	/* test_hooks = on only (core/test_hooks.c): a delay in the entry window
+	 * of this CPU's next VM entry, and whether it is under way. */
+	u64 test_entry_delay_tsc; /* atomic */
+	u32 test_in_entry_delay;  /* atomic */
 	struct exit_counters exits[VCPU_NR_KINDS]; /* by the kind of vCPU that exited */
 	/* Host descriptor tables. */
 	u64 gdt[8];
@@ -89,14 +96,10 @@ struct hv {
 	struct hv_boot_info *boot;
 	struct hv_config cfg;
 	struct page_pool pool;
-	struct vmx_cpu_facts facts;
-	struct vmx_controls ctl;
+	struct arch_hv arch;      /* the backend's machine-wide part */
 	struct mtrr_state mtrr;
 	struct log_ring log;
-	u64 linux_ept_pml4;
-	u64 linux_eptp;
-	struct ept_stats linux_ept_stats;
-	u64 msr_bitmap_pa;        /* Linux's MSR bitmap, shared by all CPUs */
+	unsigned phys_addr_bits;  /* CPUID.80000008:EAX[7:0], set by arch_hv_init */
 	u64 xcr0_supported;       /* CPUID.D.0 EDX:EAX */
 	u32 cpu_count;            /* CPUs the loader starts (bi->cpu_count) */
 	u32 cpus_up;              /* atomic: CPUs launched so far */
@@ -104,7 +107,6 @@ struct hv {
 	struct hv_cpu *cpus[HV_MAX_CPUS];
 	u64 hv_memory_violations; /* atomic */
 	struct dune_ctx_table dune;
-	u64 dune_msr_bitmap_pa;   /* shared by all Dune contexts */
 	u64 dune_shootdowns;      /* atomic: unmaps that flushed a context's EPT */
 	u64 dune_migrations;      /* atomic: runs that moved a context's VMCS to another CPU */
 };
@@ -132,6 +134,8 @@ void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_e
 /* Called by the backend's exit stub for every VM exit (core/vcpu_exit.c),
  * and when the entry instruction failed with the backend's error code. */
 void vmexit_handler(void);
+/* Called by the exit stub before an entry when an NMI came in root mode. */
+void vmentry_serve(void);
 void vcpu_entry_instruction_failed(struct hv_cpu *cpu, u32 vm_instruction_error);
 
 /* arch/x86/vmx/entry.asm, arch/x86/exc.asm */

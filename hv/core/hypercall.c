@@ -8,6 +8,7 @@
 #include "arch/x86/arch.h"
 #include "guest/dune_hypercall.h"
 #include "core/guest_mem.h"
+#include "core/test_hooks.h"
 
 static s64 copy_to_guest(struct hv *hv, u64 gpa, u64 size, const void *src, u64 len)
 {
@@ -128,6 +129,10 @@ s64 hypercall_linux(struct hv_cpu *cpu, struct vcpu *v)
 		return hc_ctx_unmap(cpu, a0, a1, a2, a3);
 	case DUNEHV_HC_CTX_DESTROY:
 		return hc_ctx_destroy(cpu, a0, a1);
+	case DUNEHV_HC_TEST_ENTRY_DELAY:
+		return hc_test_entry_delay(cpu, a0, a1);
+	case DUNEHV_HC_TEST_WINDOW_KICK:
+		return hc_test_window_kick(cpu, a0, a1, a2);
 	default:
 		return -HV_ENOSYS;
 	}

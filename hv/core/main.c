@@ -64,6 +64,8 @@ static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 		   (unsigned long long)bi->hv_phys_base, (unsigned long long)(bi->hv_phys_base + bi->hv_phys_size),
 		   (unsigned long long)(bi->hv_phys_size >> 20), (unsigned long long)(bi->image_size >> 10),
 		   (unsigned long long)hv->pool.free_pages, hv->cpu_count);
+	if (hv->cfg.test_hooks)
+		log_printf(&hv->log, LOG_WARN, "test_hooks = on: the DUNEHV_HC_TEST_* hypercalls are enabled (test suite only)");
 
 	long r = arch_hv_init(hv);
 	if (r == HV_ERR_VMX)

@@ -55,6 +55,7 @@ static void do_request(enum smp_request request, u64 arg)
 		break;
 	case SMP_REQ_NONE:
 	case SMP_REQ_PARKED:
+	case SMP_REQ_PING:
 		break;
 	}
 }
@@ -78,12 +79,11 @@ void smp_wait_u32(struct hv_cpu *self, volatile u32 *flag, u32 value)
 	}
 }
 
-void smp_call(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg)
+/* Takes target's mailbox and posts request in it: true if posted (the
+ * caller sends the IPI and waits), false if the target is parked (nothing
+ * cached there, nothing active there). The caller releases the mailbox. */
+static bool mailbox_post(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg)
 {
-	if (target == self) {
-		do_request(request, arg);
-		return;
-	}
 	struct smp_mailbox *m = &target->mailbox;
 	while (__atomic_exchange_n(&m->owner_lock, 1, __ATOMIC_ACQUIRE)) {
 		smp_serve(self);
@@ -92,13 +92,48 @@ void smp_call(struct hv_cpu *self, struct hv_cpu *target, enum smp_request reque
 	m->arg = arg;
 	__atomic_store_n(&m->done, 0, __ATOMIC_RELAXED);
 	u32 expected = SMP_REQ_NONE;
-	if (__atomic_compare_exchange_n(&m->request, &expected, (u32)request, false, __ATOMIC_SEQ_CST,
-					__ATOMIC_SEQ_CST)) {
-		__atomic_add_fetch(&self->requests_sent, 1, __ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&m->request, &expected, (u32)request, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return false;
+	__atomic_add_fetch(&self->requests_sent, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void mailbox_release(struct hv_cpu *target) { __atomic_store_n(&target->mailbox.owner_lock, 0, __ATOMIC_RELEASE); }
+
+void smp_call(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg)
+{
+	if (target == self) {
+		do_request(request, arg);
+		return;
+	}
+	if (mailbox_post(self, target, request, arg)) {
 		send_ipi(target);
-		smp_wait_u32(self, &m->done, 1);
-	} /* else parked: nothing cached there, nothing active there */
-	__atomic_store_n(&m->owner_lock, 0, __ATOMIC_RELEASE);
+		smp_wait_u32(self, &target->mailbox.done, 1);
+	}
+	mailbox_release(target);
+}
+
+s64 smp_call_bounded(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg, u64 timeout_tsc)
+{
+	struct smp_mailbox *m = &target->mailbox;
+	s64 elapsed = -1;
+	if (mailbox_post(self, target, request, arg)) {
+		u64 t0 = rdtsc();
+		send_ipi(target);
+		while (!__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) && rdtsc() - t0 < timeout_tsc) {
+			smp_serve(self);
+			cpu_relax();
+		}
+		u32 expected = request;
+		if (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE))
+			elapsed = (s64)(rdtsc() - t0);
+		else if (!__atomic_compare_exchange_n(&m->request, &expected, SMP_REQ_NONE, false, __ATOMIC_SEQ_CST,
+						      __ATOMIC_SEQ_CST))
+			smp_wait_u32(self, &m->done, 1); /* the target began it just now: let it finish */
+	}
+	mailbox_release(target);
+	return elapsed;
 }
 
 void smp_stop_if_requested(struct hv_cpu *self)

@@ -3,7 +3,9 @@
  * A CPU in VMX non-root mode runs Linux without exits, so a request reaches it
  * by an NMI IPI: Linux's VMCS has NMI exiting (SDM 25.6.1), so the NMI makes
  * it exit, and a CPU in root mode serves its mailbox before its next VM
- * entry and while it waits for anything. The requester holds the target's
+ * entry and while it waits for anything. An NMI that comes after the exit
+ * handler's last look is caught by the entry stub (arch/x86/vmx/entry.asm,
+ * "The entry window"), so a request never waits for a later exit. The requester holds the target's
  * mailbox for the round trip (Jailhouse's request/acknowledge shape), and
  * serves its own mailbox while it waits, so two CPUs asking each other never
  * deadlock.
@@ -24,11 +26,17 @@ enum smp_request {
 	SMP_REQ_EVICT_VCPU, /* arch_vcpu_evict(arg, a struct vcpu *) on the target */
 	SMP_REQ_FLUSH_GPT,  /* arch_vcpu_flush_gpt(arg, a struct vcpu *) on the target */
 	SMP_REQ_PARKED,  /* not a request: the target waits for SIPI (smp_park) */
+	SMP_REQ_PING,       /* nothing: a round trip (test_hooks.c) */
 };
 
 /* Runs request on target and returns once the target acknowledged it. On
  * the calling CPU itself the request is done in place. */
 void smp_call(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg);
+
+/* smp_call with a bound: gives up after timeout_tsc TSC ticks, taking the
+ * request back if the target has not begun it. The TSC ticks from posting
+ * to the acknowledgement, or -1 if it never came (test_hooks.c). */
+s64 smp_call_bounded(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg, u64 timeout_tsc);
 
 /* Before a CPU enters wait-for-SIPI, where NMIs are blocked (SDM 25.4.2):
  * it has evicted every Dune vCPU cached on it and flushed its TLBs, so a

@@ -36,6 +36,7 @@ typedef int32_t s32;
 #define HV_EIO 5
 #define HV_EDQUOT 122
 #define HV_EOPNOTSUPP 95
+#define HV_ETIMEDOUT 110
 
 /* True when [base, base + size) and [obase, obase + osize) intersect. */
 static inline bool ranges_overlap(u64 base, u64 size, u64 obase, u64 osize)

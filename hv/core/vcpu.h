@@ -6,7 +6,7 @@
 #ifndef HV_CORE_VCPU_H
 #define HV_CORE_VCPU_H
 
-#include "arch/x86/vmx/vmx_vcpu.h"
+#include "backend_types.h"
 #include "core/types.h"
 #include "include/dunehv/abi.h"
 

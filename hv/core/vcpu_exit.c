@@ -3,6 +3,7 @@
  * code of its kind; then whatever vCPU is current is entered. */
 #include "backend.h"
 #include "core/smp.h"
+#include "core/test_hooks.h"
 #include "guest/dune_hypercall.h"
 #include "guest/linux_exits.h"
 
@@ -19,6 +20,23 @@ void vmexit_handler(void)
 	if (cpu->current == &cpu->linux_vcpu)
 		arch_vcpu_deliver_events(cpu->current); /* Linux runs next */
 	smp_serve(cpu);
+	if (__atomic_load_n(&cpu->test_entry_delay_tsc, __ATOMIC_RELAXED))
+		test_entry_delay(cpu); /* test_hooks = on: widens the entry window */
+}
+
+/* The entry stub found serve_before_entry set: an NMI came in root mode
+ * after the last look (a request, or Linux's NMI). Cleared first, so that
+ * an NMI from here on sets it again and the stub comes back. */
+void vmentry_serve(void)
+{
+	struct hv_cpu *cpu = this_cpu();
+	__atomic_store_n(&cpu->serve_before_entry, 0, __ATOMIC_SEQ_CST);
+	smp_serve(cpu);
+	struct vcpu *v = cpu->current;
+	if (v == &cpu->linux_vcpu)
+		arch_vcpu_deliver_events(v);
+	else if (cpu->linux_vcpu.nmi_pending || cpu->linux_vcpu.mce_pending)
+		arch_vcpu_end_time_slice(cpu, v); /* the Dune run ends at once; Linux takes it then */
 }
 
 void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code)

@@ -38,7 +38,7 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 		return -HV_EFAULT;
 	memcpy(&cr, phys_to_virt(gpa), sizeof(cr));
 	if (cr.flags || cr.ept_page_quota == 0 || cr.ept_page_quota > DUNEHV_CTX_MAX_EPT_PAGES ||
-	    (cr.cr3 & ~0xfffull) >= (1ull << hv->facts.phys_addr_bits))
+	    (cr.cr3 & ~0xfffull) >= (1ull << hv->phys_addr_bits))
 		return -HV_EINVAL;
 
 	int slot = dune_ctx_alloc(&hv->dune, cr.token);
@@ -91,7 +91,7 @@ static s64 map_checked(struct hv_cpu *cpu, struct dune_ctx *c, u64 gpa, u64 hpa_
 	int level = (flags & DUNEHV_MAP_1G) ? 3 : (flags & DUNEHV_MAP_2M) ? 2 : 1;
 	u64 size = level == 3 ? SIZE_1G : level == 2 ? SIZE_2M : PAGE_SIZE;
 	if (!(flags & DUNEHV_MAP_READ) || (hpa_flags & 0xfe0) || ((flags & DUNEHV_MAP_2M) && (flags & DUNEHV_MAP_1G)) ||
-	    (hpa & (size - 1)) || (gpa & (size - 1)) || gpa >= (1ull << hv->facts.phys_addr_bits))
+	    (hpa & (size - 1)) || (gpa & (size - 1)) || gpa >= (1ull << hv->phys_addr_bits))
 		return -HV_EINVAL;
 	if ((unsigned)level > arch_gpt_max_level(hv))
 		return -HV_EOPNOTSUPP;

@@ -50,7 +50,7 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 		return;
 	}
 	if (msr == MSR_IA32_APIC_BASE &&
-	    ranges_overlap(value & ~0xfffull & ((1ull << hv->facts.phys_addr_bits) - 1), PAGE_SIZE,
+	    ranges_overlap(value & ~0xfffull & ((1ull << hv->phys_addr_bits) - 1), PAGE_SIZE,
 			   hv->boot->hv_phys_base, hv->boot->hv_phys_size)) {
 		log_printf(&cpu->hv->log, LOG_WARN, "refused IA32_APIC_BASE = %#llx: inside hypervisor memory",
 			   (unsigned long long)value);

@@ -7,6 +7,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/machine_check.h"
 #include "core/smp.h"
+#include "backend.h"
 #include "arch/x86/vmx/vmx_defs.h"
 
 /* Segment descriptors (SDM 3.4.5): 64-bit code DPL0, data DPL0. */
@@ -72,9 +73,13 @@ void host_exception(struct host_exception_frame *f)
 	if (f->vector == VEC_NMI) {
 		smp_stop_if_requested(cpu);
 		/* An IPI's request is served before the next VM entry (or by the
-		 * wait loop this CPU is in); Linux's NMI is delivered then. */
+		 * wait loop this CPU is in); Linux's NMI is delivered then. Both
+		 * may have come after the exit handler's last look: the entry
+		 * stub looks again (entry.asm, "The entry window"). */
 		if (!smp_nmi_is_ipi(cpu))
 			cpu->linux_vcpu.nmi_pending = true;
+		__atomic_store_n(&cpu->serve_before_entry, 1, __ATOMIC_SEQ_CST);
+		arch_entry_window_rewind(&f->rip);
 		return;
 	}
 	if (f->vector == VEC_MC) {

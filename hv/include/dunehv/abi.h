@@ -33,7 +33,7 @@ typedef uint32_t dunehv_u32;
  * vendor_*), no VMX exit qualification or interruption information.
  * 2.1: DUNEHV_CTX_EXIT_MACHINE_CHECK. */
 #define DUNEHV_ABI_MAJOR 2
-#define DUNEHV_ABI_MINOR 1
+#define DUNEHV_ABI_MINOR 2
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -58,6 +58,23 @@ typedef uint32_t dunehv_u32;
 /* ABI 1.2: (cpu index, gpa of struct dunehv_cpu_stats, size) -> bytes
  * written (a prefix if short); -EINVAL for a CPU that is not up. */
 #define DUNEHV_HC_CPU_STATS    (DUNEHV_HC_BASE + 4)
+
+/* ABI 2.2, test hooks: only with `test_hooks = on` in dunehv.cfg, -EPERM
+ * otherwise. They widen a CPU's entry window (after its last look at its
+ * mailbox, before VM entry) on purpose, to show that what arrives there is
+ * not left for a later exit. */
+/* (cpu index, delay in TSC ticks) -> 0: that CPU's next VM entry waits that
+ * long in its entry window; -EINVAL for a CPU that is not up */
+#define DUNEHV_HC_TEST_ENTRY_DELAY (DUNEHV_HC_BASE + 0x20)
+/* (cpu index, kind, timeout in TSC ticks): waits until that CPU (not the
+ * caller's) is in its widened entry window, then sends it what kind names.
+ * DUNEHV_TEST_KICK_REQUEST: a cross-CPU request; -> TSC ticks from posting
+ * it to its acknowledgement, -ETIMEDOUT if none came within the timeout.
+ * DUNEHV_TEST_KICK_NMI: an NMI as Linux would send it, for Linux on that
+ * CPU; -> 0 once sent. -ETIMEDOUT if the CPU never reached the window. */
+#define DUNEHV_HC_TEST_WINDOW_KICK (DUNEHV_HC_BASE + 0x21)
+#define DUNEHV_TEST_KICK_REQUEST 0
+#define DUNEHV_TEST_KICK_NMI     1
 
 /*
  * Dune contexts: VMX non-root contexts (own VMCS, EPT and VPID) that Linux's

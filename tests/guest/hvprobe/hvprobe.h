@@ -32,6 +32,9 @@ static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 struct proc_dir_entry;
 /* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
+/* windowtest.c: /proc/dunehv/entrywindow and its NMI handler. */
+int hvprobe_window_proc_init(struct proc_dir_entry *dir);
+void hvprobe_window_exit(void);
 
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);

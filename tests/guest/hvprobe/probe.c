@@ -458,6 +458,10 @@ static int __init hvprobe_init(void)
 		proc_remove(proc_dir);
 		return -ENOMEM;
 	}
+	if (hvprobe_window_proc_init(proc_dir)) {
+		proc_remove(proc_dir);
+		return -ENOMEM;
+	}
 	pr_info("loaded, /proc/dunehv/{info,stats,log}\n");
 	return 0;
 }
@@ -465,6 +469,7 @@ static int __init hvprobe_init(void)
 static void __exit hvprobe_exit(void)
 {
 	proc_remove(proc_dir);
+	hvprobe_window_exit();
 	pr_info("unloaded\n");
 }
 

@@ -74,12 +74,20 @@ static void print_cpustat(struct seq_file *m, const struct dunehv_cpu_stats *st)
 {
 	u32 r;
 
-	seq_printf(m, "cpustat cpu=%u apic=%u exits=%llu dune_exits=%llu inits=%llu sipis=%llu ipis=%llu requests=%llu migrations=%llu shootdowns=%llu\n",
+	seq_printf(m, "cpustat cpu=%u apic=%u exits=%llu dune_exits=%llu inits=%llu sipis=%llu ipis=%llu requests=%llu\n",
 		   st->cpu, st->apic_id, st->total_exits, st->dune_total_exits, st->inits, st->sipis,
-		   st->nmi_ipis_received, st->requests_sent, st->dune_migrations, st->dune_shootdowns);
+		   st->nmi_ipis_received, st->requests_sent);
 	for (r = 0; r < DUNEHV_NR_EXIT_REASONS; r++)
 		if (st->count[r])
 			seq_printf(m, "cpustat cpu=%u reason=%u count=%llu\n", st->cpu, r, st->count[r]);
+}
+
+/* The machine-wide counters that every CPU's stats carry, printed once (from
+ * one successful read): summed over CPUs they would count each event once
+ * per CPU. */
+static void print_hvstat(struct seq_file *m, const struct dunehv_cpu_stats *st)
+{
+	seq_printf(m, "hvstat migrations=%llu shootdowns=%llu\n", st->dune_migrations, st->dune_shootdowns);
 }
 
 /* /proc/dunehv/cpustat: the per-CPU counters alone, no checks (each read is
@@ -94,6 +102,8 @@ static int cpustat_show(struct seq_file *m, void *v)
 		return -ENOMEM;
 	for (i = 0; i < 4096 && cpu_stats(i, st) == sizeof(*st); i++)
 		print_cpustat(m, st);
+	if (cpu_stats(0, st) == sizeof(*st))
+		print_hvstat(m, st);
 	kfree(st);
 	return 0;
 }
@@ -140,6 +150,8 @@ static int smp_show(struct seq_file *m, void *v)
 		if (r == sizeof(*st))
 			print_cpustat(m, st);
 	}
+	if (cpu_stats(0, st) == sizeof(*st))
+		print_hvstat(m, st);
 	VERDICT(cpu_stats(info->nr_cpus, st) == -EINVAL, "smp.stats-bad-cpu", "CPU_STATS of CPU %u (not up) -> -EINVAL",
 		info->nr_cpus);
 out:

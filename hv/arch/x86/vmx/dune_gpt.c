@@ -13,11 +13,11 @@
 
 int arch_dune_setup(struct hv *hv)
 {
-	hv->dune_msr_bitmap_pa = page_pool_alloc(&hv->pool);
-	if (!hv->dune_msr_bitmap_pa)
+	hv->arch.dune_msr_bitmap_pa = page_pool_alloc(&hv->pool);
+	if (!hv->arch.dune_msr_bitmap_pa)
 		return -HV_ENOMEM;
 	/* Every MSR access exits except FS/GS base (SDM 25.6.9; dune-abi 1.8). */
-	u8 *bitmap = phys_to_virt(hv->dune_msr_bitmap_pa);
+	u8 *bitmap = phys_to_virt(hv->arch.dune_msr_bitmap_pa);
 	memset(bitmap, 0xff, PAGE_SIZE);
 	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_GS_BASE; msr++)
 		msr_bitmap_set(bitmap, msr, true, true, false);
@@ -25,7 +25,7 @@ int arch_dune_setup(struct hv *hv)
 }
 
 /* SDM 29.3.2: a 1 GiB EPT leaf needs IA32_VMX_EPT_VPID_CAP bit 17. */
-unsigned arch_gpt_max_level(struct hv *hv) { return hv->ctl.ept_1g ? 3 : 2; }
+unsigned arch_gpt_max_level(struct hv *hv) { return hv->arch.ctl.ept_1g ? 3 : 2; }
 
 int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access)
 {

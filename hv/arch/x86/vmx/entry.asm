@@ -4,16 +4,30 @@
 ; guest_regs (struct vcpu offset 0, reached through hv_cpu.current at GS:),
 ; calls vmexit_handler, and enters whichever vCPU is current then, with its
 ; registers: VMLAUNCH if its VMCS is not launched yet, else VMRESUME.
+;
+; The entry window: vmexit_handler's last look at the mailbox and at Linux's
+; held events comes before the VM-entry instruction. An NMI taken in root
+; mode (a cross-CPU request, or Linux's own NMI) sets hv_cpu.serve_before_entry
+; (host_exception); the flag is tested at vmentry_window_start, and an NMI that
+; interrupts anything from there up to the VMLAUNCH instruction returns to
+; vmentry_window_start (host_exception rewinds its RIP), so the test sees it.
+; Either way vmentry_serve runs before the entry. Otherwise an NMI arriving
+; after the last check would wait for the guest's next VM exit, and an idle
+; Linux vCPU has none: the sender of a request would spin without bound.
+; (KVM closes the same window by entering with interrupts off and checking
+; its requests after that; an NMI cannot be masked, hence the rewind.)
 bits 64
 default rel
 
 section .text
 
 extern vmexit_handler
+extern vmentry_serve
 extern vm_entry_instruction_failed
 
 ; Offsets checked by static asserts in arch/x86/vmx/vcpu.c
 %define CPU_CURRENT_VCPU 8        ; struct hv_cpu.current
+%define CPU_SERVE_BEFORE_ENTRY 16 ; struct hv_cpu.serve_before_entry
 %define VCPU_LAUNCHED    128      ; struct vcpu.arch.launched (after 16 GPRs)
 
 ; struct guest_regs: rax rcx rdx rbx rsp rbp rsi rdi r8..r15 (8 bytes each)
@@ -41,7 +55,10 @@ global vmexit_entry
 vmexit_entry:
 	SAVE_GUEST_GPRS            ; host RSP is 16-byte aligned at the exit
 	call vmexit_handler
-.enter:
+global vmentry_window_start
+vmentry_window_start:
+	cmp dword [gs:CPU_SERVE_BEFORE_ENTRY], 0
+	jne entry_serve_again
 	mov rax, [gs:CPU_CURRENT_VCPU]
 	cmp byte [rax + VCPU_LAUNCHED], 0
 	mov rcx, [rax + 8*1]       ; MOV leaves the flags of the CMP
@@ -59,14 +76,19 @@ vmexit_entry:
 	mov r14, [rax + 8*14]
 	mov r15, [rax + 8*15]
 	mov rax, [rax]
-	je .launch
+	je entry_launch
 	vmresume                   ; SDM 31.3: returns only on VMfail
-	jmp .failed
-.launch:
+	jmp entry_failed
+entry_launch:
+global vmentry_window_end
+vmentry_window_end:            ; the last instruction an NMI is rewound from
 	vmlaunch                   ; SDM 31.3: first entry of this VMCS
-.failed:
+entry_failed:
 	SAVE_GUEST_GPRS
 	call vm_entry_instruction_failed  ; back to Linux, or stops the machine
-	jmp .enter
+	jmp vmentry_window_start
+entry_serve_again:             ; host RSP as after vmexit_handler: aligned
+	call vmentry_serve
+	jmp vmentry_window_start
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -28,7 +28,7 @@ static void set_code_segment(u16 selector, u64 base) { set_real_mode_segment(GUE
 
 void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v)
 {
-	const struct vmx_controls *c = &cpu->hv->ctl;
+	const struct vmx_controls *c = &cpu->hv->arch.ctl;
 	/* Table 10-1: registers zero but EDX (the CPU signature), RFLAGS 2. */
 	struct cpuid_regs id;
 	cpuid_count(1, 0, &id);
@@ -46,7 +46,7 @@ void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v)
 	vmcs_writenat(VMCS_GUEST_CR4, vmx_fixed_cr4(c, CR4_VMXE));
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, 0);
 	write_cr2(0);
-	if (cpu->hv->facts.cpuid_xsave)
+	if (cpu->hv->arch.facts.cpuid_xsave)
 		xsetbv(0, 1); /* XCR0 = x87 only after INIT (SDM Vol. 1 13.3) */
 	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
 	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);

@@ -11,7 +11,7 @@
 /* MOV to CR0/CR4 that touches a host-owned bit. */
 void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
-	const struct vmx_controls *c = &cpu->hv->ctl;
+	const struct vmx_controls *c = &cpu->hv->arch.ctl;
 	u64 q = e->vendor_qualification;
 	unsigned cr = q & 0xf, access = (q >> 4) & 3, reg = (q >> 8) & 0xf;
 	if (access != 0 || (cr != 0 && cr != 4)) {

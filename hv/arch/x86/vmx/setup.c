@@ -19,10 +19,10 @@
 
 static int build_msr_bitmap(struct hv *hv)
 {
-	hv->msr_bitmap_pa = page_pool_alloc(&hv->pool);
-	if (!hv->msr_bitmap_pa)
+	hv->arch.msr_bitmap_pa = page_pool_alloc(&hv->pool);
+	if (!hv->arch.msr_bitmap_pa)
 		return HV_ERR_NOMEM;
-	u8 *bitmap = phys_to_virt(hv->msr_bitmap_pa);
+	u8 *bitmap = phys_to_virt(hv->arch.msr_bitmap_pa);
 	msr_bitmap_set(bitmap, MSR_IA32_FEATURE_CONTROL, true, true, true);
 	for (u32 msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST + 1; msr++)
 		msr_bitmap_set(bitmap, msr, true, true, true);
@@ -33,23 +33,23 @@ static int build_msr_bitmap(struct hv *hv)
 /* EPT identity map of Linux's physical address space minus our memory. */
 static int build_linux_ept(struct hv *hv)
 {
-	unsigned bits = hv->facts.phys_addr_bits ? hv->facts.phys_addr_bits : 36;
+	unsigned bits = hv->phys_addr_bits;
 	if (bits > 48)
 		bits = 48;
 	mtrr_read(&hv->mtrr, bits);
 	struct ept_hole hole = {hv->boot->hv_phys_base, hv->boot->hv_phys_size};
 	u64 top = 1ull << bits;
-	if (!hv->ctl.ept_1g && top > (512ull << 30))
+	if (!hv->arch.ctl.ept_1g && top > (512ull << 30))
 		top = MAX(512ull << 30, ALIGN_UP(hv->boot->phys_map_top, SIZE_1G));
 	struct ept_identity_params prm = {
 		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
-		.allow_2m = hv->ctl.ept_2m, .allow_1g = hv->ctl.ept_1g,
+		.allow_2m = hv->arch.ctl.ept_2m, .allow_1g = hv->arch.ctl.ept_1g,
 	};
-	int r = ept_build_identity(&hv->pool, &prm, &hv->linux_ept_pml4, &hv->linux_ept_stats);
+	int r = ept_build_identity(&hv->pool, &prm, &hv->arch.linux_ept_pml4, &hv->arch.linux_ept_stats);
 	if (r)
 		return HV_ERR_NOMEM;
-	hv->linux_eptp = ept_pointer(hv->linux_ept_pml4);
-	const struct ept_stats *st = &hv->linux_ept_stats;
+	hv->arch.linux_eptp = ept_pointer(hv->arch.linux_ept_pml4);
+	const struct ept_stats *st = &hv->arch.linux_ept_stats;
 	log_printf(&hv->log, LOG_INFO,
 		   "EPT for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
 		   (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
@@ -64,8 +64,8 @@ static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu, const struct vmx_co
 	if (own->feature_control_write) /* this CPU's own MSR */
 		wrmsr(MSR_IA32_FEATURE_CONTROL,
 		      rdmsr(MSR_IA32_FEATURE_CONTROL) | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
-	write_cr0(vmx_fixed_cr0(&hv->ctl, read_cr0(), false));
-	write_cr4(vmx_fixed_cr4(&hv->ctl, read_cr4() | CR4_VMXE));
+	write_cr0(vmx_fixed_cr0(&hv->arch.ctl, read_cr0(), false));
+	write_cr4(vmx_fixed_cr4(&hv->arch.ctl, read_cr4() | CR4_VMXE));
 	if (!vmxon(cpu->vmxon_pa)) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		return HV_ERR_VMXON;
@@ -92,11 +92,13 @@ static void leave_vmx(void)
 long arch_hv_init(struct hv *hv)
 {
 	char why[CONFIG_ERROR_MAX];
-	vmx_read_facts(&hv->facts);
-	if (vmx_evaluate(&hv->facts, &hv->ctl, why, sizeof(why)) != VMX_USABLE) {
+	vmx_read_facts(&hv->arch.facts);
+	if (vmx_evaluate(&hv->arch.facts, &hv->arch.ctl, why, sizeof(why)) != VMX_USABLE) {
 		log_printf(&hv->log, LOG_ERROR, "VMX unusable: %s", why);
 		return HV_ERR_VMX;
 	}
+	/* CPUID.80000008 is there on every VMX CPU; 36 bits if it said 0. */
+	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
 	hv->xcr0_supported = xcr0_supported();
 	int r = build_linux_ept(hv);
 	if (!r)
@@ -116,7 +118,7 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMX unusable: %s", index, why);
 		return HV_ERR_VMX;
 	}
-	if (!vmx_controls_compatible(&ctl, &hv->ctl)) {
+	if (!vmx_controls_compatible(&ctl, &hv->arch.ctl)) {
 		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other VMX controls than the boot CPU", index);
 		return HV_ERR_VMX;
 	}
@@ -124,12 +126,12 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	u64 vmxon_pa = page_pool_alloc(&hv->pool), vmcs_pa = page_pool_alloc(&hv->pool);
 	if (!vmxon_pa || !vmcs_pa)
 		return hv_cpu_out_of_memory(hv, index);
-	*(u32 *)phys_to_virt(vmxon_pa) = hv->ctl.vmcs_revision;
-	*(u32 *)phys_to_virt(vmcs_pa) = hv->ctl.vmcs_revision;
+	*(u32 *)phys_to_virt(vmxon_pa) = hv->arch.ctl.vmcs_revision;
+	*(u32 *)phys_to_virt(vmcs_pa) = hv->arch.ctl.vmcs_revision;
 	cpu->vmxon_pa = vmxon_pa;
 	cpu->linux_vcpu.arch.vmcs_pa = vmcs_pa;
 	cpu->linux_vcpu.arch.vpid = HV_LINUX_VPID;
-	cpu->linux_vcpu.arch.eptp = hv->linux_eptp;
+	cpu->linux_vcpu.arch.eptp = hv->arch.linux_eptp;
 
 	long r = enter_vmx_root(hv, cpu, &ctl);
 	if (r) {
@@ -158,7 +160,7 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	/* Published before the launch: from now on other CPUs may send it requests. */
 	hv_cpu_publish(hv, cpu);
 	log_printf(&hv->log, LOG_INFO, "VMX on, CPU %u (APIC ID %u): pin %#x proc %#x proc2 %#x exit %#x entry %#x; launching Linux's CPU",
-		   index, cpu->apic_id, hv->ctl.pinbased, hv->ctl.procbased, hv->ctl.procbased2, hv->ctl.exit, hv->ctl.entry);
+		   index, cpu->apic_id, hv->arch.ctl.pinbased, hv->arch.ctl.procbased, hv->arch.ctl.procbased2, hv->arch.ctl.exit, hv->arch.ctl.entry);
 
 	/* SDM 31.3 VMLAUNCH: on success the guest resumes in the trampoline. */
 	__asm__ volatile("vmlaunch" ::: "cc", "memory");

@@ -17,6 +17,7 @@
 
 /* arch/x86/vmx/entry.asm reaches these through GS and the vCPU pointer. */
 _Static_assert(offsetof(struct hv_cpu, current) == 8, "entry.asm CPU_CURRENT_VCPU");
+_Static_assert(offsetof(struct hv_cpu, serve_before_entry) == 16, "entry.asm CPU_SERVE_BEFORE_ENTRY");
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: registers at the start of struct vcpu");
 _Static_assert(offsetof(struct vcpu, arch) + offsetof(struct arch_vcpu, launched) == 128, "entry.asm VCPU_LAUNCHED");
 
@@ -119,8 +120,25 @@ void arch_vcpu_deliver_events(struct vcpu *v)
 void arch_vcpu_start_time_slice(struct hv_cpu *cpu, struct vcpu *v)
 {
 	(void)v;
-	if (cpu->hv->ctl.dune_time_slice)
-		vmcs_write32(VMCS_GUEST_PREEMPTION_TIMER, cpu->hv->ctl.dune_time_slice);
+	if (cpu->hv->arch.ctl.dune_time_slice)
+		vmcs_write32(VMCS_GUEST_PREEMPTION_TIMER, cpu->hv->arch.ctl.dune_time_slice);
+}
+
+/* SDM 26.5.1: a VMX-preemption timer value of zero at VM entry makes the
+ * exit come before the guest's first instruction. */
+void arch_vcpu_end_time_slice(struct hv_cpu *cpu, struct vcpu *v)
+{
+	(void)v;
+	if (cpu->hv->arch.ctl.dune_time_slice)
+		vmcs_write32(VMCS_GUEST_PREEMPTION_TIMER, 0);
+}
+
+extern const char vmentry_window_start[], vmentry_window_end[];
+
+void arch_entry_window_rewind(u64 *rip)
+{
+	if (*rip >= (u64)(uintptr_t)vmentry_window_start && *rip <= (u64)(uintptr_t)vmentry_window_end)
+		*rip = (u64)(uintptr_t)vmentry_window_start;
 }
 
 void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived)

@@ -29,7 +29,7 @@ u64 dune_guest_cr4(const struct hv *hv)
 	cpuid_count(7, 0, &r);
 	if (r.ebx & BIT(0))
 		cr4 |= CR4_FSGSBASE;
-	return cr4 & hv->ctl.cr4_fixed1;
+	return cr4 & hv->arch.ctl.cr4_fixed1;
 }
 
 struct dune_segment {
@@ -50,7 +50,7 @@ static const struct dune_segment dune_segments[] = {
 
 u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr)
 {
-	const struct vmx_controls *ctl = &hv->ctl;
+	const struct vmx_controls *ctl = &hv->arch.ctl;
 
 	/* Controls (SDM 25.6-25.8). #DB and #BP go to Linux (debugger
 	 * support), #MC to Linux's machine-check handler (machine_check.h);
@@ -58,7 +58,7 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	const struct vmcs_execution_setup exec = {
 		.pinbased = ctl->dune_pinbased, .procbased = ctl->dune_procbased, .procbased2 = ctl->dune_procbased2,
 		.exit = ctl->dune_exit, .entry = ctl->dune_entry, .exception_bitmap = BIT(VEC_DB) | BIT(VEC_BP) | BIT(VEC_MC),
-		.msr_bitmap_pa = hv->dune_msr_bitmap_pa, .eptp = c->vcpu.arch.eptp, .vpid = c->vcpu.arch.vpid,
+		.msr_bitmap_pa = hv->arch.dune_msr_bitmap_pa, .eptp = c->vcpu.arch.eptp, .vpid = c->vcpu.arch.vpid,
 	};
 	u32 r = vmcs_write_execution_controls(&exec);
 	if (r)
@@ -124,7 +124,7 @@ int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct d
 		return -HV_ENOMEM;
 	a->eptp = ept_pointer(c->gpt_root);
 	/* SDM 25.2: the region starts with the VMCS revision identifier. */
-	*(u32 *)phys_to_virt(a->vmcs_pa) = hv->ctl.vmcs_revision;
+	*(u32 *)phys_to_virt(a->vmcs_pa) = hv->arch.ctl.vmcs_revision;
 
 	/* Program the new VMCS, then make Linux's current again (SDM 25.11.3). */
 	u32 bad = 0;

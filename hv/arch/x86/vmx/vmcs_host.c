@@ -8,9 +8,9 @@
 
 u32 vmcs_write_host_state(struct hv *hv, struct hv_cpu *cpu)
 {
-	const struct vmx_controls *c = &hv->ctl;
+	const struct vmx_controls *c = &hv->arch.ctl;
 	u64 cr4 = read_cr4();
-	u64 host_cr4 = vmx_fixed_cr4(c, cr4 | CR4_VMXE | (hv->facts.cpuid_xsave ? CR4_OSXSAVE : 0));
+	u64 host_cr4 = vmx_fixed_cr4(c, cr4 | CR4_VMXE | (hv->arch.facts.cpuid_xsave ? CR4_OSXSAVE : 0));
 	WNAT(VMCS_HOST_CR0, vmx_fixed_cr0(c, read_cr0(), false));
 	WNAT(VMCS_HOST_CR3, hv->boot->host_cr3);
 	WNAT(VMCS_HOST_CR4, host_cr4);

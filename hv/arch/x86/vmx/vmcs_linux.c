@@ -76,14 +76,14 @@ static u32 write_guest_segments(void)
 
 u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bi)
 {
-	const struct vmx_controls *c = &hv->ctl;
+	const struct vmx_controls *c = &hv->arch.ctl;
 	u64 efer = rdmsr(MSR_IA32_EFER);
 
 	/* Controls (SDM 25.6-25.8): Linux runs without exits at steady state. */
 	const struct vmcs_execution_setup exec = {
 		.pinbased = c->pinbased, .procbased = c->procbased, .procbased2 = c->procbased2, .exit = c->exit,
 		.entry = c->entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0), .exception_bitmap = 0,
-		.msr_bitmap_pa = hv->msr_bitmap_pa, .eptp = hv->linux_eptp, .vpid = HV_LINUX_VPID,
+		.msr_bitmap_pa = hv->arch.msr_bitmap_pa, .eptp = hv->arch.linux_eptp, .vpid = HV_LINUX_VPID,
 	};
 	u32 r = vmcs_write_execution_controls(&exec);
 	if (r)

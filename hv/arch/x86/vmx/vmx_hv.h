@@ -1,0 +1,20 @@
+/* The VMX backend's machine-wide state (struct hv.arch): the capabilities and
+ * controls every CPU agreed on (SDM Vol. 3D Appendix A), Linux's EPT
+ * (SDM 29.3) and the MSR bitmaps (SDM 25.6.9) that all VMCSes share. */
+#ifndef HV_VMX_HV_H
+#define HV_VMX_HV_H
+
+#include "arch/x86/vmx/ept.h"
+#include "arch/x86/vmx/vmx_caps.h"
+
+struct arch_hv {
+	struct vmx_cpu_facts facts;   /* the boot CPU's; the others' controls must match */
+	struct vmx_controls ctl;
+	u64 linux_ept_pml4;
+	u64 linux_eptp;
+	struct ept_stats linux_ept_stats;
+	u64 msr_bitmap_pa;            /* Linux's MSR bitmap, shared by all CPUs */
+	u64 dune_msr_bitmap_pa;       /* shared by all Dune contexts */
+};
+
+#endif

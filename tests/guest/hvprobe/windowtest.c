@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hvprobe's entry-window checks (needs test_hooks = on in dunehv.cfg).
+ *
+ * /proc/dunehv/entrywindow (write a CPU number T): from another CPU, twice,
+ * arms a delay in T's entry window (DUNEHV_HC_TEST_ENTRY_DELAY: after the
+ * hypervisor's last look at T's mailbox, before VM entry), makes T exit once
+ * (an IPI whose handler makes a hypercall) and, while T waits in the window,
+ * sends it (DUNEHV_HC_TEST_WINDOW_KICK)
+ *  - a cross-CPU request: served within the delay's bound ("window.request");
+ *  - an NMI, as Linux would send one: Linux's NMI handler on T runs within
+ *    the bound ("window.nmi").
+ * T is idle after that entry: an NMI left for T's next VM exit would wait
+ * until the timeout. One verdict line per check, "hvprobe: ok <id> - ...".
+ */
+#define pr_fmt(fmt) "hvprobe: " fmt
+
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/kernel.h>
+#include <linux/proc_fs.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+#include <asm/nmi.h>
+#include <asm/processor.h>
+
+#include "dunehv/abi.h"
+#include "hvprobe.h"
+
+#define VERDICT(cond, id, fmt, ...) \
+	pr_info("%s %s - " fmt "\n", (cond) ? "ok" : "not ok", id, ##__VA_ARGS__)
+
+/* TSC ticks (in Bochs: emulated instructions). The delay is long enough for
+ * the other CPU to see it under way; the bound leaves the delay's end and the
+ * entry itself some room; the timeout is where a left-behind event shows. */
+#define WINDOW_DELAY_TSC   20000000ull
+#define WINDOW_BOUND_TSC   (2 * WINDOW_DELAY_TSC)
+#define WINDOW_TIMEOUT_TSC 400000000ull
+
+static int window_nmi_cpu = -1;
+static atomic_t window_nmis = ATOMIC_INIT(0);
+
+static int window_nmi_handler(unsigned int type, struct pt_regs *regs)
+{
+	if (smp_processor_id() != READ_ONCE(window_nmi_cpu))
+		return NMI_DONE;
+	atomic_inc(&window_nmis);
+	return NMI_HANDLED;
+}
+
+/* On the target: one VM exit, whose entry waits in the armed window. */
+static void exit_once(void *unused)
+{
+	dh_call5(DUNEHV_HC_VERSION, 0, 0, 0, 0, 0);
+}
+
+/* Arms the delay on target, makes it exit, and kicks it in the window. */
+static long kick_in_window(int target, u64 kind)
+{
+	long r = dh_call5(DUNEHV_HC_TEST_ENTRY_DELAY, target, WINDOW_DELAY_TSC, 0, 0, 0);
+
+	if (r)
+		return r;
+	smp_call_function_single(target, exit_once, NULL, 0);
+	return dh_call5(DUNEHV_HC_TEST_WINDOW_KICK, target, kind, WINDOW_TIMEOUT_TSC, 0, 0);
+}
+
+static long window_test(void *arg)
+{
+	int target = (int)(long)arg;
+	long r;
+	int before;
+	u64 t0, waited;
+
+	r = kick_in_window(target, DUNEHV_TEST_KICK_REQUEST);
+	VERDICT(r > 0 && r < WINDOW_BOUND_TSC, "window.request",
+		"a request sent to CPU %d while it waited in its entry window was served after %ld TSC ticks (delay %llu, bound %llu; from CPU %d)",
+		target, r, WINDOW_DELAY_TSC, WINDOW_BOUND_TSC, smp_processor_id());
+
+	WRITE_ONCE(window_nmi_cpu, target);
+	before = atomic_read(&window_nmis);
+	r = kick_in_window(target, DUNEHV_TEST_KICK_NMI);
+	t0 = rdtsc();
+	while (!r && atomic_read(&window_nmis) == before && rdtsc() - t0 < WINDOW_TIMEOUT_TSC)
+		cpu_relax();
+	waited = rdtsc() - t0;
+	VERDICT(!r && atomic_read(&window_nmis) > before && waited < WINDOW_BOUND_TSC, "window.nmi",
+		"an NMI sent to CPU %d while it waited in its entry window reached Linux's handler there %llu TSC ticks later (kick %ld, bound %llu)",
+		target, waited, r, WINDOW_BOUND_TSC);
+	WRITE_ONCE(window_nmi_cpu, -1);
+	return 0;
+}
+
+static ssize_t entrywindow_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
+{
+	int target, sender;
+
+	if (kstrtoint_from_user(buf, len, 0, &target))
+		return -EINVAL;
+	if (target < 0 || target >= nr_cpu_ids || !cpu_online(target))
+		return -EINVAL;
+	for_each_online_cpu(sender)
+		if (sender != target)
+			break;
+	if (sender >= nr_cpu_ids)
+		return -EINVAL;
+	work_on_cpu(sender, window_test, (void *)(long)target);
+	return len;
+}
+
+static const struct proc_ops entrywindow_ops = {
+	.proc_write = entrywindow_write,
+};
+
+int hvprobe_window_proc_init(struct proc_dir_entry *dir)
+{
+	int r = register_nmi_handler(NMI_LOCAL, window_nmi_handler, 0, "hvprobe_window");
+
+	if (r)
+		return r;
+	if (!proc_create("entrywindow", 0200, dir, &entrywindow_ops)) {
+		unregister_nmi_handler(NMI_LOCAL, "hvprobe_window");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void hvprobe_window_exit(void)
+{
+	unregister_nmi_handler(NMI_LOCAL, "hvprobe_window");
+}
