@@ -38,7 +38,7 @@ all: efi guest
 help:
 	@echo "dunehv make targets:"
 	@echo "  make setup       install the Debian packages the build and tests need, build Bochs 3.0 from source (root, idempotent)"
-	@echo "  make run         set up, build everything, boot dunehv + Linux + the guest demo in Bochs, print results"
+	@echo "  make run         set up, build everything, boot dunehv + Linux + a short demo on 2 CPUs in Bochs (each capability once), print results"
 	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests (Bochs 3.0, 2 and 4 CPUs)"
 	@echo "  make unit        host unit tests of hv/ only"
 	@echo "  make bench-boot  boot benchmark (2 CPUs): Bochs ticks and wall time with/without dunehv, exits by reason per CPU; Bochs 3.0 vs 2.7"

@@ -27,20 +27,8 @@
 
 #include "../dune.h"
 
-static int failures;
-static void verdict(int ok, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void verdict(int ok, const char *id, const char *fmt, ...)
-{
-	char detail[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	printf("faultloop: %s %s - %s\n", ok ? "ok" : "not ok", id, detail);
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
+#define VERDICT_PROGRAM "faultloop"
+#include "verdict.h"
 
 /* Pages of our own, 4 KiB each, away from everything map_full maps (the
  * identity 4 GiB, the mmap and stack windows, the page pool). */
@@ -288,7 +276,7 @@ int main(int argc, char **argv)
 	}
 	if (dune_init_and_enter()) {
 		verdict(0, "faultloop.enter", "cannot enter Dune mode");
-		printf("faultloop: done failures=%d\n", failures);
+		printf("faultloop: done failures=%d\n", verdict_failures);
 		return 1;
 	}
 	dune_register_pgflt_handler(on_pf);
@@ -297,6 +285,6 @@ int main(int argc, char **argv)
 	check_ring0(n);
 	check_ring3(n);
 
-	printf("faultloop: done failures=%d\n", failures);
-	return failures ? 1 : 0;
+	printf("faultloop: done failures=%d\n", verdict_failures);
+	return verdict_failures ? 1 : 0;
 }

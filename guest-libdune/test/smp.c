@@ -26,20 +26,8 @@
 
 #include "dune.h"
 
-static int failures;
-static void verdict(int ok, const char *id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void verdict(int ok, const char *id, const char *fmt, ...)
-{
-	char detail[200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	printf("smp: %s %s - %s\n", ok ? "ok" : "not ok", id, detail);
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
+#define VERDICT_PROGRAM "smp"
+#include "verdict.h"
 
 static int current_cpu(void)
 {
@@ -398,5 +386,5 @@ int main(int argc, char **argv)
 		mode_hotplug(n);
 	else
 		return 2;
-	return failures;
+	return verdict_failures;
 }

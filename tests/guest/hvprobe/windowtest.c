@@ -75,8 +75,9 @@ static long window_test(void *arg)
 
 	r = kick_in_window(target, DUNEHV_TEST_KICK_REQUEST);
 	VERDICT(r > 0 && r < WINDOW_BOUND_TSC, "window.request",
-		"a request sent to CPU %d while it waited in its entry window was served after %ld TSC ticks (delay %llu, bound %llu; from CPU %d)",
-		target, r, WINDOW_DELAY_TSC, WINDOW_BOUND_TSC, smp_processor_id());
+		"a request sent to CPU %d while it waited in its entry window: %s %ld (delay %llu TSC ticks, bound %llu; from CPU %d)",
+		target, r >= 0 ? "served after TSC ticks" : "error", r, WINDOW_DELAY_TSC, WINDOW_BOUND_TSC,
+		smp_processor_id());
 
 	WRITE_ONCE(window_nmi_cpu, target);
 	before = atomic_read(&window_nmis);
