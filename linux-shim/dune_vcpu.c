@@ -67,15 +67,26 @@ void dune_vcpu_destroy(struct dune_vcpu *v)
 	kfree(v);
 }
 
-/* Frees the contexts of threads that exited and of address spaces that are
- * gone, so a long-lived process sharing the file with its forked children,
- * or creating threads, does not pile them up. df->lock held. */
+/* A context that no DUNE_ENTER can reach again: its thread exited, its
+ * address space is gone, or it is the caller's own from before an execve
+ * (vcpu_of_current never matches it again). Nobody runs it: a thread runs
+ * only a context of its own current address space. */
+static bool vcpu_is_stale(const struct dune_vcpu *v)
+{
+	if (v->task == current)
+		return v->mm != current->mm;
+	return v->mm_gone || (v->task->flags & PF_EXITING);
+}
+
+/* Frees stale contexts, so a long-lived process sharing the file with its
+ * forked children, creating threads or calling execve, does not pile them
+ * up. df->lock held. */
 void dune_reap_vcpus(struct dune_file *df)
 {
 	struct dune_vcpu *v, *tmp;
 
 	list_for_each_entry_safe(v, tmp, &df->vcpus, link) {
-		if (v->task != current && (v->mm_gone || (v->task->flags & PF_EXITING))) {
+		if (vcpu_is_stale(v)) {
 			list_del(&v->link);
 			dune_vcpu_destroy(v);
 		}
@@ -130,12 +141,18 @@ fail:
 	return NULL;
 }
 
+/* The calling thread's context for its current address space. The mm
+ * check matters: after an execve (the file kept open, the old mm kept alive
+ * by a CLONE_VM sibling) the thread is the same task in another address
+ * space; its old context maps the old mm's pages, and is freed once that mm
+ * goes, so reusing it would run the thread in the wrong memory and let a
+ * reap free it under the run loop. mmgrab keeps v->mm's address unique. */
 static struct dune_vcpu *vcpu_of_current(struct dune_file *df, u64 id)
 {
 	struct dune_vcpu *v;
 
 	list_for_each_entry(v, &df->vcpus, link)
-		if (v->task == current && !v->mm_gone && (!id || v->id == id))
+		if (v->task == current && v->mm == current->mm && !v->mm_gone && (!id || v->id == id))
 			return v;
 	return NULL;
 }

@@ -321,9 +321,40 @@ def test_dune_signals_isolation_and_no_leaks(bochs_main):
                    r"^dunemini: the trap fired at trigger_rip after 2 sched-ins: .* \(exit 42\) OK$",
                    r"^dunemini: a thread that exits with its trap still enabled \(exit 42\) OK$"):
         assert re.search(expect, out, re.M), expect
-    for mode in ("signal", "kill", "isolation", "threads 8", "trap", "lifetimes"):
+    for mode in ("signal", "kill", "isolation", "threads 8", "trap", "lifetimes", "exec-reuse"):
         assert f"GUEST: dunemini {mode} rc=0" in out, mode
     before = re.search(r"^GUEST: dune counters before: (.*)$", out, re.M).group(1).split()
     after = re.search(r"^GUEST: dune counters after: (.*)$", out, re.M).group(1).split()
     assert "ctx_live=0" in before and "ctx_pages=0" in before
     assert before == after, (before, after)
+
+
+def test_exec_with_dev_dune_open_gets_a_fresh_context(bochs_main):
+    """Hardening, item 1: a thread that calls execve with /dev/dune open,
+    its old address space kept alive by a CLONE_VM sibling, must not reuse
+    its old context (it maps the old mm, and is freed when that mm goes)."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    for expect in (r"^dunemini: after execve with /dev/dune open \(old mm alive in a CLONE_VM sibling\), "
+                   r"DUNE_ENTER gets a new context \(\d+, the old one was \d+\) OK$",
+                   r"^dunemini: once the old mm is gone, entries go on in the new context .* OK$",
+                   r"^dunemini: the old context was freed .* OK$",
+                   r"^dunemini: exec-reuse done failures=0$"):
+        assert re.search(expect, out, re.M), expect
+    assert "GUEST: dunemini exec-reuse rc=0" in out
+
+
+PRIVINSN = ("xsaves", "xrstors", "rdpmc", "vmxon", "vmread", "invept", "vmfunc", "xsetbv-bad", "mov-cr8", "mov-dr7",
+            "out", "in", "monitor", "mwait", "invd", "wbinvd", "getsec", "wrmsr-lstar", "wrmsr-efer",
+            "rdmsr-kernel-gs-base", "after")
+
+
+def test_privileged_instructions_in_dune_end_the_session_or_fault(bochs_main):
+    """Hardening: guest-libdune/test/privinsn.c runs each instruction in ring
+    0 of a fresh Dune process; none may simply run (XSAVES/XRSTORS would
+    reach Linux's supervisor state, RDPMC Linux's counters)."""
+    v = dunehv_boot.verdicts(bochs_main.output)
+    ids = [f"privinsn.{n}" for n in PRIVINSN]
+    missing = [i for i in ids if i not in v]
+    failed = {i: v[i][1] for i in ids if i in v and not v[i][0]}
+    assert not missing and not failed, (missing, failed)
+    assert "GUEST: libdune privinsn rc=0" in bochs_main.output

@@ -58,6 +58,8 @@ UNIT_TEST(bochs_is_usable)
 	CHECK(c.dune_procbased2 & PROC2_ENABLE_EPT);
 	CHECK(!(c.dune_procbased2 & PROC2_UNRESTRICTED_GUEST));
 	CHECK(c.dune_procbased2 & PROC2_WBINVD_EXITING);
+	CHECK(!(c.dune_procbased2 & PROC2_ENABLE_XSAVES)); /* supervisor state stays Linux's */
+	CHECK(c.dune_procbased & PROC_RDPMC_EXITING);      /* Linux's counters stay Linux's */
 	CHECK(c.dune_entry & ENTRY_IA32E_MODE_GUEST);
 	CHECK(!(c.dune_exit & EXIT_ACK_INTERRUPT_ON_EXIT));
 	CHECK_EQ(c.vmcs_revision, 0x2b);

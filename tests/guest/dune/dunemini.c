@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <time.h>
 #include <fcntl.h>
@@ -308,11 +309,89 @@ static int mode_trap(void)
 	return 0;
 }
 
+/* An attack on dune.ko's context lookup (hardening issue, item 1): enter
+ * once, keep the address space alive through a CLONE_VM sibling, execve
+ * with /dev/dune still open, enter again. The second entry must get a new
+ * context of the new address space, not the old one (which maps the old
+ * mm's pages, and is freed once that mm goes: a use after free under the
+ * run loop). Stage 1 here; stage 2 runs in the new image. */
+static char sibling_stack[16384] __attribute__((aligned(16)));
+static int sibling_main(void *arg)
+{
+	char x;
+	ssize_t n = read((int)(intptr_t)arg, &x, 1); /* until stage 2 lets the old mm go */
+	_exit(n == 1 ? 0 : 1);
+}
+
+static int mode_exec_reuse(void)
+{
+	struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+	int release[2];
+	if (c.ret != DUNE_RET_EXIT || pipe(release)) {
+		CHECK(0, "exec-reuse: the first session ended with DUNE_RET_EXIT (%lld)", (long long)c.ret);
+		return 0;
+	}
+	pid_t sibling = clone(sibling_main, sibling_stack + sizeof(sibling_stack), CLONE_VM | SIGCHLD,
+			      (void *)(intptr_t)release[0]);
+	char fd[16], id[24], wfd[16], sib[16];
+	snprintf(fd, sizeof(fd), "%d", dune_fd);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c.vcpu);
+	snprintf(wfd, sizeof(wfd), "%d", release[1]);
+	snprintf(sib, sizeof(sib), "%d", (int)sibling);
+	char *args[] = {"dunemini", "exec-reuse-2", fd, id, wfd, sib, NULL};
+	if (sibling > 0)
+		execv("/proc/self/exe", args);
+	CHECK(0, "exec-reuse: clone and execve (%s)", strerror(errno));
+	return 0;
+}
+
+/* Stage 2, in the new image: the file and the old context's id inherited. */
+static int mode_exec_reuse_2(char **argv)
+{
+	dune_fd = atoi(argv[2]);
+	unsigned long long old_id = strtoull(argv[3], NULL, 0);
+	int release = atoi(argv[4]);
+	pid_t sibling = atoi(argv[5]);
+	uint64_t live_before = info_value("ctx_live");
+	struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+	CHECK(c.ret == DUNE_RET_EXIT && c.vcpu != old_id,
+	      "after execve with /dev/dune open (old mm alive in a CLONE_VM sibling), DUNE_ENTER gets a new context (%llu, the old one was %llu)",
+	      (unsigned long long)c.vcpu, old_id);
+	/* the old mm goes; another entry (the parent's, then a child's) reaps its context */
+	int st = 0;
+	if (write(release, "x", 1) != 1 || waitpid(sibling, &st, 0) != sibling)
+		st = -1;
+	struct dune_config c2 = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+	pid_t child = fork();
+	if (child == 0) {
+		struct dune_config cc = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+		_exit(cc.ret == DUNE_RET_EXIT ? 0 : 1);
+	}
+	int cst = -1;
+	if (child > 0)
+		waitpid(child, &cst, 0);
+	struct dune_config c3 = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+	CHECK(st == 0 && c2.ret == DUNE_RET_EXIT && c2.vcpu == c.vcpu && cst == 0 && c3.ret == DUNE_RET_EXIT &&
+		      c3.vcpu == c.vcpu,
+	      "once the old mm is gone, entries go on in the new context (%llu, %llu) and a child's entry reaps the old one (child %d)",
+	      (unsigned long long)c2.vcpu, (unsigned long long)c3.vcpu, cst);
+	uint64_t live_after = info_value("ctx_live");
+	CHECK(live_before != ~0ull && live_after <= live_before, "the old context was freed (contexts live %llu before the new one, %llu after)",
+	      (unsigned long long)live_before, (unsigned long long)live_after);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 5 && !strcmp(argv[1], "exec-reuse-2")) {
+		build_page_tables();
+		mode_exec_reuse_2(argv);
+		printf("dunemini: exec-reuse done failures=%d\n", failures);
+		return failures ? 1 : 0;
+	}
 	if (argc > 1) {
-		dune_fd = open("/dev/dune", O_RDWR);
+		dune_fd = open("/dev/dune", O_RDWR); /* no O_CLOEXEC: exec-reuse keeps it */
 		if (dune_fd < 0) {
 			printf("dunemini: open /dev/dune: %s FAIL\n", strerror(errno));
 			return 1;
@@ -330,8 +409,10 @@ int main(int argc, char **argv)
 			mode_isolation();
 		else if (!strcmp(argv[1], "trap"))
 			mode_trap();
+		else if (!strcmp(argv[1], "exec-reuse"))
+			mode_exec_reuse();
 		else {
-			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap]\n");
+			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap | exec-reuse]\n");
 			return 2;
 		}
 		printf("dunemini: %s done failures=%d\n", argv[1], failures);

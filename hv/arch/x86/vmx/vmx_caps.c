@@ -121,13 +121,19 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 	/* The VMX-preemption timer bounds every Dune run, interrupts or not; it
 	 * counts down at the TSC rate divided by 2^MISC[4:0] (SDM 26.5.1). */
 	out->dune_time_slice = (out->dune_pinbased & PIN_VMX_PREEMPTION_TIMER) ? DUNE_TIME_SLICE_TSC >> (f->misc & 0x1f) : 0;
+	/* RDPMC exits: at the context's CPL 0 it would read Linux's counters. */
 	u32 dune_proc = proc_required | PROC_UNCONDITIONAL_IO_EXITING | PROC_MOV_DR_EXITING | PROC_CR8_LOAD_EXITING |
-			PROC_CR8_STORE_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;
+			PROC_CR8_STORE_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_RDPMC_EXITING;
 	out->dune_procbased = adjust_controls(proc_cap, dune_proc, dune_proc, &missing) &
 			      ~(u32)(PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING);
 	if (missing)
 		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks primary controls 0x%llx for Dune", missing, 0);
-	u32 dune_proc2 = (proc2_wanted & ~(u32)PROC2_UNRESTRICTED_GUEST) | PROC2_WBINVD_EXITING;
+	/* No XSAVES/XRSTORS (they #UD, SDM 26.3 and the instruction pages): at
+	 * CPL 0 they would save and load the supervisor state components
+	 * that Linux's IA32_XSS enables (PASID, arch LBR, CET), which nothing
+	 * switches back at the end of a run. A process has no use for them:
+	 * XSAVE/XRSTOR cover the user components. */
+	u32 dune_proc2 = (proc2_wanted & ~(u32)(PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_XSAVES)) | PROC2_WBINVD_EXITING;
 	out->dune_procbased2 = adjust_controls(f->procbased2, dune_proc2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID, &missing);
 	u32 dune_exit = exit_required & ~(u32)EXIT_SAVE_DEBUG_CONTROLS;
 	out->dune_exit = adjust_controls(exit_cap, dune_exit, dune_exit, &missing) & ~(u32)EXIT_ACK_INTERRUPT_ON_EXIT;
