@@ -58,9 +58,9 @@ struct smp_mailbox {
 struct hv_cpu {
 	struct hv_cpu *self;      /* GS:0, see this_cpu() */
 	struct vcpu *current;     /* GS:8, entry.asm: the vCPU entered next */
-	/* GS:16, entry.asm: set by every NMI taken in root mode; the entry path
-	 * serves the mailbox and Linux's events again before entering (see
-	 * vmentry_serve in core/vcpu_exit.c). */
+	/* GS:16, entry.asm: set by every NMI taken in root mode (and a #MC held
+	 * for Linux); the entry path serves the mailbox and Linux's events
+	 * again before entering (see vmentry_serve in core/vcpu_exit.c). */
 	u32 serve_before_entry;
 	struct hv *hv;
 	u32 index;

@@ -25,8 +25,9 @@ void vmexit_handler(void)
 }
 
 /* The entry stub found serve_before_entry set: an NMI came in root mode
- * after the last look (a request, or Linux's NMI). Cleared first, so that
- * an NMI from here on sets it again and the stub comes back. */
+ * after the last look (a request, or Linux's NMI), or a #MC held for Linux.
+ * Cleared first, so that an NMI from here on sets it again and the stub
+ * comes back. */
 void vmentry_serve(void)
 {
 	struct hv_cpu *cpu = this_cpu();

@@ -89,6 +89,8 @@ void host_exception(struct host_exception_frame *f)
 		u64 status = rdmsr(MSR_IA32_MCG_STATUS);
 		if (machine_check_route(MC_IN_ROOT, status) == MC_HOLD_FOR_LINUX) {
 			cpu->linux_vcpu.mce_pending = true;
+			__atomic_store_n(&cpu->serve_before_entry, 1, __ATOMIC_SEQ_CST); /* as for an NMI */
+			arch_entry_window_rewind(&f->rip);
 			return;
 		}
 		hv_panic(cpu, "machine check in the hypervisor at rip %#llx, IA32_MCG_STATUS %#llx: cannot continue",
