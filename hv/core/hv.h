@@ -30,6 +30,13 @@ struct __attribute__((packed, aligned(16))) idt_gate {
 	u32 offset_high, reserved;
 };
 
+/* Host IST stacks (TSS IST1..3): NMI, #DF, #MC. */
+#define HOST_IST_NMI 1
+#define HOST_IST_DF 2
+#define HOST_IST_MC 3
+#define HOST_IST_STACKS 3
+#define HOST_IST_PAGES 4 /* per stack */
+
 /* Host GDT selectors (SDM 26.2.3: host CS and TR must not be null). */
 #define HOST_CS_SEL 0x08
 #define HOST_DS_SEL 0x10
@@ -67,7 +74,11 @@ struct hv_cpu {
 	u32 apic_id;
 	u64 vmxon_pa;             /* the backend's per-CPU region (SDM 25.11.5) */
 	u64 stack_top;            /* host RSP on VM exit */
-	u64 ist_stack_top;        /* NMI, #DF, #MC */
+	/* One IST stack each for NMI, #DF and #MC (TSS IST1..3, SDM Vol. 3A
+	 * 6.14.5): an NMI may come during the #MC handler and the other way
+	 * round; on one shared stack the second would overwrite the first's
+	 * frame, as Linux and KVM avoid the same way. */
+	u64 ist_stack_top[HOST_IST_STACKS];
 	struct vcpu linux_vcpu;   /* Linux's virtual CPU on this CPU */
 	/* While a Dune context runs here (dune_run.c): it, and where its exit
 	 * goes in Linux's memory. */

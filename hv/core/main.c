@@ -29,7 +29,7 @@ static struct hv_cpu *create_cpu(struct hv *hv, u32 index)
 	u64 cpu_pages = ALIGN_UP(sizeof(struct hv_cpu), PAGE_SIZE) / PAGE_SIZE;
 	u64 cpu_pa = page_pool_alloc_pages(&hv->pool, cpu_pages, 1);
 	u64 stack_pa = page_pool_alloc_pages(&hv->pool, HV_STACK_SIZE / PAGE_SIZE, 1);
-	u64 ist_pa = page_pool_alloc_pages(&hv->pool, 4, 1);
+	u64 ist_pa = page_pool_alloc_pages(&hv->pool, HOST_IST_STACKS * HOST_IST_PAGES, 1);
 	if (!cpu_pa || !stack_pa || !ist_pa)
 		return NULL;
 	struct hv_cpu *cpu = phys_to_virt(cpu_pa);
@@ -37,7 +37,8 @@ static struct hv_cpu *create_cpu(struct hv *hv, u32 index)
 	cpu->hv = hv;
 	cpu->index = index;
 	cpu->stack_top = stack_pa + HV_STACK_SIZE;
-	cpu->ist_stack_top = ist_pa + 4 * PAGE_SIZE;
+	for (unsigned i = 0; i < HOST_IST_STACKS; i++)
+		cpu->ist_stack_top[i] = ist_pa + (i + 1) * HOST_IST_PAGES * PAGE_SIZE;
 	cpu->linux_vcpu.kind = VCPU_LINUX;
 	host_cpu_init_tables(cpu);
 	return cpu;

@@ -38,13 +38,14 @@ void host_cpu_init_tables(struct hv_cpu *cpu)
 	cpu->gdt[HOST_CS_SEL / 8] = GDT_CODE64;
 	cpu->gdt[HOST_DS_SEL / 8] = GDT_DATA;
 	memset(&cpu->tss, 0, sizeof(cpu->tss));
-	cpu->tss.ist[0] = cpu->ist_stack_top;
+	for (unsigned i = 0; i < HOST_IST_STACKS; i++)
+		cpu->tss.ist[i] = cpu->ist_stack_top[i]; /* TSS IST1 is ist[0] */
 	cpu->tss.rsp[0] = cpu->stack_top;
 	cpu->tss.iomap_base = sizeof(cpu->tss);
 	set_tss_descriptor(cpu->gdt, HOST_TR_SEL / 8, (u64)(uintptr_t)&cpu->tss, sizeof(cpu->tss) - 1);
 	for (unsigned v = 0; v < 256; v++) {
-		bool own_stack = v == VEC_NMI || v == VEC_DF || v == VEC_MC;
-		set_gate(&cpu->idt[v], host_exception_stubs[v], own_stack ? 1 : 0);
+		u8 ist = v == VEC_NMI ? HOST_IST_NMI : v == VEC_DF ? HOST_IST_DF : v == VEC_MC ? HOST_IST_MC : 0;
+		set_gate(&cpu->idt[v], host_exception_stubs[v], ist);
 	}
 }
 

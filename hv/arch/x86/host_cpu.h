@@ -11,7 +11,7 @@ struct host_exception_frame {
 	u64 rip, cs, rflags, rsp, ss;
 };
 
-/* Fills cpu->gdt, tss and idt; stack_top and ist_stack_top must be set. */
+/* Fills cpu->gdt, tss and idt; stack_top and ist_stack_top[] must be set. */
 void host_cpu_init_tables(struct hv_cpu *cpu);
 
 void host_exception(struct host_exception_frame *f);
