@@ -14,13 +14,16 @@
 # source cannot be fetched, this says so in one line and fails: there is no
 # fallback to Bochs 2.7.
 #
-# scripts/patches/bochs3-*.patch are applied to the source (each explains the
-# Bochs bug it fixes); the patch set's checksum is part of the cache key.
+# The patches named in scripts/patches/series are applied to the source in
+# that order (each explains the Bochs bug it fixes, or the check it adds);
+# the checksum of the series and the patches is part of the cache key, so a
+# changed patch set rebuilds Bochs.
 set -eu
 
 PKG_VERSION=3.0+dfsg-1
 patch_dir=$(cd "$(dirname "$0")" && pwd)/patches
-patch_sum=$(cat "$patch_dir"/bochs3-*.patch 2>/dev/null | sha256sum | cut -c1-16)
+patches=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patch_dir/series")
+patch_sum=$( (cat "$patch_dir/series"; for p in $patches; do cat "$patch_dir/$p"; done) | sha256sum | cut -c1-16)
 BUILD_ID="$PKG_VERSION patches:$patch_sum"
 die() { echo "bochs3: error: $*" >&2; exit 1; }
 say() { echo "bochs3: $*"; }
@@ -95,10 +98,10 @@ orig=$(ls "$out"/src/bochs_*.orig.tar.* 2>/dev/null | head -n1 || true)
 say "[3/4] configuring ($(basename "$orig"))"
 tar -xf "$orig" -C "$out/src"
 srcdir=$(ls -d "$out"/src/bochs-*/ | head -n1)
-for p in "$patch_dir"/bochs3-*.patch; do
-	[ -e "$p" ] || continue
-	patch -d "$srcdir" -p1 --batch --quiet <"$p" >>"$out/patch.log" 2>&1 ||
-		die "patch $(basename "$p") does not apply (see $out/patch.log)"
+for p in $patches; do
+	[ -f "$patch_dir/$p" ] || die "scripts/patches/series names $p, which is missing"
+	patch -d "$srcdir" -p1 --batch --quiet <"$patch_dir/$p" >>"$out/patch.log" 2>&1 ||
+		die "patch $p does not apply (see $out/patch.log)"
 done
 # The CPU options of the package's debian/rules (VMX with EPT, SVM, SMP,
 # x86-64, AVX-512, CET, AMX), no GUI, no plugins, no debugger: the harness

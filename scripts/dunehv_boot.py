@@ -69,7 +69,7 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
                 memory_mb=memory_mb, cpus=cpus, cancel=cancel)
     if r.emulator_defect:
         raise EmulatorDefect(f"{name}: emulator defect, not a dunehv failure: Bochs stopped at its tripwire "
-                             f"(scripts/patches/bochs3-zz-tripwire-exit-rip.patch): {r.emulator_defect}")
+                             f"(scripts/patches/bochs3-tripwire-exit-rip.patch): {r.emulator_defect}")
     return r
 
 

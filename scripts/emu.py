@@ -118,7 +118,7 @@ POLL_S = 0.2
 
 _ANSI = re.compile(rb"\x1b(?:\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])")
 _TICKS = re.compile(r"\((\d+)\)\.\[(\d+)\]")
-# scripts/patches/bochs3-zz-tripwire-exit-rip.patch: Bochs stops with this line
+# scripts/patches/bochs3-tripwire-exit-rip.patch: Bochs stops with this line
 # when one of its own SDM invariants breaks (an emulator defect).
 TRIPWIRE_RE = re.compile(r"DUNEHV-BOCHS-TRIPWIRE: [^\r\n]*")
 _TICKS3 = re.compile(r"^\s*(\d+)\S*.*shutdown requested", re.M)
