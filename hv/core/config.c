@@ -97,6 +97,15 @@ static const char *const key_names[KEY_COUNT] = {"kernel",  "initrd",   "cmdline
 						 "on_fail", "on_panic", "serial",  "hypervisor", "test_hooks"};
 static const char *const on_off_names[] = {"off", "on"};
 
+static const char *set_on_off(bool *field, const char *value)
+{
+	int i = lookup_name(value, on_off_names, 2);
+	if (i < 0)
+		return "expected on or off";
+	*field = i == 1;
+	return NULL;
+}
+
 /* Applies one key; returns NULL or a reason (the value is quoted by the caller). */
 static const char *apply_key(struct hv_config *cfg, enum key_id key, const char *value)
 {
@@ -143,15 +152,9 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 		cfg->serial_port = (u16)n;
 		return NULL;
 	case KEY_HYPERVISOR:
-		if ((i = lookup_name(value, on_off_names, 2)) < 0)
-			return "expected on or off";
-		cfg->hypervisor = i == 1;
-		return NULL;
+		return set_on_off(&cfg->hypervisor, value);
 	case KEY_TEST_HOOKS:
-		if ((i = lookup_name(value, on_off_names, 2)) < 0)
-			return "expected on or off";
-		cfg->test_hooks = i == 1;
-		return NULL;
+		return set_on_off(&cfg->test_hooks, value);
 	case KEY_COUNT:
 		break;
 	}

@@ -129,6 +129,12 @@ static inline struct hv_cpu *this_cpu(void)
 	return c;
 }
 
+/* The CPU of that index once it is started (published), else NULL. */
+static inline struct hv_cpu *hv_cpu_by_index(struct hv *hv, u64 index)
+{
+	return index < hv->cpu_count ? __atomic_load_n(&hv->cpus[index], __ATOMIC_ACQUIRE) : NULL;
+}
+
 /* Physical <-> host-virtual. The host maps all physical memory 1:1 in the
  * lower half; the core image is also mapped at HV_VIRT_BASE. */
 static inline void *phys_to_virt(u64 pa) { return (void *)(uintptr_t)pa; }

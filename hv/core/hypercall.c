@@ -60,7 +60,7 @@ static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
 static s64 hc_cpu_stats(struct hv_cpu *self, u64 index, u64 gpa, u64 size)
 {
 	struct hv *hv = self->hv;
-	const struct hv_cpu *cpu = index < hv->cpu_count ? __atomic_load_n(&hv->cpus[index], __ATOMIC_ACQUIRE) : NULL;
+	const struct hv_cpu *cpu = hv_cpu_by_index(hv, index);
 	if (!cpu)
 		return -HV_EINVAL;
 	/* Counters of a CPU are its own; read racily from another CPU, each is

@@ -5,8 +5,8 @@
  * it exit, and a CPU in root mode serves its mailbox before its next VM
  * entry and while it waits for anything. An NMI that comes after the exit
  * handler's last look is caught by the entry stub (arch/x86/vmx/entry.asm,
- * "The entry window"), so a request never waits for a later exit. The requester holds the target's
- * mailbox for the round trip (Jailhouse's request/acknowledge shape), and
+ * "The entry window"), so a request never waits for a later exit. The
+ * requester holds the target's mailbox for the round trip (Jailhouse's request/acknowledge shape), and
  * serves its own mailbox while it waits, so two CPUs asking each other never
  * deadlock.
  *

@@ -13,17 +13,11 @@ void test_entry_delay(struct hv_cpu *cpu)
 	__atomic_store_n(&cpu->test_in_entry_delay, 0, __ATOMIC_SEQ_CST);
 }
 
-/* The CPU of that index if it is up, else NULL. */
-static struct hv_cpu *cpu_up(struct hv *hv, u64 index)
-{
-	return index < hv->cpu_count ? __atomic_load_n(&hv->cpus[index], __ATOMIC_ACQUIRE) : NULL;
-}
-
 s64 hc_test_entry_delay(struct hv_cpu *self, u64 cpu_index, u64 delay_tsc)
 {
 	if (!self->hv->cfg.test_hooks)
 		return -HV_EPERM;
-	struct hv_cpu *target = cpu_up(self->hv, cpu_index);
+	struct hv_cpu *target = hv_cpu_by_index(self->hv, cpu_index);
 	if (!target || delay_tsc == 0)
 		return -HV_EINVAL;
 	__atomic_store_n(&target->test_entry_delay_tsc, delay_tsc, __ATOMIC_SEQ_CST);
@@ -34,7 +28,7 @@ s64 hc_test_window_kick(struct hv_cpu *self, u64 cpu_index, u64 kind, u64 timeou
 {
 	if (!self->hv->cfg.test_hooks)
 		return -HV_EPERM;
-	struct hv_cpu *target = cpu_up(self->hv, cpu_index);
+	struct hv_cpu *target = hv_cpu_by_index(self->hv, cpu_index);
 	if (!target || target == self || (kind != DUNEHV_TEST_KICK_REQUEST && kind != DUNEHV_TEST_KICK_NMI))
 		return -HV_EINVAL;
 	u64 t0 = rdtsc();

@@ -7,6 +7,8 @@
 #include "guest/dune_hypercall.h"
 #include "guest/linux_exits.h"
 
+static void prepare_entry(struct hv_cpu *cpu);
+
 void vmexit_handler(void)
 {
 	struct hv_cpu *cpu = this_cpu();
@@ -17,28 +19,31 @@ void vmexit_handler(void)
 		dune_vmexit(cpu, v, &e);
 	else
 		linux_vmexit(cpu, v, &e);
-	if (cpu->current == &cpu->linux_vcpu)
-		arch_vcpu_deliver_events(cpu->current); /* Linux runs next */
-	smp_serve(cpu);
+	prepare_entry(cpu);
 	if (__atomic_load_n(&cpu->test_entry_delay_tsc, __ATOMIC_RELAXED))
 		test_entry_delay(cpu); /* test_hooks = on: widens the entry window */
 }
 
-/* The entry stub found serve_before_entry set: an NMI came in root mode
- * after the last look (a request, or Linux's NMI), or a #MC held for Linux.
- * Cleared first, so that an NMI from here on sets it again and the stub
- * comes back. */
-void vmentry_serve(void)
+/* The last look before entering the current vCPU: the mailbox, and what
+ * Linux's vCPU holds (given to Linux if it runs next; if a Dune context
+ * runs, its run ends at once and Linux takes it then). serve_before_entry
+ * is cleared first, so that an NMI from here on sets it again and the
+ * entry stub comes back through vmentry_serve. */
+static void prepare_entry(struct hv_cpu *cpu)
 {
-	struct hv_cpu *cpu = this_cpu();
-	__atomic_store_n(&cpu->serve_before_entry, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cpu->serve_before_entry, 0, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the NMI handler runs on this CPU */
 	smp_serve(cpu);
 	struct vcpu *v = cpu->current;
 	if (v == &cpu->linux_vcpu)
 		arch_vcpu_deliver_events(v);
 	else if (cpu->linux_vcpu.nmi_pending || cpu->linux_vcpu.mce_pending)
-		arch_vcpu_end_time_slice(cpu, v); /* the Dune run ends at once; Linux takes it then */
+		arch_vcpu_end_time_slice(cpu, v);
 }
+
+/* The entry stub found serve_before_entry set: an NMI came in root mode
+ * after the last look (a request, or Linux's NMI), or a #MC held for Linux. */
+void vmentry_serve(void) { prepare_entry(this_cpu()); }
 
 void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code)
 {

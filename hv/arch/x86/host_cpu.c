@@ -67,6 +67,16 @@ static bool fixup_exception(struct host_exception_frame *f)
 	return false;
 }
 
+/* An NMI or a held #MC came in root mode, maybe after the exit handler's
+ * last look at the mailbox and Linux's events: the entry stub looks again
+ * (entry.asm, "The entry window"), also when this interrupted the stub
+ * itself between that look and the VM-entry instruction. */
+static void look_again_before_entry(struct hv_cpu *cpu, struct host_exception_frame *f)
+{
+	__atomic_store_n(&cpu->serve_before_entry, 1, __ATOMIC_RELAXED); /* read on this CPU only */
+	arch_entry_window_rewind(&f->rip);
+}
+
 /* Called by the stubs in entry.asm for every vector taken in root mode. */
 void host_exception(struct host_exception_frame *f)
 {
@@ -74,13 +84,10 @@ void host_exception(struct host_exception_frame *f)
 	if (f->vector == VEC_NMI) {
 		smp_stop_if_requested(cpu);
 		/* An IPI's request is served before the next VM entry (or by the
-		 * wait loop this CPU is in); Linux's NMI is delivered then. Both
-		 * may have come after the exit handler's last look: the entry
-		 * stub looks again (entry.asm, "The entry window"). */
+		 * wait loop this CPU is in); Linux's NMI is delivered then. */
 		if (!smp_nmi_is_ipi(cpu))
 			cpu->linux_vcpu.nmi_pending = true;
-		__atomic_store_n(&cpu->serve_before_entry, 1, __ATOMIC_SEQ_CST);
-		arch_entry_window_rewind(&f->rip);
+		look_again_before_entry(cpu, f);
 		return;
 	}
 	if (f->vector == VEC_MC) {
@@ -90,8 +97,7 @@ void host_exception(struct host_exception_frame *f)
 		u64 status = rdmsr(MSR_IA32_MCG_STATUS);
 		if (machine_check_route(MC_IN_ROOT, status) == MC_HOLD_FOR_LINUX) {
 			cpu->linux_vcpu.mce_pending = true;
-			__atomic_store_n(&cpu->serve_before_entry, 1, __ATOMIC_SEQ_CST); /* as for an NMI */
-			arch_entry_window_rewind(&f->rip);
+			look_again_before_entry(cpu, f);
 			return;
 		}
 		hv_panic(cpu, "machine check in the hypervisor at rip %#llx, IA32_MCG_STATUS %#llx: cannot continue",

@@ -31,7 +31,8 @@ typedef uint32_t dunehv_u32;
 /* ABI version: major in bits 31..16, minor in bits 15..0. */
 /* 2.0: the run struct reports backend-neutral exits (fault_*, vector,
  * vendor_*), no VMX exit qualification or interruption information.
- * 2.1: DUNEHV_CTX_EXIT_MACHINE_CHECK. */
+ * 2.1: DUNEHV_CTX_EXIT_MACHINE_CHECK.
+ * 2.2: the test hooks DUNEHV_HC_TEST_ENTRY_DELAY and _WINDOW_KICK. */
 #define DUNEHV_ABI_MAJOR 2
 #define DUNEHV_ABI_MINOR 2
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
