@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "dune.h"
 #include "libdune_priv.h"
@@ -50,21 +51,28 @@ static int map_range(uintptr_t begin, uintptr_t end, int perm)
 	return dune_vm_map_phys(pgroot, (void *)begin, end - begin, (void *)pa, perm);
 }
 
-/* SYSCALL from ring 0 lands at the host's LSTAR: map our trampoline there. */
+/* SYSCALL from ring 0 lands at the host's LSTAR: map our trampoline there.
+ * Its two pages are a mapping of their own, read-execute once written (not
+ * upstream's pages of the read-write pool): dune.ko lets the process
+ * execute only what it maps PROT_EXEC (its one exception, for upstream's
+ * trampoline, is kept W^X). */
 static int setup_syscall_trampoline(void)
 {
 	long lstar = ioctl(dune_fd, DUNE_GET_SYSCALL); /* truncated to int by glibc, as upstream */
-	uintptr_t va = (uintptr_t)(int)lstar;
+	uintptr_t va = (uintptr_t)(int)lstar, pa;
 	size_t off = va & (PGSIZE - 1), len = (size_t)(__dune_syscall_end - __dune_syscall);
-	struct page *pg[2] = {dune_page_alloc(), dune_page_alloc()};
-	if (!pg[0] || !pg[1])
+	uint8_t *code;
+	if (off + len > 2 * PGSIZE)
 		return -ENOMEM;
-	/* the two pool pages are consecutive unless the pool was fragmented */
-	if (dune_page2pa(pg[1]) != dune_page2pa(pg[0]) + PGSIZE || off + len > 2 * PGSIZE)
-		return -ENOMEM;
-	memcpy((void *)(dune_page2pa(pg[0]) + off), __dune_syscall, len);
-	return dune_vm_map_phys(pgroot, (void *)(va & ~(uintptr_t)(PGSIZE - 1)), 2 * PGSIZE, (void *)dune_page2pa(pg[0]),
-				PERM_R | PERM_X);
+	code = mmap(NULL, 2 * PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED)
+		return -errno;
+	memcpy(code + off, __dune_syscall, len);
+	if (mprotect(code, 2 * PGSIZE, PROT_READ | PROT_EXEC) || !va_range_to_pa((uintptr_t)code, 2 * PGSIZE, &pa)) {
+		munmap(code, 2 * PGSIZE);
+		return -EINVAL;
+	}
+	return dune_vm_map_phys(pgroot, (void *)(va & ~(uintptr_t)(PGSIZE - 1)), 2 * PGSIZE, (void *)pa, PERM_R | PERM_X);
 }
 
 /* Legacy vsyscall calls (gettimeofday @0, time @0x400, getcpu @0x800) in

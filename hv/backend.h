@@ -66,8 +66,10 @@ void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived);
 void arch_vcpu_evict(struct vcpu *v);
 /* Translations of v's guest-physical space cached on this CPU go. */
 void arch_vcpu_flush_gpt(struct vcpu *v);
-/* Every translation of every guest cached on this CPU goes. */
-void arch_cpu_flush_all(void);
+/* Every translation of every guest cached on this CPU goes. A flush the
+ * CPU refuses stops the hypervisor (hv_panic): a stale translation could
+ * reach memory that is no longer the guest's. */
+void arch_cpu_flush_all(struct hv_cpu *cpu);
 
 /* Linux's vCPU: INIT puts it into the INIT state, waiting for SIPI; SIPI
  * starts it in real mode at vector << 12. */

@@ -102,11 +102,18 @@ static const struct file_operations dune_fops = {
 	.llseek = noop_llseek,
 };
 
+/* Who may open /dev/dune: the node's mode as devtmpfs creates it, root:root
+ * (its group comes from a udev rule, e.g. GROUP="dune", or from the admin).
+ * Read/write bits only; 0660 by default, so that only root and the group
+ * the node is given to can create Dune contexts (upstream made it 0666). */
+static ushort dev_mode = 0660;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "mode of /dev/dune (read/write bits only, default 0660)");
+
 static struct miscdevice dune_dev = {
 	.minor = DUNE_MINOR,
 	.name = "dune",
 	.fops = &dune_fops,
-	.mode = 0666,
 };
 
 static int __init dune_init(void)
@@ -123,12 +130,17 @@ static int __init dune_init(void)
 		       DUNEHV_ABI_MAJOR, DUNEHV_ABI_MINOR);
 		return -EPROTONOSUPPORT;
 	}
+	if (dev_mode & ~0666) {
+		pr_err("not loading: dev_mode=0%o has bits other than read/write (e.g. 0660, 0600, 0666)\n", dev_mode);
+		return -EINVAL;
+	}
+	dune_dev.mode = dev_mode;
 	r = misc_register(&dune_dev);
 	if (r) {
 		pr_err("misc_register(minor %d) failed: %d\n", DUNE_MINOR, r);
 		return r;
 	}
-	pr_info("/dev/dune ready on dunehv ABI %u.%u\n", abi >> 16, abi & 0xffff);
+	pr_info("/dev/dune (mode 0%o) ready on dunehv ABI %u.%u\n", dev_mode, abi >> 16, abi & 0xffff);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
  * notifier that takes them away whenever Linux changes the mapping (munmap,
  * mprotect, copy-on-write, migration, THP split, reclaim, exit), so that no
  * stale translation survives. A page is writable in the EPT only after a
- * write fault that Linux allowed (pinned with FOLL_WRITE). Mappings without
+ * write fault that Linux allowed (pinned with FOLL_WRITE), and executable
+ * only if its VMA has VM_EXEC. Mappings without
  * struct pages behind them (VM_PFNMAP, such as the vDSO's vvar page) are
  * looked up in the page table instead of pinned; the hypervisor only accepts
  * RAM, so device memory stays out of reach.
@@ -215,12 +216,47 @@ void dune_mm_detach(struct dune_vcpu *v)
 	}
 }
 
-/* EPT rights of a page of the process: always read and execute (the
- * process's own page tables decide those), write only after a write fault
- * Linux allowed. */
-static u64 map_flags(bool write)
+/* EPT rights of a page of the process: always read (the process's own page
+ * tables decide the rest), write only after a write fault Linux allowed,
+ * execute only where the VMA has VM_EXEC. The process runs in ring 0 and
+ * can clear any NX bit of its own page tables, so the EPT is what keeps it
+ * from executing what Linux mapped without PROT_EXEC (noexec mounts,
+ * SELinux execmem, MemoryDenyWriteExecute). */
+static u64 map_flags(bool write, bool exec)
 {
-	return DUNEHV_MAP_READ | DUNEHV_MAP_EXEC | (write ? DUNEHV_MAP_WRITE : 0);
+	return DUNEHV_MAP_READ | (exec ? DUNEHV_MAP_EXEC : 0) | (write ? DUNEHV_MAP_WRITE : 0);
+}
+
+/* The process's VMA at an address, as Linux sees it now: whether the
+ * process may execute there, and the range an EPT leaf may cover (a huge
+ * leaf must not reach into a neighbour with other rights). */
+struct vma_view {
+	unsigned long start, end;
+	bool exec, hugetlb_1g;
+};
+
+static bool view_vma(struct mm_struct *mm, unsigned long hva, struct vma_view *view)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, hva);
+	if (vma) {
+		view->start = vma->vm_start;
+		view->end = vma->vm_end;
+		view->exec = vma->vm_flags & VM_EXEC;
+		view->hugetlb_1g = is_vm_hugetlb_page(vma) && huge_page_size(hstate_vma(vma)) == SZ_1G;
+	}
+	mmap_read_unlock(mm);
+	return vma;
+}
+
+/* The VMA covers the size-aligned range around hva. */
+static bool view_covers(const struct vma_view *view, unsigned long hva, unsigned long size)
+{
+	unsigned long start = hva & ~(size - 1);
+
+	return view->start <= start && start + size <= view->end;
 }
 
 /* The pfn that would back the start of hva's size-aligned range, if page
@@ -278,9 +314,9 @@ static int map_entry_recorded(struct dune_vcpu *v, u64 gpa, void *entry)
 	return 0;
 }
 
-static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool write)
+static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool write, bool exec)
 {
-	u64 flags = map_flags(write);
+	u64 flags = map_flags(write, exec);
 	long r;
 
 	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, phys | flags);
@@ -328,9 +364,9 @@ static bool small_pages_mapped(struct dune_vcpu *v, u64 gpa)
 }
 
 /* Maps the pinned 2 MiB run with one EPT leaf; ept_lock held. */
-static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, struct page **pages)
+static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, bool exec, struct page **pages)
 {
-	u64 flags = map_flags(write) | DUNEHV_MAP_2M;
+	u64 flags = map_flags(write, exec) | DUNEHV_MAP_2M;
 	u64 base = gpa & ~(u64)(SZ_2M - 1);
 	long r;
 	int i;
@@ -358,27 +394,21 @@ static int map_huge(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, bool write, 
 /* A 1 GiB hugetlbfs page behind hva: the VMA's huge page size is 1 GiB and
  * it covers the 1 GiB-aligned range, so one folio backs all of it. Returns
  * its physical address, or 0. */
-static phys_addr_t huge_1g_range(struct dune_vcpu *v, struct page *page, unsigned long hva)
+static phys_addr_t huge_1g_range(const struct vma_view *view, struct page *page, unsigned long hva)
 {
 	struct folio *folio = page_folio(page);
-	unsigned long start = hva & ~(SZ_1G - 1), pfn0 = first_pfn(page, hva, SZ_1G);
-	struct vm_area_struct *vma;
-	bool ok;
+	unsigned long pfn0 = first_pfn(page, hva, SZ_1G);
 
-	if (folio_nr_pages(folio) < (SZ_1G >> PAGE_SHIFT) || pfn0 != folio_pfn(folio))
+	if (folio_nr_pages(folio) < (SZ_1G >> PAGE_SHIFT) || pfn0 != folio_pfn(folio) || !view->hugetlb_1g ||
+	    !view_covers(view, hva, SZ_1G))
 		return 0;
-	mmap_read_lock(v->mm);
-	vma = vma_lookup(v->mm, hva);
-	ok = vma && is_vm_hugetlb_page(vma) && huge_page_size(hstate_vma(vma)) == SZ_1G && vma->vm_start <= start &&
-	     start + SZ_1G <= vma->vm_end;
-	mmap_read_unlock(v->mm);
-	return ok ? PFN_PHYS(pfn0) : 0;
+	return PFN_PHYS(pfn0);
 }
 
 /* Maps a 1 GiB leaf held by the one pin of page; ept_lock held. */
-static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *page, bool write)
+static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *page, bool write, bool exec)
 {
-	u64 flags = map_flags(write) | DUNEHV_MAP_1G;
+	u64 flags = map_flags(write, exec) | DUNEHV_MAP_1G;
 	u64 base = gpa & ~(u64)(SZ_1G - 1);
 	long r;
 
@@ -392,16 +422,20 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
 }
 
 /* EPT violation at gpa: pin the process's page behind it and map it (with
- * a 2 MiB leaf when a huge page backs the whole aligned range).
+ * a 2 MiB leaf when a huge page backs the whole aligned range and its VMA
+ * covers it), executable if the VMA is.
  * -ERANGE: gpa is in none of the process's windows; -EFAULT: Linux does not
- * let the process make this access (nothing mapped there, or a write to a
- * read-only mapping), which the caller turns into a #PF for the process;
+ * let the process make this access (nothing mapped there, a write to a
+ * read-only mapping, or an instruction fetch from a mapping without
+ * PROT_EXEC), which the caller turns into a #PF for the process;
  * -EAGAIN: Linux is changing the mapping right now (between an
  * invalidation's start and end): nothing is mapped, and the caller enters
  * the context again, which faults again (KVM's RET_PF_RETRY). */
-int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write)
+int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 {
+	bool write = access & DUNE_FAULT_WRITE, exec = access & DUNE_FAULT_EXEC, grant_exec;
 	unsigned long hva;
+	struct vma_view view;
 	struct page *page = NULL, **huge = NULL;
 	phys_addr_t huge_phys = 0, phys_1g = 0;
 	u64 seq, pfn = 0;
@@ -424,8 +458,21 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write)
 			if (r)
 				return (int)r;
 		}
-		phys_1g = page && PageCompound(page) ? huge_1g_range(v, page, hva) : 0;
-		if (page && PageCompound(page) && !phys_1g && !small_pages_mapped(v, gpa)) {
+		/* after the sequence was read: an mprotect from here on retries.
+		 * A fetch at the SYSCALL entry may execute this one 4 KiB page
+		 * without PROT_EXEC; it is mapped without write (an exec fault is
+		 * no write fault), and a later write fault takes execute away
+		 * again (map_flags follows the VMA): W^X. */
+		if (!view_vma(v->mm, hva, &view) || (exec && !view.exec && !(access & DUNE_FAULT_ENTRY_FETCH))) {
+			if (page)
+				unpin_user_page(page);
+			kfree(huge);
+			return -EFAULT;
+		}
+		grant_exec = view.exec || exec;
+		phys_1g = page && PageCompound(page) && view.exec == grant_exec ? huge_1g_range(&view, page, hva) : 0;
+		if (page && PageCompound(page) && !phys_1g && view.exec == grant_exec && view_covers(&view, hva, SZ_2M) &&
+		    !small_pages_mapped(v, gpa)) {
 			if (!huge)
 				huge = kmalloc_array(PTRS_PER_PMD, sizeof(*huge), GFP_KERNEL);
 			if (huge)
@@ -448,13 +495,13 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write)
 			return -EAGAIN;
 		}
 	}
-	if (phys_1g && !map_1g(v, gpa, phys_1g, page, write)) {
+	if (phys_1g && !map_1g(v, gpa, phys_1g, page, write, grant_exec)) {
 		spin_unlock(&v->ept_lock); /* the leaf keeps the pin of page */
 		kfree(huge);
 		return 0;
 	}
 	if (huge_phys) {
-		r = map_huge(v, gpa, huge_phys, write, huge);
+		r = map_huge(v, gpa, huge_phys, write, grant_exec, huge);
 		if (r)
 			unpin_user_pages(huge, PTRS_PER_PMD);
 		else {
@@ -464,10 +511,17 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write)
 			return 0;
 		}
 	}
+	if (grant_exec && !view.exec && v->huge_leaves) {
+		/* the fetch exception maps this 4 KiB page alone: a huge leaf
+		 * around it goes whole first (its pages fault back in) */
+		u64 align = v->huge_1g_leaves ? SZ_1G : SZ_2M;
+
+		unmap_gpa_range(v, ALIGN_DOWN(gpa, align), align);
+	}
 	if (page)
-		r = map_entry(v, gpa, page_entry(page, write, 0), page_to_phys(page), write);
+		r = map_entry(v, gpa, page_entry(page, write, 0), page_to_phys(page), write, grant_exec);
 	else
-		r = map_entry(v, gpa, xa_mk_value(pfn), PFN_PHYS(pfn), write);
+		r = map_entry(v, gpa, xa_mk_value(pfn), PFN_PHYS(pfn), write, grant_exec);
 	spin_unlock(&v->ept_lock);
 	if (r && page)
 		unpin_user_page(page);

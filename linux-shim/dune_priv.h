@@ -71,7 +71,11 @@ void dune_reap_vcpus(struct dune_file *df);
 void dune_layout_compute(struct mm_struct *mm, struct dune_layout *l);
 int dune_mm_attach(struct dune_vcpu *v);
 void dune_mm_detach(struct dune_vcpu *v);
-int dune_fault_in(struct dune_vcpu *v, u64 gpa, bool write);
+/* what an EPT violation asks of dune_fault_in */
+#define DUNE_FAULT_WRITE       BIT(0) /* a data write */
+#define DUNE_FAULT_EXEC        BIT(1) /* an instruction fetch */
+#define DUNE_FAULT_ENTRY_FETCH BIT(2) /* a fetch at the ring-0 SYSCALL entry (dune_vcpu.c) */
+int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access);
 
 /* dune_syscall.c */
 int dune_trampoline_install(struct dune_vcpu *v, int fd);

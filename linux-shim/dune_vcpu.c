@@ -229,6 +229,34 @@ static void dune_machine_check(void)
 #endif
 }
 
+/* Upstream libdune copies its ring-0 SYSCALL trampoline into two pages of
+ * its read-write page pool and maps them at Linux's LSTAR (DUNE_GET_SYSCALL):
+ * for programs built against it, a fetch there may execute a page without
+ * PROT_EXEC (dune_fault_in keeps such a page W^X). Our libdune maps its
+ * trampoline from a PROT_EXEC mapping and needs no exception. */
+static bool fetch_at_syscall_entry(const struct dunehv_ctx_run *run)
+{
+	u64 lstar;
+
+	rdmsrl(MSR_LSTAR, lstar);
+	return (run->fault_gla & PAGE_MASK) - (lstar & PAGE_MASK) < 2 * PAGE_SIZE;
+}
+
+/* What an EPT violation asks: a fault on a guest page-table page during a
+ * walk is a data access (SDM Vol. 3C 28.2.1, Table 28-7: bits 0-2 then describe the
+ * walk's access, and the linear address is not that page's). */
+static unsigned int fault_access(const struct dunehv_ctx_run *run)
+{
+	u32 access = run->fault_access;
+
+	if (access & DUNEHV_FAULT_PAGE_WALK)
+		return access & DUNEHV_ACCESS_WRITE ? DUNE_FAULT_WRITE : 0;
+	if (access & DUNEHV_ACCESS_EXEC)
+		return DUNE_FAULT_EXEC | ((access & DUNEHV_FAULT_GLA_VALID) && fetch_at_syscall_entry(run) ?
+						  DUNE_FAULT_ENTRY_FETCH : 0);
+	return access & DUNEHV_ACCESS_WRITE ? DUNE_FAULT_WRITE : 0;
+}
+
 static long run_loop(struct dune_vcpu *v)
 {
 	struct dunehv_ctx_run *run = v->run;
@@ -261,7 +289,7 @@ static long run_loop(struct dune_vcpu *v)
 				return end_session(v, DUNE_RET_SIGNAL, 0);
 			continue;
 		case DUNEHV_CTX_EXIT_FAULT:
-			r = dune_fault_in(v, run->fault_gpa, run->fault_access & DUNEHV_ACCESS_WRITE);
+			r = dune_fault_in(v, run->fault_gpa, fault_access(run));
 			if (!r || r == -EAGAIN)
 				continue; /* mapped, or Linux is changing the mapping: fault again */
 			if (r == -EFAULT && raise_page_fault(run))

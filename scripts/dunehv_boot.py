@@ -113,3 +113,30 @@ def verdicts(console):
         prev = found.get(m.group(2))
         found[m.group(2)] = (ok and (prev is None or prev[0]), m.group(3))
     return found
+
+
+# Bochs itself (also without dunehv) makes Linux warn once: its XSAVE area
+# sizes are inconsistent (shared/notes/test-platform.md). That warning and
+# its trace are allowed; nothing else is.
+BOCHS_XSAVE_WARNING = re.compile(
+    r"^\[ *[\d.]+\] XSAVE consistency problem: .*\n\[ *[\d.]+\] WARNING: CPU: 0 PID: 0 at arch/x86/kernel/fpu/xstate.c:\d+ "
+    r"fpu__init_system_xstate.*?\n\[ *[\d.]+\] ---\[ end trace [0-9a-f]+ \]---$", re.M | re.S)
+KERNEL_TROUBLE = ("Oops", "BUG:", "WARNING: CPU", "general protection fault", "Call Trace", "soft lockup",
+                  "Tainted: G        W")
+
+
+def kernel_trouble(console):
+    """The first sign of a kernel warning, oops or lockup on the console
+    (beyond Bochs' one XSAVE warning), or None."""
+    out, n = BOCHS_XSAVE_WARNING.subn("", console)
+    if n > 1:
+        return "XSAVE consistency warning more than once"
+    return next((bad for bad in KERNEL_TROUBLE if bad in out), None)
+
+
+def require(found, ids):
+    """Asserts that each check id reported, and passed (found: verdicts())."""
+    missing = [i for i in ids if i not in found]
+    failed = {i: found[i][1] for i in ids if i in found and not found[i][0]}
+    assert not missing, f"checks that never reported: {missing}"
+    assert not failed, f"failed checks: {failed}"

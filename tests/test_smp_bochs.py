@@ -10,13 +10,6 @@ import re
 import dunehv_boot
 
 
-def require(verdicts, ids):
-    missing = [i for i in ids if i not in verdicts]
-    failed = {i: verdicts[i][1] for i in ids if i in verdicts and not verdicts[i][0]}
-    assert not missing, f"checks that never reported: {missing}"
-    assert not failed, f"failed checks: {failed}"
-
-
 def test_every_cpu_is_launched_under_vmx(bochs_main):
     out = bochs_main.output
     assert re.search(r"^dunehv: the firmware has no ACPI tables: installed an RSDP/XSDT/MADT listing 2 CPUs$", out, re.M)
@@ -28,21 +21,21 @@ def test_every_cpu_is_launched_under_vmx(bochs_main):
 
 def test_each_cpu_sees_dunehv_and_cannot_read_its_memory(bochs_main):
     v = dunehv_boot.verdicts(bochs_main.output)
-    require(v, ["smp.nr-cpus", "smp.cpu0.signature", "smp.cpu1.signature", "smp.cpu0.hv-memory",
+    dunehv_boot.require(v, ["smp.nr-cpus", "smp.cpu0.signature", "smp.cpu1.signature", "smp.cpu0.hv-memory",
                 "smp.cpu1.hv-memory", "smp.hvcpu0.stats", "smp.hvcpu1.stats", "smp.stats-bad-cpu",
                 "idle.cpu0", "idle.cpu1"])
 
 
 def test_init_and_sipi_to_an_offline_cpu_stay_under_vmx(bochs_main):
     v = dunehv_boot.verdicts(bochs_main.output)
-    require(v, ["sipi.offline", "sipi.hvcpu", "sipi.init", "sipi.started", "sipi.signature", "sipi.hv-memory",
+    dunehv_boot.require(v, ["sipi.offline", "sipi.hvcpu", "sipi.init", "sipi.started", "sipi.signature", "sipi.hv-memory",
                 "sipi.violation-counted", "sipi.online-again"])
     assert "GUEST: sipi test rc=0" in bochs_main.output
 
 
 def test_dune_threads_on_many_cpus(bochs_main):
     v = dunehv_boot.verdicts(bochs_main.output)
-    require(v, ["threads.all-in-dune", "threads.results", "threads.cpus", "migrate.thread", "migrate.moves",
+    dunehv_boot.require(v, ["threads.all-in-dune", "threads.results", "threads.cpus", "migrate.thread", "migrate.moves",
                 "migrate.state", "munmap.rounds", "munmap.no-stale-data", "munmap.faults", "lifetimes.count", "lifetimes.cpus", "hotplug.cycles", "hotplug.dune-threads",
                 "hotplug.online"])
     for t in ("threads 16", "migrate 1000", "munmap 200", "lifetimes 1000", "hotplug 20"):
@@ -75,7 +68,7 @@ def test_four_cpus_boot_under_vmx(bochs_smp4):
     assert "smp: Brought up 1 node, 4 CPUs" in out
     assert re.search(r"^GUEST: nproc 4 possible 0-3$", out, re.M)
     v = dunehv_boot.verdicts(out)
-    require(v, ["smp.nr-cpus", "smp.stats-bad-cpu"] +
+    dunehv_boot.require(v, ["smp.nr-cpus", "smp.stats-bad-cpu"] +
             [f"smp.cpu{c}.{k}" for c in range(4) for k in ("signature", "hv-memory")] +
             [f"smp.hvcpu{c}.stats" for c in range(4)] +
             ["sipi.offline", "sipi.hvcpu", "sipi.init", "sipi.started", "sipi.signature", "sipi.hv-memory",
@@ -87,7 +80,7 @@ def test_four_cpus_boot_under_vmx(bochs_smp4):
 def test_four_cpus_take_no_exits_at_idle(bochs_smp4):
     """hvcheck judges each CPU's exits over its idle period (the measurement's
     own hypercalls aside)."""
-    require(dunehv_boot.verdicts(bochs_smp4.output), [f"idle.cpu{c}" for c in range(4)])
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_smp4.output), [f"idle.cpu{c}" for c in range(4)])
 
 
 def test_faults_resume_where_they_were_taken(bochs_main, bochs_smp4):
@@ -95,7 +88,7 @@ def test_faults_resume_where_they_were_taken(bochs_main, bochs_smp4):
     thousands of ring-0 and ring-3 faults resumed by the process's own
     handler, RSP and CPL checked after each, on 2 and on 4 CPUs."""
     for boot in (bochs_main, bochs_smp4):
-        require(dunehv_boot.verdicts(boot.output), ["faultloop.ring0", "faultloop.ring3"])
+        dunehv_boot.require(dunehv_boot.verdicts(boot.output), ["faultloop.ring0", "faultloop.ring3"])
         assert "GUEST: faultloop rc=0" in boot.output
 
 
@@ -104,5 +97,5 @@ def test_a_request_or_nmi_in_the_entry_window_is_not_left_behind(bochs_main, boc
     the target CPU waits (on purpose) between its last mailbox check and VM
     entry are served within the delay's bound, though Linux then idles."""
     for boot in (bochs_main, bochs_smp4):
-        require(dunehv_boot.verdicts(boot.output), ["window.request", "window.nmi"])
+        dunehv_boot.require(dunehv_boot.verdicts(boot.output), ["window.request", "window.nmi"])
         assert "GUEST: entrywindow test rc=0" in boot.output

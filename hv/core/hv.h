@@ -110,6 +110,7 @@ struct hv {
 	struct arch_hv arch;      /* the backend's machine-wide part */
 	struct mtrr_state mtrr;
 	struct log_ring log;
+	struct log_limit dune_entry_log_limit; /* failed VM entries of Dune contexts */
 	unsigned phys_addr_bits;  /* CPUID.80000008:EAX[7:0], set by arch_hv_init */
 	u64 xcr0_supported;       /* CPUID.D.0 EDX:EAX */
 	u32 cpu_count;            /* CPUs the loader starts (bi->cpu_count) */

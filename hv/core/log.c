@@ -78,6 +78,39 @@ void log_printf(struct log_ring *log, enum log_level level, const char *fmt, ...
 	va_end(ap);
 }
 
+bool log_limit_pass(struct log_limit *limit, u64 now, u32 *held_back)
+{
+	spin_lock(&limit->lock);
+	if (!limit->started || (s64)(now - limit->window_start) >= (s64)LOG_LIMIT_WINDOW_TSC) {
+		limit->started = true;
+		limit->window_start = now;
+		limit->passed = 0;
+	}
+	bool pass = limit->passed < LOG_LIMIT_BURST;
+	if (pass) {
+		limit->passed++;
+		*held_back = limit->held_back;
+		limit->held_back = 0;
+	} else {
+		limit->held_back++;
+	}
+	spin_unlock(&limit->lock);
+	return pass;
+}
+
+void log_limited(struct log_ring *log, struct log_limit *limit, u64 now, enum log_level level, const char *fmt, ...)
+{
+	u32 held_back;
+	if (!log_limit_pass(limit, now, &held_back))
+		return;
+	if (held_back)
+		log_printf(log, level, "(%u lines like the next were held back by the rate limit)", held_back);
+	va_list ap;
+	va_start(ap, fmt);
+	log_vprintf(log, level, fmt, ap);
+	va_end(ap);
+}
+
 u64 log_read(struct log_ring *log, u64 *pos, char *dst, u64 size)
 {
 	spin_lock(&log->lock);

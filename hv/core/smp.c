@@ -183,7 +183,7 @@ void smp_park(struct hv_cpu *self)
 		smp_serve(self); /* a request got in first */
 	}
 	/* Whatever was cached before, and whatever an unmap skipped for us. */
-	arch_cpu_flush_all();
+	arch_cpu_flush_all(self);
 }
 
 void smp_unpark(struct hv_cpu *self)

@@ -196,12 +196,15 @@ static void dune_gpa_fault(struct hv_cpu *cpu, struct vcpu *v, const struct hv_e
 	return_to_linux(cpu, v, DUNEHV_CTX_EXIT_FAULT, e);
 }
 
-/* Bad guest state (SDM 27.8): the context cannot run again. */
+/* Bad guest state (SDM 27.8, e.g. a non-canonical RIP from DUNE_ENTER): the
+ * context cannot run again. A process can cause this at will, so the line
+ * is rate-limited. */
 static void dune_entry_failed(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	cpu->running_ctx->broken = true;
-	log_printf(&cpu->hv->log, LOG_WARN, "Dune context VM entry failed: reason %u qualification %#llx", e->vendor_reason,
-		   (unsigned long long)e->vendor_qualification);
+	log_limited(&cpu->hv->log, &cpu->hv->dune_entry_log_limit, rdtsc(), LOG_WARN,
+		    "Dune context VM entry failed: reason %u qualification %#llx", e->vendor_reason,
+		    (unsigned long long)e->vendor_qualification);
 	return_to_linux(cpu, v, DUNEHV_CTX_EXIT_UNHANDLED, e);
 }
 
@@ -235,8 +238,8 @@ void dune_vmexit(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 
 void dune_entry_instruction_failed(struct hv_cpu *cpu, struct vcpu *v, u32 vm_instruction_error)
 {
-	log_printf(&cpu->hv->log, LOG_ERROR, "VM entry of a Dune context failed: VM-instruction error %u",
-		   vm_instruction_error);
+	log_limited(&cpu->hv->log, &cpu->hv->dune_entry_log_limit, rdtsc(), LOG_ERROR,
+		    "VM entry of a Dune context failed: VM-instruction error %u", vm_instruction_error);
 	cpu->running_ctx->broken = true;
 	const struct hv_exit e = {.kind = HV_EXIT_ENTRY_FAILED, .vendor_reason = 0xffff};
 	return_to_linux(cpu, v, DUNEHV_CTX_EXIT_UNHANDLED, &e);

@@ -59,9 +59,10 @@ build_module hvprobe "$here/hvprobe" hvprobe.ko
 echo "guest/build: dune.ko (linux-shim) against $headers"
 build_module dune "$top/linux-shim" dune.ko
 
-echo "guest/build: dunemini"
+echo "guest/build: dunemini, dunefuzz"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
 	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_guest.S"
+$CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" -pthread -o "$out/dunefuzz" "$here/dune/dunefuzz.c"
 
 echo "guest/build: libdune and its tests"
 mkdir -p "$out/libdune"
@@ -75,11 +76,11 @@ chmod 0755 "$out/rootfs/init"
 cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
 cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
 cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/dune.ko"
-cp "$out/dunemini" "$out/rootfs/bin/dunemini"
+cp "$out/dunemini" "$out/dunefuzz" "$out/rootfs/bin/"
 cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"
-cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" \
+cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" \
 	"$out/rootfs/opt/libdune/"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

@@ -227,6 +227,47 @@ UNIT_TEST(log_ring_wraps_and_reports_position)
 	free(buf);
 }
 
+UNIT_TEST(log_limit_holds_back_a_flood)
+{
+	struct log_limit limit = {0};
+	struct log_ring log;
+	char *buf = malloc(LOG_RING_SIZE);
+	log_init(&log, buf, 0, LOG_INFO);
+	u32 held = 99;
+	u64 t0 = 1000;
+	/* a burst passes, the rest of the window is held back and counted */
+	for (int i = 0; i < LOG_LIMIT_BURST; i++) {
+		CHECK(log_limit_pass(&limit, t0 + (u64)i, &held));
+		CHECK_EQ(held, 0);
+	}
+	for (int i = 0; i < 1000; i++)
+		CHECK(!log_limit_pass(&limit, t0 + 100 + (u64)i, &held));
+	/* a TSC behind the window's start (another CPU's) is inside it */
+	CHECK(!log_limit_pass(&limit, t0 - 5, &held));
+	/* the next window: the first line says how many were held back */
+	CHECK(log_limit_pass(&limit, t0 + LOG_LIMIT_WINDOW_TSC, &held));
+	CHECK_EQ(held, 1001);
+	CHECK(log_limit_pass(&limit, t0 + LOG_LIMIT_WINDOW_TSC + 1, &held));
+	CHECK_EQ(held, 0);
+	/* through the ring: 10000 attempts in one window leave burst lines */
+	struct log_limit flood = {0};
+	for (int i = 0; i < 10000; i++)
+		log_limited(&log, &flood, 5000 + (u64)i, LOG_WARN, "entry failed %d", i);
+	char out[4096] = {0};
+	u64 pos = 0;
+	log_read(&log, &pos, out, sizeof(out) - 1);
+	int lines = 0;
+	for (char *p = out; *p; p++)
+		lines += *p == '\n';
+	CHECK_EQ(lines, LOG_LIMIT_BURST);
+	log_limited(&log, &flood, 5000 + LOG_LIMIT_WINDOW_TSC, LOG_WARN, "entry failed again");
+	memset(out, 0, sizeof(out));
+	log_read(&log, &pos, out, sizeof(out) - 1);
+	CHECK_STR_CONTAINS(out, "(9990 lines like the next were held back by the rate limit)\n");
+	CHECK_STR_CONTAINS(out, "entry failed again\n");
+	free(buf);
+}
+
 const struct unit_test cpuid_policy_tests[] = {
 	{"hides_vmx_and_follows_cr4", cpuid_hides_vmx_and_follows_cr4},
 	{"hypervisor_leaves", cpuid_hypervisor_leaves},
@@ -241,8 +282,9 @@ const struct unit_test dispatch_tests[] = {{"counts_and_routes", dispatch_counts
 const unsigned dispatch_count = 1;
 const struct unit_test guest_mem_tests[] = {{"ram_checks", guest_ram_checks}};
 const unsigned guest_mem_count = 1;
-const struct unit_test log_tests[] = {{"ring_wraps_and_reports_position", log_ring_wraps_and_reports_position}};
-const unsigned log_count = 1;
+const struct unit_test log_tests[] = {{"ring_wraps_and_reports_position", log_ring_wraps_and_reports_position},
+				       {"limit_holds_back_a_flood", log_limit_holds_back_a_flood}};
+const unsigned log_count = 2;
 
 /* log.c leaves the UART to the hypervisor build; the host tests have none. */
 void serial_write(u16 port, const char *s, size_t n)

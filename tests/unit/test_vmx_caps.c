@@ -134,6 +134,38 @@ UNIT_TEST(each_missing_feature_has_its_reason)
 	f.ept_vpid_cap &= ~EPT_CAP_MEMTYPE_WB;
 	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_EPT_UNSUITABLE);
 
+	/* INVEPT/INVVPID: single-context where the CPU has it, else all-context;
+	 * all-context is required (the flushes after VMXON and parking) */
+	f = bochs_skylake();
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK_EQ(c.invept_one, 1);
+	CHECK_EQ(c.invvpid_one, 1);
+	f.ept_vpid_cap &= ~(EPT_CAP_INVEPT_SINGLE_CONTEXT | VPID_CAP_INVVPID_SINGLE_CONTEXT);
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_USABLE);
+	CHECK_EQ(c.invept_one, 2);
+	CHECK_EQ(c.invvpid_one, 2);
+	f = bochs_skylake();
+	f.ept_vpid_cap &= ~EPT_CAP_INVEPT_ALL_CONTEXT;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_EPT_UNSUITABLE);
+	CHECK_STR_CONTAINS(why, "all-context INVEPT");
+	f = bochs_skylake();
+	f.ept_vpid_cap &= ~EPT_CAP_INVEPT;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_EPT_UNSUITABLE);
+	f = bochs_skylake();
+	f.ept_vpid_cap &= ~VPID_CAP_INVVPID;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_VPID);
+	CHECK_STR_CONTAINS(why, "INVVPID");
+	f = bochs_skylake();
+	f.ept_vpid_cap &= ~VPID_CAP_INVVPID_ALL_CONTEXT;
+	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_NO_VPID);
+	/* two CPUs that would flush differently are not the same machine */
+	f = bochs_skylake();
+	struct vmx_controls one, other;
+	vmx_evaluate(&f, &one, why, sizeof(why));
+	f.ept_vpid_cap &= ~EPT_CAP_INVEPT_SINGLE_CONTEXT;
+	vmx_evaluate(&f, &other, why, sizeof(why));
+	CHECK(!vmx_controls_compatible(&one, &other));
+
 	f = bochs_skylake();
 	f.true_exit &= ~((u64)EXIT_LOAD_IA32_EFER << 32);
 	CHECK_EQ(vmx_evaluate(&f, &c, why, sizeof(why)), VMX_CONTROL_MISSING);

@@ -18,11 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "dune.h"
+#include "procinfo.h"
 
 extern void dunemini_guest(void), dunemini_exit0(void), dunemini_spin(void), dunemini_thread(void),
 	dunemini_signal(void), dunemini_read_secret(void);
@@ -96,20 +99,6 @@ static int mode_lifetimes(int n)
 	}
 	CHECK(ok == n, "%d of %d sequential Dune process lifetimes", ok, n);
 	return 0;
-}
-
-static uint64_t info_value(const char *key)
-{
-	char line[128];
-	uint64_t v = ~0ull;
-	FILE *f = fopen("/proc/dunehv/info", "r");
-	size_t k = strlen(key);
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, k) && line[k] == '=')
-			v = strtoull(line + k + 1, NULL, 0);
-	if (f)
-		fclose(f);
-	return v;
 }
 
 static void *thread_main(void *arg)
@@ -381,6 +370,106 @@ static int mode_exec_reuse_2(char **argv)
 	return 0;
 }
 
+/* Lines of the hypervisor's log ring (/proc/dunehv/log) that contain s. */
+static long log_lines_with(const char *s)
+{
+	char line[512];
+	long n = -1;
+	FILE *f = fopen("/proc/dunehv/log", "r");
+	if (f)
+		n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* n open/enter/close rounds whose VM entry fails (a non-canonical RIP, SDM
+ * 27.3.1.4): each session ends with DUNE_RET_UNHANDLED_VMEXIT, and the
+ * hypervisor's line about it is rate-limited, so the loop neither fills the
+ * log ring nor keeps a CPU at the UART. */
+/* hv/core/log.h: LOG_LIMIT_BURST lines per LOG_LIMIT_WINDOW_TSC ticks */
+#define LOG_LIMIT_BURST 10
+#define LOG_LIMIT_WINDOW_TSC (1ull << 32)
+
+static int mode_entryfail(int n)
+{
+	long before = log_lines_with("VM entry failed");
+	uint64_t t0 = __builtin_ia32_rdtsc();
+	int ended = 0;
+	for (int i = 0; i < n; i++) {
+		int fd = open("/dev/dune", O_RDWR | O_CLOEXEC);
+		struct dune_config conf = {0};
+		conf.rip = 0x8000000000001000ull;
+		conf.rsp = (uint64_t)(guest_stack + sizeof(guest_stack));
+		conf.rflags = 0x2;
+		conf.cr3 = PT_BASE;
+		if (fd >= 0 && ioctl(fd, DUNE_ENTER, &conf) == 0 && conf.ret == DUNE_RET_UNHANDLED_VMEXIT)
+			ended++;
+		if (fd >= 0)
+			close(fd);
+	}
+	uint64_t windows = (__builtin_ia32_rdtsc() - t0) / LOG_LIMIT_WINDOW_TSC + 2; /* windows touched, at most */
+	long after = log_lines_with("VM entry failed"), allowed = (long)(LOG_LIMIT_BURST * windows);
+	CHECK(ended == n, "entryfail: %d of %d sessions with a non-canonical RIP ended with DUNE_RET_UNHANDLED_VMEXIT", ended, n);
+	CHECK(before >= 0 && after - before >= 1 && after - before <= allowed && allowed < n,
+	      "entryfail: %d failed entries logged %ld lines (rate limit: at most %d in each of the %llu windows touched)", n,
+	      after - before, LOG_LIMIT_BURST, (unsigned long long)windows);
+	/* the machine goes on: an ordinary session right after */
+	struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+	CHECK(c.ret == DUNE_RET_EXIT, "entryfail: a session afterwards runs to its exit (ret %lld)", (long long)c.ret);
+	return 0;
+}
+
+/* Opens /dev/dune and runs a session as an unprivileged user (nobody)
+ * with only the given supplementary group; the child's exit status: 0 the
+ * session ran to its DUNE_RET_EXIT, 10 + errno of open (capped), 3 it
+ * failed otherwise. */
+#define NOBODY 65534
+static int unprivileged_session(gid_t group)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(dune_fd); /* an inherited file would open nothing new */
+		if (setgroups(1, &group) || setgid(NOBODY) || setuid(NOBODY))
+			_exit(2);
+		dune_fd = open("/dev/dune", O_RDWR | O_CLOEXEC);
+		if (dune_fd < 0)
+			_exit(10 + (errno < 100 ? errno : 99));
+		struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
+		_exit(c.ret == DUNE_RET_EXIT && c.status == 0 ? 0 : 3);
+	}
+	int st = -1;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Who may open /dev/dune: mode 0660 root:root as the module makes it; a
+ * user outside the node's group is refused, one in it (the udev rule's
+ * GROUP="dune", here given by chown) enters Dune unprivileged. */
+#define DUNE_TEST_GID 990
+static int mode_devperm(void)
+{
+	struct stat st;
+	CHECK(stat("/dev/dune", &st) == 0 && (st.st_mode & 07777) == 0660 && st.st_uid == 0 && st.st_gid == 0,
+	      "devperm: /dev/dune is mode 0%o, owner %d:%d (want 0660 root:root)", (unsigned)(st.st_mode & 07777),
+	      (int)st.st_uid, (int)st.st_gid);
+	int other = unprivileged_session(NOBODY);
+	CHECK(other == 10 + EACCES, "devperm: a user outside the group cannot open /dev/dune (status %d, want %d: EACCES)",
+	      other, 10 + EACCES);
+	if (chown("/dev/dune", 0, DUNE_TEST_GID)) {
+		CHECK(0, "devperm: chown /dev/dune to group %d (%s)", DUNE_TEST_GID, strerror(errno));
+		return 0;
+	}
+	int member = unprivileged_session(DUNE_TEST_GID);
+	CHECK(member == 0, "devperm: a user in the group opens /dev/dune and runs a Dune session unprivileged (status %d)",
+	      member);
+	CHECK(chown("/dev/dune", 0, 0) == 0, "devperm: /dev/dune back to root:root");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -411,8 +500,12 @@ int main(int argc, char **argv)
 			mode_trap();
 		else if (!strcmp(argv[1], "exec-reuse"))
 			mode_exec_reuse();
+		else if (!strcmp(argv[1], "devperm"))
+			mode_devperm();
+		else if (!strcmp(argv[1], "entryfail") && argc > 2)
+			mode_entryfail(atoi(argv[2]));
 		else {
-			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap | exec-reuse]\n");
+			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap | exec-reuse | devperm | entryfail N]\n");
 			return 2;
 		}
 		printf("dunemini: %s done failures=%d\n", argv[1], failures);

@@ -36,6 +36,9 @@ int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
 int hvprobe_window_proc_init(struct proc_dir_entry *dir);
 void hvprobe_window_exit(void);
 
+/* fuzz.c: /proc/dunehv/fuzz, the hypercall fuzzer. */
+int hvprobe_fuzz_proc_init(struct proc_dir_entry *dir);
+
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);
 

@@ -139,8 +139,7 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 		return r;
 	}
 	/* Nothing cached from before VMXON may be used (SDM 29.4.3.3). */
-	invept_all_contexts();
-	invvpid_all_contexts();
+	arch_cpu_flush_all(cpu);
 	/* SDM 25.11.3: VMCLEAR then VMPTRLD makes the VMCS current and clear. */
 	if (!vmclear(vmcs_pa) || !vmptrld(vmcs_pa)) {
 		leave_vmx();

@@ -141,14 +141,32 @@ void arch_entry_window_rewind(u64 *rip)
 		*rip = (u64)(uintptr_t)vmentry_window_start;
 }
 
+/* Flushes one context's translations (SDM 29.4.3.1): single-context
+ * INVEPT/INVVPID, or all-context where the CPU has no single-context type
+ * (vmx_caps.c). A failed flush would let a translation outlive its
+ * mapping: the hypervisor stops rather than run on. */
+static void flush_ept(struct hv_cpu *cpu, u64 eptp)
+{
+	u8 type = cpu->hv->arch.ctl.invept_one;
+	if (!invept(type, eptp))
+		hv_panic(cpu, "INVEPT type %u of EPTP 0x%llx failed", type, (unsigned long long)eptp);
+}
+
+static void flush_vpid(struct hv_cpu *cpu, u16 vpid)
+{
+	u8 type = cpu->hv->arch.ctl.invvpid_one;
+	if (!invvpid(type, vpid))
+		hv_panic(cpu, "INVVPID type %u of VPID %u failed", type, vpid);
+}
+
 void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived)
 {
 	if (arrived && v->kind == VCPU_DUNE) {
 		/* It may hold translations here from an earlier stay, or from an
 		 * earlier user of its VPID and EPTP (KVM flushes the same way on
 		 * vCPU migration; SDM 29.4.3.3). */
-		invvpid_single_context(v->arch.vpid);
-		invept_single_context(v->arch.eptp);
+		flush_vpid(cpu, v->arch.vpid);
+		flush_ept(cpu, v->arch.eptp);
 	}
 	/* SDM 31.3 VMPTRLD: this VMCS becomes current and active on this CPU. */
 	if (!vmptrld(v->arch.vmcs_pa))
@@ -171,12 +189,12 @@ void arch_vcpu_evict(struct vcpu *v)
 	v->arch.launched = 0;
 }
 
-void arch_vcpu_flush_gpt(struct vcpu *v) { invept_single_context(v->arch.eptp); /* SDM 29.4.3.1 */ }
+void arch_vcpu_flush_gpt(struct vcpu *v) { flush_ept(this_cpu(), v->arch.eptp); }
 
-void arch_cpu_flush_all(void)
+void arch_cpu_flush_all(struct hv_cpu *cpu)
 {
-	invept_all_contexts();
-	invvpid_all_contexts();
+	if (!invept(INV_ALL_CONTEXTS, 0) || !invvpid(INV_ALL_CONTEXTS, 0))
+		hv_panic(cpu, "all-context INVEPT/INVVPID failed");
 }
 
 const char *arch_exit_reason_name(u32 vendor_reason) { return vmx_exit_reason_name(vendor_reason); }

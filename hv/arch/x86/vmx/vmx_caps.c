@@ -97,6 +97,18 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 	if (!(f->ept_vpid_cap & EPT_CAP_WALK_LENGTH_4) || !(f->ept_vpid_cap & EPT_CAP_MEMTYPE_WB))
 		return fail(VMX_EPT_UNSUITABLE, why, why_len,
 			    "EPT lacks a 4-level walk or write-back tables (IA32_VMX_EPT_VPID_CAP = 0x%llx)", f->ept_vpid_cap, 0);
+	/* SDM A.10: INVEPT and INVVPID with the all-context type (the flush
+	 * after VMXON and after parking; KVM, too, keeps EPT off without
+	 * all-context INVEPT); single-context is used where the CPU has it. A
+	 * translation must never outlive its mapping (SDM 29.4.3). */
+	if (!(f->ept_vpid_cap & EPT_CAP_INVEPT) || !(f->ept_vpid_cap & EPT_CAP_INVEPT_ALL_CONTEXT))
+		return fail(VMX_EPT_UNSUITABLE, why, why_len,
+			    "the CPU lacks all-context INVEPT (IA32_VMX_EPT_VPID_CAP = 0x%llx)", f->ept_vpid_cap, 0);
+	if (!(f->ept_vpid_cap & VPID_CAP_INVVPID) || !(f->ept_vpid_cap & VPID_CAP_INVVPID_ALL_CONTEXT))
+		return fail(VMX_NO_VPID, why, why_len, "the CPU lacks all-context INVVPID (IA32_VMX_EPT_VPID_CAP = 0x%llx)",
+			    f->ept_vpid_cap, 0);
+	out->invept_one = (f->ept_vpid_cap & EPT_CAP_INVEPT_SINGLE_CONTEXT) ? 1 : 2;
+	out->invvpid_one = (f->ept_vpid_cap & VPID_CAP_INVVPID_SINGLE_CONTEXT) ? 1 : 2;
 	out->ept_2m = f->ept_vpid_cap & EPT_CAP_PDE_2MB;
 	out->ept_1g = f->ept_vpid_cap & EPT_CAP_PDPTE_1GB;
 
@@ -155,7 +167,8 @@ bool vmx_controls_compatible(const struct vmx_controls *a, const struct vmx_cont
 	       a->dune_exit == b->dune_exit && a->dune_entry == b->dune_entry && a->ept_2m == b->ept_2m &&
 	       a->ept_1g == b->ept_1g && a->cr0_fixed0 == b->cr0_fixed0 && a->cr0_fixed1 == b->cr0_fixed1 &&
 	       a->cr4_fixed0 == b->cr4_fixed0 && a->cr4_fixed1 == b->cr4_fixed1 && a->vmcs_revision == b->vmcs_revision &&
-	       a->dune_time_slice == b->dune_time_slice;
+	       a->dune_time_slice == b->dune_time_slice && a->invept_one == b->invept_one &&
+	       a->invvpid_one == b->invvpid_one;
 }
 
 #ifndef HV_HOST_TEST

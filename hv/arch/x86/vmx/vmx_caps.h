@@ -40,6 +40,9 @@ struct vmx_controls {
 	u32 pinbased, procbased, procbased2, exit, entry;      /* Linux */
 	u32 dune_pinbased, dune_procbased, dune_procbased2, dune_exit, dune_entry; /* Dune contexts */
 	bool ept_2m, ept_1g;
+	/* INVEPT/INVVPID type for one context: single-context where the CPU
+	 * has it, else all-context (SDM 31.3; KVM's choice too) */
+	u8 invept_one, invvpid_one;
 	bool feature_control_write; /* FEATURE_CONTROL is unlocked: set lock + VMX */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u32 vmcs_revision;

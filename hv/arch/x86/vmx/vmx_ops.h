@@ -27,37 +27,30 @@ static inline bool vmptrld(u64 pa)
 	return !failed;
 }
 
-/* INVEPT / INVVPID descriptors (SDM 31.3). */
-static inline void invept_all_contexts(void)
-{
-	struct {
-		u64 eptp, reserved;
-	} d = {0, 0};
-	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(2ull) : "cc", "memory");
-}
+/* INVEPT / INVVPID (SDM 31.3): type 1 single-context, 2 all-context; a
+ * type the CPU does not support (IA32_VMX_EPT_VPID_CAP, vmx_caps.c) or a bad
+ * descriptor is a VMfail, reported as false. */
+#define INV_SINGLE_CONTEXT 1ull
+#define INV_ALL_CONTEXTS 2ull
 
-static inline void invept_single_context(u64 eptp)
+static inline bool invept(u64 type, u64 eptp)
 {
 	struct {
 		u64 eptp, reserved;
 	} d = {eptp, 0};
-	__asm__ volatile("invept %0, %1" ::"m"(d), "r"(1ull) : "cc", "memory");
+	u8 failed;
+	__asm__ volatile("invept %1, %2; setbe %0" : "=qm"(failed) : "m"(d), "r"(type) : "cc", "memory");
+	return !failed;
 }
 
-static inline void invvpid_single_context(u16 vpid)
+static inline bool invvpid(u64 type, u16 vpid)
 {
 	struct {
 		u64 vpid, gla;
 	} d = {vpid, 0};
-	__asm__ volatile("invvpid %0, %1" ::"m"(d), "r"(1ull) : "cc", "memory");
-}
-
-static inline void invvpid_all_contexts(void)
-{
-	struct {
-		u64 vpid, gla;
-	} d = {0, 0};
-	__asm__ volatile("invvpid %0, %1" ::"m"(d), "r"(2ull) : "cc", "memory");
+	u8 failed;
+	__asm__ volatile("invvpid %1, %2; setbe %0" : "=qm"(failed) : "m"(d), "r"(type) : "cc", "memory");
+	return !failed;
 }
 
 #endif
