@@ -268,7 +268,9 @@ static unsigned long first_pfn(struct page *page, unsigned long hva, unsigned lo
 
 /* A VM_PFNMAP/VM_IO mapping has no struct pages to pin: find the pfn in
  * the process's page table (faulting it in first), honouring the VMA's and
- * the PTE's permissions. Kernel 6.10 replaced follow_pte() with
+ * the PTE's permissions. Nothing holds the page (KVM does the same): a
+ * driver zaps the PTEs before it frees what is behind them, and that zap
+ * is an invalidation that takes the EPT entry away first. Kernel 6.10 replaced follow_pte() with
  * follow_pfnmap_start(); this is the 6.1 form. */
 static int lookup_pfnmap(struct mm_struct *mm, unsigned long hva, bool write, u64 *pfn)
 {

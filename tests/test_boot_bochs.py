@@ -365,6 +365,15 @@ def test_failed_vm_entries_are_logged_rate_limited(bochs_main):
 
 
 
+def test_linux_cannot_reach_the_hypervisor_through_mtrrs_trace_or_pebs(bochs_main):
+    """Hardening, item 3: Linux's MTRR writes (UC over the hypervisor's
+    memory) land in its own copy and read back, the real MTRRs the
+    hypervisor runs with are unchanged, reserved bits still #GP; writes to
+    the Intel PT, DS-area and PEBS MSRs #GP (tests/guest/hvprobe/msrtest.c)."""
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output),
+                        ["msr.mtrr-linux-view", "msr.mtrr-host", "msr.mtrr-reserved", "msr.trace-pebs"])
+
+
 def test_two_dune_processes_never_see_each_others_fpu_registers(bochs_main):
     """Hardening: guest-libdune/test/fpuiso.c, two Dune processes pinned to
     CPU 0 that take turns 2000 times each (sched_yield from Dune mode): each

@@ -8,6 +8,9 @@
 #define CPUID1_ECX_SMX BIT(6)
 #define CPUID1_ECX_OSXSAVE BIT(27)
 #define CPUID7_ECX_OSPKE BIT(4)
+#define CPUID1_ECX_DTES64 BIT(2)
+#define CPUID1_EDX_DS BIT(21)
+#define CPUID7_EBX_INTEL_PT BIT(25)
 
 bool cpuid_is_hypervisor_leaf(u32 leaf) { return leaf >= 0x40000000u && leaf <= 0x4fffffffu; }
 
@@ -31,10 +34,15 @@ void cpuid_apply_policy(u32 leaf, u32 subleaf, u64 guest_cr4, struct cpuid_regs 
 		 * mitigations meant for shared hosts, none of which applies to a
 		 * pass-through hypervisor. dunehv is found through leaf 0x40000000. */
 		r->ecx &= ~(u32)(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
+		/* no debug store (BTS, PEBS): its MSRs #GP for Linux
+		 * (arch/x86/linux_msr_policy.h) */
+		r->ecx &= ~(u32)CPUID1_ECX_DTES64;
+		r->edx &= ~(u32)CPUID1_EDX_DS;
 		r->ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
 		if (guest_cr4 & CR4_OSXSAVE)
 			r->ecx |= (u32)CPUID1_ECX_OSXSAVE;
 	} else if (leaf == 7 && subleaf == 0) {
+		r->ebx &= ~(u32)CPUID7_EBX_INTEL_PT; /* its MSRs #GP, as above */
 		r->ecx &= ~(u32)CPUID7_ECX_OSPKE;
 		if (guest_cr4 & CR4_PKE)
 			r->ecx |= (u32)CPUID7_ECX_OSPKE;

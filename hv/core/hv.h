@@ -80,6 +80,7 @@ struct hv_cpu {
 	 * frame, as Linux and KVM avoid the same way. */
 	u64 ist_stack_top[HOST_IST_STACKS];
 	struct vcpu linux_vcpu;   /* Linux's virtual CPU on this CPU */
+	struct mtrr_state linux_mtrr; /* Linux's MTRRs on this CPU (core/mtrr.h) */
 	/* While a Dune context runs here (dune_run.c): it, and where its exit
 	 * goes in Linux's memory. */
 	struct dune_ctx *running_ctx;

@@ -133,6 +133,8 @@ s64 hypercall_linux(struct hv_cpu *cpu, struct vcpu *v)
 		return hc_test_entry_delay(cpu, a0, a1);
 	case DUNEHV_HC_TEST_WINDOW_KICK:
 		return hc_test_window_kick(cpu, a0, a1, a2);
+	case DUNEHV_HC_TEST_HOST_MTRR:
+		return hc_test_host_mtrr(cpu, a0);
 	default:
 		return -HV_ENOSYS;
 	}

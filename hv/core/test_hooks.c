@@ -24,6 +24,15 @@ s64 hc_test_entry_delay(struct hv_cpu *self, u64 cpu_index, u64 delay_tsc)
 	return 0;
 }
 
+s64 hc_test_host_mtrr(struct hv_cpu *self, u64 msr)
+{
+	if (!self->hv->cfg.test_hooks)
+		return -HV_EPERM;
+	if (msr > 0xffffffffull || !mtrr_msr_exists(&self->linux_mtrr, (u32)msr))
+		return -HV_EINVAL;
+	return (s64)rdmsr((u32)msr); /* MTRRs hold no more than 52 bits */
+}
+
 s64 hc_test_window_kick(struct hv_cpu *self, u64 cpu_index, u64 kind, u64 timeout_tsc)
 {
 	if (!self->hv->cfg.test_hooks)

@@ -2,6 +2,8 @@
  * their exits (SDM Vol. 3C Chapter 26 "Instructions that cause VM exits",
  * Chapter 28 "VM exits"), on the core's decoded exits (core/exit.h). */
 #include "arch/x86/arch.h"
+#include "arch/x86/linux_msr_policy.h"
+#include "arch/x86/xcr0.h"
 #include "arch/x86/machine_check.h"
 #include "backend.h"
 #include "core/exit_dispatch.h"
@@ -14,8 +16,9 @@
 static bool is_vmx_msr(u32 msr) { return msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST + 1; }
 
 /* RDMSR (SDM 26.1.3; MSR bitmap 25.6.9): VMX MSRs do not exist for Linux,
- * FEATURE_CONTROL reads as locked with VMX off, MSRs outside the bitmap's
- * ranges are read natively and #GP if the CPU refuses. */
+ * FEATURE_CONTROL reads as locked with VMX off, the MTRRs from Linux's copy
+ * (core/mtrr.h), MSRs outside the bitmap's ranges are read natively and #GP
+ * if the CPU refuses. */
 static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	struct guest_regs *r = &v->regs;
@@ -28,6 +31,8 @@ static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	if (msr == MSR_IA32_FEATURE_CONTROL) {
 		value = (rdmsr(MSR_IA32_FEATURE_CONTROL) & ~(FEATURE_CONTROL_VMX_INSIDE_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX)) |
 			FEATURE_CONTROL_LOCKED;
+	} else if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
+		value = mtrr_shadow_read(&cpu->linux_mtrr, msr);
 	} else if (msr_safe_read(msr, &value)) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
@@ -37,16 +42,23 @@ static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	arch_vcpu_skip_instruction(v, e);
 }
 
-/* WRMSR: VMX and FEATURE_CONTROL writes #GP (locked); IA32_APIC_BASE may not
- * move the APIC window onto the hypervisor's memory; others run natively. */
+/* WRMSR: VMX and FEATURE_CONTROL writes #GP (locked), and so do the trace
+ * and PEBS MSRs (arch/x86/linux_msr_policy.h); the MTRRs go to Linux's copy
+ * (core/mtrr.h) after the CPU's checks; IA32_APIC_BASE may not move the APIC
+ * window onto the hypervisor's memory; others run natively. */
 static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	struct hv *hv = cpu->hv;
 	struct guest_regs *r = &v->regs;
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value = ((r->gpr[GPR_RDX] & 0xffffffffull) << 32) | (r->gpr[GPR_RAX] & 0xffffffffull);
-	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL) {
+	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL || linux_may_not_write_msr(msr) ||
+	    (mtrr_msr_exists(&cpu->linux_mtrr, msr) && !mtrr_shadow_write(&cpu->linux_mtrr, msr, value))) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
+		return;
+	}
+	if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
+		arch_vcpu_skip_instruction(v, e);
 		return;
 	}
 	if (msr == MSR_IA32_APIC_BASE &&
@@ -72,9 +84,7 @@ static void handle_xsetbv(struct hv_cpu *cpu, struct vcpu *v, const struct hv_ex
 	u64 value = ((r->gpr[GPR_RDX] & 0xffffffffull) << 32) | (r->gpr[GPR_RAX] & 0xffffffffull);
 	u32 index = (u32)r->gpr[GPR_RCX];
 	bool ok = index == 0 && arch_vcpu_cpl(v) == 0 && (arch_vcpu_visible_cr4(v) & CR4_OSXSAVE) &&
-		  (value & 1) && !(value & ~cpu->hv->xcr0_supported) && !((value & 4) && !(value & 2)) &&
-		  /* AVX-512 state components go together and need AVX */
-		  (((value >> 5) & 7) == 0 || (((value >> 5) & 7) == 7 && (value & 4)));
+		  xcr0_valid(value, cpu->hv->xcr0_supported);
 	if (!ok) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;

@@ -91,7 +91,48 @@ UNIT_TEST(disabled_mtrrs_mean_uc)
 	CHECK_EQ(mtrr_range_type(&m, 0, 1ull << 30), MEMTYPE_UC);
 }
 
+UNIT_TEST(linux_writes_its_own_copy)
+{
+	struct mtrr_state m = typical(), copy = typical();
+	/* which MSRs exist: 8 variable pairs, the fixed ones, DEF_TYPE, CAP */
+	CHECK(mtrr_msr_exists(&m, MSR_IA32_MTRRCAP));
+	CHECK(mtrr_msr_exists(&m, MSR_IA32_MTRR_DEF_TYPE));
+	CHECK(mtrr_msr_exists(&m, MSR_IA32_MTRR_FIX16K_A0000));
+	CHECK(mtrr_msr_exists(&m, MSR_IA32_MTRR_FIX4K_C0000 + 7));
+	CHECK(!mtrr_msr_exists(&m, MSR_IA32_MTRR_FIX4K_C0000 + 8));
+	CHECK(mtrr_msr_exists(&m, MSR_IA32_MTRR_PHYSBASE0 + 15));
+	CHECK(!mtrr_msr_exists(&m, MSR_IA32_MTRR_PHYSBASE0 + 16));
+	struct mtrr_state none = {0};
+	CHECK(!mtrr_msr_exists(&none, MSR_IA32_MTRR_DEF_TYPE));
+	/* reads come from the copy */
+	CHECK_EQ(mtrr_shadow_read(&m, MSR_IA32_MTRR_FIX16K_A0000), 0);
+	CHECK_EQ(mtrr_shadow_read(&m, MSR_IA32_MTRR_PHYSBASE0), 0xc0000000ull | MEMTYPE_UC);
+	/* a good write lands, and reads back */
+	CHECK(mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0 + 2, 0x80000000ull | MEMTYPE_UC));
+	CHECK(mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0 + 3, 0xff80000000ull | MTRR_MASK_VALID));
+	CHECK_EQ(mtrr_shadow_read(&copy, MSR_IA32_MTRR_PHYSBASE0 + 3), 0xff80000000ull | MTRR_MASK_VALID);
+	CHECK_EQ(mtrr_range_type(&copy, 0x80000000ull, 4096), MEMTYPE_UC);
+	CHECK(mtrr_shadow_write(&copy, MSR_IA32_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_UC));
+	CHECK(mtrr_shadow_write(&copy, MSR_IA32_MTRR_FIX64K_00000, 0x0000000000000006ull));
+	/* what the CPU would #GP: read-only CAP, reserved bits, bad types, no WC */
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRRCAP, 0));
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | BIT(9) | MEMTYPE_WB));
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | 2));
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_WC)); /* CAP has no WC */
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_FIX4K_C0000, 0x0606060606060703ull));
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0, (1ull << 40) | MEMTYPE_WB)); /* above MAXPHYADDR */
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0, 0x100ull | MEMTYPE_WB));     /* bits 11:8 */
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0 + 1, MTRR_MASK_VALID | 1));   /* bits 10:0 */
+	CHECK(!mtrr_shadow_write(&copy, MSR_IA32_MTRR_PHYSBASE0 + 16, 0));
+	m.cap |= MTRR_CAP_WC;
+	CHECK(mtrr_shadow_write(&m, MSR_IA32_MTRR_DEF_TYPE, MTRR_DEF_TYPE_E | MEMTYPE_WC));
+	/* refused writes left the copy as it was */
+	CHECK_EQ(mtrr_shadow_read(&copy, MSR_IA32_MTRR_PHYSBASE0), 0xc0000000ull | MEMTYPE_UC);
+	CHECK_EQ(mtrr_shadow_read(&copy, MSR_IA32_MTRR_DEF_TYPE), MTRR_DEF_TYPE_E | MEMTYPE_UC);
+}
+
 const struct unit_test mtrr_tests[] = {
+	{"linux_writes_its_own_copy", linux_writes_its_own_copy},
 	{"fixed_ranges_below_1m", fixed_ranges_below_1m},
 	{"variable_ranges_and_default", variable_ranges_and_default},
 	{"precedence_of_overlaps", precedence_of_overlaps},

@@ -8,6 +8,7 @@
 #include "core/guest_mem.h"
 #include "include/dunehv/abi.h"
 #include "core/log.h"
+#include "arch/x86/xcr0.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/segment.h"
 #include "unit.h"
@@ -21,16 +22,37 @@ UNIT_TEST(cpuid_hides_vmx_and_follows_cr4)
 	CHECK_EQ(r.ecx & (1u << 6), 0);  /* SMX hidden */
 	CHECK_EQ(r.ecx & (1u << 31), 0); /* hypervisor bit as the CPU has it (clear) */
 	CHECK_EQ(r.ecx & (1u << 27), 0); /* OSXSAVE follows CR4 (off) */
-	CHECK_EQ(r.edx, 0xbfebfbff);
+	CHECK_EQ(r.ecx & (1u << 2), 0);  /* no DTES64 */
+	CHECK_EQ(r.edx, 0xbfebfbff & ~(1u << 21)); /* no debug store, the rest as it was */
 	r.ecx = 1u << 31; /* nested under another hypervisor: stays set */
 	cpuid_apply_policy(1, 0, 1u << 18, &r);
 	CHECK(r.ecx & (1u << 27));
 	CHECK(r.ecx & (1u << 31));
-	struct cpuid_regs l7 = {.ecx = 1u << 4};
+	struct cpuid_regs l7 = {.ebx = (1u << 25) | 1u, .ecx = 1u << 4};
 	cpuid_apply_policy(7, 0, 0, &l7);
+	CHECK_EQ(l7.ebx, 1u); /* no Intel PT, the rest as it was */
 	CHECK_EQ(l7.ecx, 0);
 	cpuid_apply_policy(7, 0, 1u << 22, &l7);
 	CHECK_EQ(l7.ecx, 1u << 4);
+}
+
+UNIT_TEST(xcr0_values_xsetbv_accepts)
+{
+	u64 all = 0x7ffffull; /* x87 .. AMX */
+	CHECK(xcr0_valid(XCR0_X87, all));
+	CHECK(xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AVX, all));
+	CHECK(!xcr0_valid(XCR0_SSE, all));                       /* x87 always */
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_AVX, all));            /* AVX without SSE */
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AVX, 3));   /* not supported */
+	CHECK(xcr0_valid(XCR0_X87 | XCR0_MPX, all));
+	CHECK(!xcr0_valid(XCR0_X87 | BIT(3), all));              /* BNDREGS without BNDCSR */
+	CHECK(!xcr0_valid(XCR0_X87 | BIT(4), all));
+	CHECK(xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512, all));
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AVX | BIT(5), all));
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AVX512, all)); /* AVX-512 without AVX */
+	CHECK(xcr0_valid(XCR0_X87 | XCR0_SSE | XCR0_AMX, all));
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_SSE | BIT(17), all)); /* XTILECFG without XTILEDATA */
+	CHECK(!xcr0_valid(XCR0_X87 | XCR0_SSE | BIT(18), all));
 }
 
 UNIT_TEST(cpuid_hypervisor_leaves)
@@ -271,6 +293,7 @@ UNIT_TEST(log_limit_holds_back_a_flood)
 const struct unit_test cpuid_policy_tests[] = {
 	{"hides_vmx_and_follows_cr4", cpuid_hides_vmx_and_follows_cr4},
 	{"hypervisor_leaves", cpuid_hypervisor_leaves},
+	{"xcr0_values_xsetbv_accepts", xcr0_values_xsetbv_accepts},
 };
 const unsigned cpuid_policy_count = sizeof(cpuid_policy_tests) / sizeof(cpuid_policy_tests[0]);
 const struct unit_test segment_tests[] = {{"decoding", segment_decoding}};

@@ -32,9 +32,10 @@ typedef uint32_t dunehv_u32;
 /* 2.0: the run struct reports backend-neutral exits (fault_*, vector,
  * vendor_*), no VMX exit qualification or interruption information.
  * 2.1: DUNEHV_CTX_EXIT_MACHINE_CHECK.
- * 2.2: the test hooks DUNEHV_HC_TEST_ENTRY_DELAY and _WINDOW_KICK. */
+ * 2.2: the test hooks DUNEHV_HC_TEST_ENTRY_DELAY and _WINDOW_KICK.
+ * 2.3: the test hook DUNEHV_HC_TEST_HOST_MTRR. */
 #define DUNEHV_ABI_MAJOR 2
-#define DUNEHV_ABI_MINOR 2
+#define DUNEHV_ABI_MINOR 3
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -74,6 +75,10 @@ typedef uint32_t dunehv_u32;
  * DUNEHV_TEST_KICK_NMI: an NMI as Linux would send it, for Linux on that
  * CPU; -> 0 once sent. -ETIMEDOUT if the CPU never reached the window. */
 #define DUNEHV_HC_TEST_WINDOW_KICK (DUNEHV_HC_BASE + 0x21)
+/* ABI 2.3: (MSR number) -> that MTRR MSR's value on the calling CPU as the
+ * hypervisor's own accesses see it (the real MSR, not Linux's copy);
+ * -EINVAL for an MSR that is no MTRR of this CPU. */
+#define DUNEHV_HC_TEST_HOST_MTRR (DUNEHV_HC_BASE + 0x22)
 #define DUNEHV_TEST_KICK_REQUEST 0
 #define DUNEHV_TEST_KICK_NMI     1
 

@@ -47,6 +47,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "dune.h"
@@ -356,5 +357,10 @@ int main(int argc, char **argv)
 		(unsigned long long)pool2);
 	verdict(log_intact(), "ioctlfuzz.log", "the hypervisor's log ring reads back whole [dunehv] lines");
 	printf("dunefuzz: done failures=%d\n", verdict_failures);
+	/* Out of the UART before the next program runs: the hypervisor writes
+	 * its own log lines to the same port, and a line of ours still being
+	 * sent then can lose characters. */
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
 	return verdict_failures ? 1 : 0;
 }

@@ -16,7 +16,8 @@
  * beyond the physical address width, wrapping around, a size that leaves RAM,
  * a misaligned 2 MiB or 1 GiB page. A refused-class call that succeeds is
  * counted and fails the run. The test hooks are only called with a CPU index
- * that does not exist (their valid use stalls a CPU on purpose).
+ * that does not exist (their valid use stalls a CPU on purpose), or an MSR
+ * that is no MTRR.
  *
  * Verdicts ("hvprobe: ok|not ok <id> - ..."):
  *  fuzz.calls     all N calls were answered (the hypervisor is alive)
@@ -413,15 +414,19 @@ static void fuzz_one(struct fuzz_worker *w)
 		r = fuzz_ctx_destroy(w);
 		break;
 	case FN_TEST_HOOK:
-		/* a CPU index that does not exist: -EINVAL (or -EPERM, hooks off) */
-		r = dh_call5(below(w, 2) ? DUNEHV_HC_TEST_ENTRY_DELAY : DUNEHV_HC_TEST_WINDOW_KICK,
-			     (1ull << 32) + below(w, 1ull << 32), next(w), below(w, 1000), 0, 0);
+		/* a CPU index that does not exist, or an MSR that is no MTRR:
+		 * -EINVAL (or -EPERM, hooks off) */
+		if (below(w, 3))
+			r = dh_call5(below(w, 2) ? DUNEHV_HC_TEST_ENTRY_DELAY : DUNEHV_HC_TEST_WINDOW_KICK,
+				     (1ull << 32) + below(w, 1ull << 32), next(w), below(w, 1000), 0, 0);
+		else
+			r = dh_call5(DUNEHV_HC_TEST_HOST_MTRR, below(w, 2) ? below(w, 0xfe) : next(w) | (1ull << 32), 0, 0, 0, 0);
 		check_refused(w, true, r, "test-hook", 0, 0);
 		break;
 	default: {
 		u64 nr = below(w, 2) ? DUNEHV_HC_BASE + 0x5 + below(w, 0x40) : next(w);
 
-		if (nr == DUNEHV_HC_TEST_ENTRY_DELAY || nr == DUNEHV_HC_TEST_WINDOW_KICK ||
+		if ((nr >= DUNEHV_HC_TEST_ENTRY_DELAY && nr <= DUNEHV_HC_TEST_HOST_MTRR) ||
 		    (nr >= DUNEHV_HC_CTX_CREATE && nr <= DUNEHV_HC_CTX_DESTROY))
 			nr = DUNEHV_HC_BASE + 0x3f; /* the valid ones have their own generators */
 		r = dh_call5(nr, next(w), next(w), next(w), next(w), next(w));

@@ -38,6 +38,8 @@ void hvprobe_window_exit(void);
 
 /* fuzz.c: /proc/dunehv/fuzz, the hypercall fuzzer. */
 int hvprobe_fuzz_proc_init(struct proc_dir_entry *dir);
+/* msrtest.c: /proc/dunehv/msr, the MTRR, trace and PEBS MSR checks. */
+int hvprobe_msr_proc_init(struct proc_dir_entry *dir);
 
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);

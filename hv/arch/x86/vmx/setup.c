@@ -4,6 +4,7 @@
  * Chapter 24 "Introduction to VMX operation", 25.11 "Software use of the
  * VMCS", 31.3 VMLAUNCH. */
 #include "arch/x86/arch.h"
+#include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx/ept.h"
 #include "arch/x86/vmx/guest_state.h"
@@ -15,7 +16,9 @@
 #include "core/setup.h"
 
 /* Linux's MSR bitmap (SDM 25.6.9): all MSRs pass through except VMX ones,
- * FEATURE_CONTROL, and writes to IA32_APIC_BASE. */
+ * FEATURE_CONTROL, the MTRRs (Linux gets a copy of its own, core/mtrr.h),
+ * and writes to IA32_APIC_BASE and to the trace and PEBS MSRs
+ * (linux_exits.c). Needs hv->mtrr. */
 
 static int build_msr_bitmap(struct hv *hv)
 {
@@ -27,6 +30,12 @@ static int build_msr_bitmap(struct hv *hv)
 	for (u32 msr = MSR_IA32_VMX_FIRST; msr <= MSR_IA32_VMX_LAST + 1; msr++)
 		msr_bitmap_set(bitmap, msr, true, true, true);
 	msr_bitmap_set(bitmap, MSR_IA32_APIC_BASE, false, true, true);
+	for (u32 msr = MSR_IA32_MTRR_PHYSBASE0; msr <= MSR_IA32_MTRR_DEF_TYPE; msr++)
+		if (mtrr_msr_exists(&hv->mtrr, msr))
+			msr_bitmap_set(bitmap, msr, true, true, true);
+	for (u32 msr = 0; msr < 0x2000; msr++)
+		if (linux_may_not_write_msr(msr))
+			msr_bitmap_set(bitmap, msr, false, true, true);
 	return 0;
 }
 
@@ -130,6 +139,7 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	*(u32 *)phys_to_virt(vmcs_pa) = hv->arch.ctl.vmcs_revision;
 	cpu->vmxon_pa = vmxon_pa;
 	cpu->linux_vcpu.arch.vmcs_pa = vmcs_pa;
+	cpu->linux_mtrr = hv->mtrr; /* Linux starts from the firmware's MTRRs */
 	cpu->linux_vcpu.arch.vpid = HV_LINUX_VPID;
 	cpu->linux_vcpu.arch.eptp = hv->arch.linux_eptp;
 
