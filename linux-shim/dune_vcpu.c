@@ -243,8 +243,8 @@ static bool fetch_at_syscall_entry(const struct dunehv_ctx_run *run)
 }
 
 /* What an EPT violation asks: a fault on a guest page-table page during a
- * walk is a data access (SDM Vol. 3C 28.2.1, Table 28-7: bits 0-2 then describe the
- * walk's access, and the linear address is not that page's). */
+ * walk is a data access (SDM Vol. 3C 28.2.1, Table 28-7: bits 0-2 then
+ * describe the walk's access, and the linear address is not that page's). */
 static unsigned int fault_access(const struct dunehv_ctx_run *run)
 {
 	u32 access = run->fault_access;

@@ -96,7 +96,7 @@ static s64 map_checked(struct hv_cpu *cpu, struct dune_ctx *c, u64 gpa, u64 hpa_
 	if ((unsigned)level > arch_gpt_max_level(hv))
 		return -HV_EOPNOTSUPP;
 	/* The page must be Linux's RAM: never the hypervisor's, never MMIO. */
-	if (!guest_buffer_ok(hv->boot, hpa, size))
+	if (!guest_page_ok(hv->boot, hpa, size))
 		return -HV_EFAULT;
 	u32 access = HV_ACCESS_READ | ((flags & DUNEHV_MAP_WRITE) ? HV_ACCESS_WRITE : 0) |
 		     ((flags & DUNEHV_MAP_EXEC) ? HV_ACCESS_EXEC : 0);

@@ -207,6 +207,19 @@ UNIT_TEST(guest_ram_checks)
 	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0xfffffffff000ull, 0x1000)); /* beyond RAM */
 	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0xfffffffffffff000ull, 0x2000)); /* wraps */
 	CHECK(!guest_ram_range_ok(ram, 2, hv, hv_size, 0x1000, 0));
+	/* a buffer the host touches must also lie inside its identity map */
+	static struct hv_boot_info bi;
+	bi.ram_range_count = 2;
+	bi.ram[0] = ram[0];
+	bi.ram[1] = ram[1];
+	bi.hv_phys_base = hv;
+	bi.hv_phys_size = hv_size;
+	bi.phys_map_top = 0x20000000;
+	CHECK(guest_buffer_ok(&bi, 0x1ffff000, 0x1000));
+	CHECK(!guest_buffer_ok(&bi, 0x1ffff000, 0x2000)); /* RAM, but beyond the host's map */
+	CHECK(!guest_buffer_ok(&bi, 0x30000000, 8));
+	CHECK(guest_page_ok(&bi, 0x30000000, 0x1000));    /* a Dune context may still map it */
+	CHECK(!guest_page_ok(&bi, hv, 0x1000));
 }
 
 UNIT_TEST(log_ring_wraps_and_reports_position)
