@@ -6,9 +6,9 @@
  * entry and while it waits for anything. An NMI that comes after the exit
  * handler's last look is caught by the entry stub (arch/x86/vmx/entry.asm,
  * "The entry window"), so a request never waits for a later exit. The
- * requester holds the target's mailbox for the round trip (Jailhouse's request/acknowledge shape), and
- * serves its own mailbox while it waits, so two CPUs asking each other never
- * deadlock.
+ * requester holds the target's mailbox for the round trip (Jailhouse's
+ * request/acknowledge shape), and serves its own mailbox while it waits, so
+ * two CPUs asking each other never deadlock.
  *
  * Telling our NMIs from Linux's: each IPI bumps the target's nmi_ipis_sent
  * before it is sent; an NMI that finds nmi_ipis_seen behind it is ours and

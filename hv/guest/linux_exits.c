@@ -52,13 +52,15 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	struct guest_regs *r = &v->regs;
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value = ((r->gpr[GPR_RDX] & 0xffffffffull) << 32) | (r->gpr[GPR_RAX] & 0xffffffffull);
-	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL || linux_may_not_write_msr(msr) ||
-	    (mtrr_msr_exists(&cpu->linux_mtrr, msr) && !mtrr_shadow_write(&cpu->linux_mtrr, msr, value))) {
+	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL || linux_may_not_write_msr(msr)) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
-		arch_vcpu_skip_instruction(v, e);
+		if (mtrr_shadow_write(&cpu->linux_mtrr, msr, value))
+			arch_vcpu_skip_instruction(v, e);
+		else
+			linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (msr == MSR_IA32_APIC_BASE &&

@@ -459,24 +459,21 @@ static int fuzz_thread(void *arg)
 	return 0;
 }
 
-/* info must be in the direct map (kmalloc'd), not on a vmalloc'd stack */
-static bool read_info(struct dunehv_info *info)
-{
-	return dh_call5(DUNEHV_HC_INFO, virt_to_phys(info), sizeof(*info), 0, 0, 0) == sizeof(*info);
-}
+static bool read_info(struct dunehv_info *info) { return hvprobe_get_info(info) == sizeof(*info); }
 
 /* The newest bytes of the log ring read back, end a line, and hold a
  * whole "[dunehv] " line (the first, or the one after the first newline). */
-static bool log_intact(struct dunehv_info *info, char *buf, size_t size, u64 *head)
+static bool log_intact(char *buf, size_t size, u64 *head)
 {
+	struct dunehv_info info;
 	u64 pos;
 	long n;
 	char *nl;
 
-	if (!read_info(info))
+	if (!read_info(&info))
 		return false;
-	*head = info->log_head;
-	pos = info->log_head > size ? info->log_head - size : 0;
+	*head = info.log_head;
+	pos = info.log_head > size ? info.log_head - size : 0;
 	n = dh_call5(DUNEHV_HC_LOG_READ, virt_to_phys(buf), size, pos, 0, 0);
 	if (n <= 0 || buf[n - 1] != '\n')
 		return false;
@@ -490,18 +487,17 @@ static bool log_intact(struct dunehv_info *info, char *buf, size_t size, u64 *he
 static void run_fuzz(u64 n, u64 seed)
 {
 	struct fuzz_worker *w[2] = {NULL, NULL};
-	struct dunehv_info *after = kmalloc(sizeof(*after), GFP_KERNEL), *info = kmalloc(sizeof(*info), GFP_KERNEL);
+	struct dunehv_info after;
 	char *logbuf = kmalloc(1024, GFP_KERNEL);
 	int cpus[2], nw = 0, cpu, i, fn;
 	u64 calls = 0, refused = 0, wrong = 0, head_before = 0, head_after = 0;
 	bool log_ok;
 
 	phys_limit = 1ull << boot_cpu_data.x86_phys_bits;
-	if (!logbuf || !after || !info || !read_info(info)) {
+	if (!logbuf || !read_info(&hv_info)) {
 		VERDICT(false, "fuzz.calls", "no dunehv info");
 		goto out;
 	}
-	hv_info = *info;
 	for_each_online_cpu(cpu) {
 		if (nw < 2)
 			cpus[nw++] = cpu;
@@ -523,7 +519,7 @@ static void run_fuzz(u64 n, u64 seed)
 		w[0]->other = w[1];
 		w[1]->other = w[0];
 	}
-	log_intact(info, logbuf, 1024, &head_before);
+	log_intact(logbuf, 1024, &head_before);
 	for (i = 0; i < nw; i++) {
 		struct task_struct *t = kthread_create(fuzz_thread, w[i], "hvfuzz/%d", cpus[i]);
 
@@ -558,15 +554,15 @@ static void run_fuzz(u64 n, u64 seed)
 		"%llu of %llu calls that must fail (memory that is not Linux's, a CPU that does not exist, an unknown number) succeeded%s%s",
 		wrong, refused, wrong ? ": first " : "",
 		wrong ? (w[0]->wrongly_accepted ? w[0]->first_wrong : w[1]->first_wrong) : "");
-	if (read_info(after))
-		VERDICT(after->ctx_live == hv_info.ctx_live && after->ctx_pages == hv_info.ctx_pages &&
-				after->pool_pages_free == hv_info.pool_pages_free,
+	if (read_info(&after))
+		VERDICT(after.ctx_live == hv_info.ctx_live && after.ctx_pages == hv_info.ctx_pages &&
+				after.pool_pages_free == hv_info.pool_pages_free,
 			"fuzz.baseline",
 			"contexts %llu -> %llu, their pages %llu -> %llu, free pool pages %llu -> %llu", hv_info.ctx_live,
-			after->ctx_live, hv_info.ctx_pages, after->ctx_pages, hv_info.pool_pages_free, after->pool_pages_free);
+			after.ctx_live, hv_info.ctx_pages, after.ctx_pages, hv_info.pool_pages_free, after.pool_pages_free);
 	else
 		VERDICT(false, "fuzz.baseline", "INFO failed after the run");
-	log_ok = log_intact(info, logbuf, 1024, &head_after);
+	log_ok = log_intact(logbuf, 1024, &head_after);
 	VERDICT(log_ok && head_after >= head_before, "fuzz.log",
 		"the log ring reads back whole lines after the run (head %llu -> %llu)", head_before, head_after);
 out:
@@ -576,8 +572,6 @@ out:
 		kfree(w[i]);
 	}
 	kfree(logbuf);
-	kfree(after);
-	kfree(info);
 }
 
 static ssize_t fuzz_write(struct file *file, const char __user *ubuf, size_t len, loff_t *pos)

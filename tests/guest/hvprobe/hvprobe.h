@@ -29,6 +29,11 @@ static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 			failures++;                                            \
 	} while (0)
 
+struct dunehv_info;
+/* probe.c: DUNEHV_HC_INFO into *info (anywhere, a stack too: through a
+ * bounce buffer in the direct map); the hypercall's result. */
+long hvprobe_get_info(struct dunehv_info *info);
+
 struct proc_dir_entry;
 /* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir);

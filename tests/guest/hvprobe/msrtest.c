@@ -18,7 +18,6 @@
 
 #include <linux/kernel.h>
 #include <linux/proc_fs.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <linux/sizes.h>
@@ -40,27 +39,25 @@
 
 static long msr_test(void *unused)
 {
-	struct dunehv_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+	struct dunehv_info info;
 	u64 cap, old_base = 0, old_mask = 0, base, mask, got_base = 0, got_mask = 0;
 	long host_base, host_mask;
 	u32 msr_base;
 	int w1, w2, bad, pt, ds, pebs;
 
-	if (!info || dh_call5(DUNEHV_HC_INFO, virt_to_phys(info), sizeof(*info), 0, 0, 0) != sizeof(*info)) {
+	if (hvprobe_get_info(&info) != sizeof(info)) {
 		VERDICT(false, "msr.mtrr-linux-view", "no dunehv info");
-		kfree(info);
 		return 0;
 	}
 	rdmsrl(MTRRCAP, cap);
 	if (!(cap & 0xff)) {
 		VERDICT(false, "msr.mtrr-linux-view", "no variable MTRRs (IA32_MTRRCAP 0x%llx)", cap);
-		kfree(info);
 		return 0;
 	}
 	msr_base = MTRR_PHYSBASE0 + 2 * ((cap & 0xff) - 1);
 	rdmsrl_safe(msr_base, &old_base);
 	rdmsrl_safe(msr_base + 1, &old_mask);
-	base = (info->hv_phys_base & ~(u64)(SZ_2M - 1)) | 0; /* UC */
+	base = (info.hv_phys_base & ~(u64)(SZ_2M - 1)) | 0; /* UC */
 	mask = (~(u64)(SZ_2M - 1) & ((1ull << boot_cpu_data.x86_phys_bits) - 1)) | MTRR_MASK_VALID;
 	w1 = wrmsrl_safe(msr_base, base);
 	w2 = wrmsrl_safe(msr_base + 1, mask);
@@ -70,7 +67,7 @@ static long msr_test(void *unused)
 	host_mask = dh_call5(DUNEHV_HC_TEST_HOST_MTRR, msr_base + 1, 0, 0, 0, 0);
 	bad = wrmsrl_safe(msr_base + 1, mask | 1);
 	pt = wrmsrl_safe(RTIT_CTL, 1);
-	ds = wrmsrl_safe(DS_AREA, info->hv_phys_base);
+	ds = wrmsrl_safe(DS_AREA, info.hv_phys_base);
 	pebs = wrmsrl_safe(PEBS_ENABLE, 1);
 	wrmsrl_safe(msr_base + 1, old_mask);
 	wrmsrl_safe(msr_base, old_base);
@@ -85,7 +82,6 @@ static long msr_test(void *unused)
 	VERDICT(pt && ds && pebs, "msr.trace-pebs",
 		"writes to IA32_RTIT_CTL, IA32_DS_AREA (the hypervisor's base) and IA32_PEBS_ENABLE #GP (%d %d %d)", pt, ds,
 		pebs);
-	kfree(info);
 	return 0;
 }
 

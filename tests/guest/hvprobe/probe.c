@@ -95,7 +95,7 @@ static bool dunehv_present(void)
 	       d == DUNEHV_CPUID_SIG_EDX && a >= DUNEHV_CPUID_BASE;
 }
 
-static long get_info(struct dunehv_info *info)
+long hvprobe_get_info(struct dunehv_info *info)
 {
 	struct dunehv_info *buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	long r;
@@ -145,7 +145,7 @@ static int info_show(struct seq_file *m, void *v)
 {
 	struct dunehv_info info = {};
 	long ver = dh_call(DUNEHV_HC_VERSION, 0, 0, 0, NULL);
-	long r = get_info(&info);
+	long r = hvprobe_get_info(&info);
 
 	seq_printf(m, "version=0x%lx\n", ver);
 	seq_printf(m, "info_result=%ld\n", r);
@@ -206,7 +206,7 @@ static int log_show(struct seq_file *m, void *v)
 	char *buf;
 	long r;
 
-	r = get_info(&info);
+	r = hvprobe_get_info(&info);
 	if (r < 0) {
 		seq_printf(m, "hvprobe: INFO failed %ld\n", r);
 		return 0;
@@ -236,7 +236,7 @@ static int log_open(struct inode *inode, struct file *file)
 	struct dunehv_info info = {};
 	size_t size = PAGE_SIZE;
 
-	if (get_info(&info) >= 0)
+	if (hvprobe_get_info(&info) >= 0)
 		size = min_t(u64, info.log_size + PAGE_SIZE, LOG_MAX);
 	return single_open_size(file, log_show, NULL, size);
 }
@@ -362,7 +362,7 @@ static void hvprobe_selftest(void)
 	CHECK(r >= 0 && (r >> 16) == DUNEHV_ABI_MAJOR,
 	      "VERSION -> 0x%lx (module ABI 0x%x)", r, DUNEHV_ABI_VERSION);
 
-	r = get_info(&info);
+	r = hvprobe_get_info(&info);
 	pr_info("INFO -> %ld: abi=0x%x nr_cpus=%u hv_phys_base=0x%llx hv_phys_size=0x%llx\n",
 		r, info.abi_version, info.nr_cpus, info.hv_phys_base, info.hv_phys_size);
 	pr_info("INFO: log_size=%llu log_head=%llu pool_pages_total=%llu pool_pages_free=%llu\n",
