@@ -70,7 +70,10 @@ void dune_debug_notify(struct dune_trap_regs *r, struct dune_config *conf)
 	conf->r8 = r->r8, conf->r9 = r->r9, conf->r10 = r->r10, conf->r11 = r->r11;
 	conf->r12 = r->r12, conf->r13 = r->r13, conf->r14 = r->r14, conf->r15 = r->r15;
 	conf->rip = r->rip;
-	conf->rflags = r->rflags & ~0x100ull; /* no single-stepping in Dune mode */
+	/* no single-stepping in Dune mode (TF); IOPL stays the Dune code's
+	 * (3 in ring 0, 0 in ring 3: how dune.S's SYSCALL entry tells the rings
+	 * apart), not the Linux-mode value the tracer saw */
+	conf->rflags = (r->rflags & ~0x3100ull) | (conf->rflags & 0x3000ull);
 	ioctl(dune_fd, DUNE_TRAP_DISABLE);
 	__dune_call_on_stack(dune_exit_stack_top(), dune_reenter, conf);
 }

@@ -59,8 +59,27 @@ __dune_restore_and_ret:
 	pop rbx
 	ret
 
-/* Per-thread block offsets (struct dune_percpu, upstream's layout; GS base
- * points at it in Dune mode, in ring 0 and ring 3 alike). */
+/*
+ * Ring 0 and ring 3 (the boundary). GS base points at the thread's block
+ * (struct dune_percpu, upstream's layout) in ring 0 only. Ring 3 has a GS
+ * base of its own (it may change it: WRGSBASE, a segment load), and the
+ * block's address waits in IA32_KERNEL_GS_BASE, which ring 3 cannot touch:
+ * every way from ring 3 into ring 0 starts with SWAPGS, every way back ends
+ * with it, as Linux's entry code does (SDM Vol. 2B SWAPGS). Nothing ring 3
+ * can write decides where ring 0 runs:
+ * - a trap from ring 3 is told by the CS the CPU pushed;
+ * - SYSCALL pushes nothing, so the caller's RFLAGS.IOPL (in R11) tells:
+ *   ring 0 always runs with IOPL 3 (set at every entry from ring 3 and on
+ *   every return to ring 0), ring 3 with IOPL 0, and ring 3 cannot raise
+ *   it (POPF and IRET change IOPL only at CPL 0, SDM Vol. 1 3.4.3.3);
+ * - a frame returning to ring 3 gets CS 0x33, SS 0x2b and IOPL 0 (no NT
+ *   or VM either), and a non-canonical RIP becomes a #GP of ring 3 instead
+ *   of a fault of the IRETQ in ring 0 after its SWAPGS.
+ * The dunehv hypervisor passes IA32_KERNEL_GS_BASE through to Dune contexts
+ * and switches it with the context (an extension of dune-abi 1.8, where it
+ * ended the session). in_usermode is kept up to date, for upstream's
+ * layout, but never trusted.
+ */
 #define PERCPU_TMP        8
 #define PERCPU_KFS_BASE   16
 #define PERCPU_UFS_BASE   24
@@ -70,7 +89,15 @@ __dune_restore_and_ret:
 #define TRAP_STACK_SIZE   (64 * 1024)     /* libdune_priv.h */
 #define MSR_FS_BASE       0xc0000100
 #define TF_SIZE           168             /* struct dune_tf */
+#define TF_ERR            120
+#define TF_RIP            128
 #define TF_CS             136
+#define TF_RFLAGS         144
+#define TF_SS             160
+#define RFLAGS_IOPL       0x3000
+#define RFLAGS_RING3      0x250fd5        /* what ring 3 may have: arithmetic, TF, IF, DF, RF, AC, ID; no IOPL, NT, VM */
+#define USER_CS           0x33            /* GD_UT | 3 */
+#define USER_SS           0x2b            /* GD_UD | 3 */
 #define LANDING           128             /* bytes at the top of the trap stack */
 
 /* The GPRs of a struct dune_tf below rax (rdi at the lowest address);
@@ -92,6 +119,25 @@ __dune_restore_and_ret:
 	push rdi
 	.endm
 
+/* SAVE_GPRS's inverse */
+	.macro POP_GPRS
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop r8
+	pop r9
+	pop r10
+	pop r11
+	pop rbx
+	pop rbp
+	pop r12
+	pop r13
+	pop r14
+	pop r15
+	pop rax
+	.endm
+
 /* FS base := [gs:\off] (the thread's TLS in ring 0, the user's in ring 3) */
 	.macro LOAD_FS_BASE off
 	mov ecx, MSR_FS_BASE
@@ -100,33 +146,43 @@ __dune_restore_and_ret:
 	wrmsr
 	.endm
 
+/* RFLAGS.IOPL := 3, ring 0's mark (POPF sets IOPL at CPL 0 only) */
+	.macro SET_RING0_IOPL
+	pushfq
+	or qword ptr [rsp], RFLAGS_IOPL
+	popfq
+	.endm
+
 /*
  * SYSCALL jumps to the host's LSTAR with RCX = return address and R11 =
  * RFLAGS, in ring 0, on the caller's stack: libdune maps this code there.
- * From ring 0 (in_usermode == 0) it is a system call for Linux: VMCALL hands
- * it over (dune-abi 1.9), then flags are restored and we return. From ring 3
- * it goes to the registered syscall handler with a struct dune_tf (r10 in
- * the rcx slot) on TRAP_STACK, and returns to ring 3 with IRETQ (never
- * SYSRET, which faults in ring 0 on a non-canonical RCX).
+ * From ring 0 (IOPL 3 in R11) it is a system call for Linux: VMCALL hands it
+ * over (dune-abi 1.9), then flags are restored and we return. From ring 3
+ * (IOPL 0) it goes, after SWAPGS and on TRAP_STACK (never ring 3's stack),
+ * to the registered syscall handler with a struct dune_tf (r10 in the rcx
+ * slot), and returns to ring 3 with IRETQ (never SYSRET, which faults in
+ * ring 0 on a non-canonical RCX).
  */
 	.globl __dune_syscall, __dune_syscall_end
 __dune_syscall:
-	cmp qword ptr gs:[PERCPU_IN_USER], 0
-	jne 1f
+	test r11d, RFLAGS_IOPL
+	jz 1f
 	vmcall
 	push r11
 	popfq
 	jmp rcx
-1:	mov gs:[PERCPU_TMP], rsp
+1:	swapgs                             /* GS base: the thread's block */
+	mov gs:[PERCPU_TMP], rsp
 	mov rsp, gs:[PERCPU_RSP0]
-	push 0x2b                          /* ss: GD_UD | 3 */
+	push USER_SS                       /* ss */
 	push qword ptr gs:[PERCPU_TMP]     /* rsp */
 	push r11                           /* rflags */
-	push 0x33                          /* cs: GD_UT | 3 */
+	push USER_CS                       /* cs */
 	push rcx                           /* rip */
 	push 0                             /* err */
 	push rax
 	SAVE_GPRS r10                      /* r10 in the rcx slot: ARG3 of a system call */
+	SET_RING0_IOPL
 	mov qword ptr gs:[PERCPU_IN_USER], 0
 	LOAD_FS_BASE PERCPU_KFS_BASE
 	mov rdi, rsp
@@ -171,10 +227,13 @@ __dune_trap_stubs:
  * red zone if the trap interrupted a handler on the trap stack (a fault in a
  * handler), else just below the landing zone. Then the GPRs are saved so the
  * stack holds a struct dune_tf, dune_trap(tf, vector) runs, and IRETQ
- * resumes; FS base and in_usermode follow ring 3 <-> ring 0.
+ * resumes; GS and FS base, IOPL and in_usermode follow ring 3 <-> ring 0.
  */
 trap_common:
-	push rbx                           /* scratch; the 7 words are at rsp + 16 */
+	test qword ptr [rsp + 24], 3       /* interrupted cs (rax, err, rip, cs) */
+	jz 0f
+	swapgs                             /* from ring 3: GS base, the thread's block */
+0:	push rbx                           /* scratch; the 7 words are at rsp + 16 */
 	push rcx
 	mov rbx, gs:[PERCPU_IST1]
 	test qword ptr [rsp + 16 + 24], 3  /* interrupted cs */
@@ -202,10 +261,12 @@ trap_common:
 	SAVE_GPRS rcx
 	mov r12d, eax                      /* vector */
 	test qword ptr [rsp + TF_CS], 3
-	jz 4f
+	jz trap_dispatch
+	SET_RING0_IOPL
 	mov qword ptr gs:[PERCPU_IN_USER], 0
 	LOAD_FS_BASE PERCPU_KFS_BASE
-4:	mov rdi, rsp
+trap_dispatch:                        /* rsp = struct dune_tf, r12d = vector */
+	mov rdi, rsp
 	mov esi, r12d
 	mov rbx, rsp
 	and rsp, -16
@@ -215,28 +276,50 @@ trap_common:
 	.globl __dune_return_from_trap
 __dune_return_from_trap:              /* rsp = struct dune_tf */
 	test qword ptr [rsp + TF_CS], 3
-	jz dune_pop_trap_frame_from_stack
-	LOAD_FS_BASE PERCPU_UFS_BASE
-	mov qword ptr gs:[PERCPU_IN_USER], 1
-	.globl dune_pop_trap_frame_from_stack
-dune_pop_trap_frame_from_stack:
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop r8
-	pop r9
-	pop r10
-	pop r11
-	pop rbx
-	pop rbp
-	pop r12
-	pop r13
-	pop r14
-	pop r15
-	pop rax
+	jnz to_ring3
+	or qword ptr [rsp + TF_RFLAGS], RFLAGS_IOPL
+	POP_GPRS
 	add rsp, 8                         /* error code */
 	iretq
+to_ring3:
+	mov rax, [rsp + TF_RIP]
+	shl rax, 16
+	sar rax, 16
+	cmp rax, [rsp + TF_RIP]
+	jne bad_ring3_rip
+	mov qword ptr [rsp + TF_CS], USER_CS
+	mov qword ptr [rsp + TF_SS], USER_SS
+	and qword ptr [rsp + TF_RFLAGS], RFLAGS_RING3
+	or qword ptr [rsp + TF_RFLAGS], 2
+	LOAD_FS_BASE PERCPU_UFS_BASE
+	mov qword ptr gs:[PERCPU_IN_USER], 1
+	POP_GPRS
+	add rsp, 8                         /* error code */
+	swapgs                             /* GS base: ring 3's own */
+	iretq                              /* cannot fault: selectors and RIP checked */
+/* As if ring 3 had jumped there: #GP(0) from ring 3. The frame moves to
+ * where trap_common puts a ring-3 trap's (the frame may sit in a caller's
+ * stack frame above TSS.rsp0, with dune_jump_to_user's saved registers
+ * below it), copied like memmove since the two may overlap. */
+bad_ring3_rip:
+	mov qword ptr [rsp + TF_ERR], 0
+	mov rsi, rsp
+	mov rdi, gs:[PERCPU_IST1]
+	sub rdi, LANDING + TF_SIZE
+	mov ecx, TF_SIZE / 8
+	cmp rdi, rsi
+	jbe 5f
+	lea rsi, [rsi + TF_SIZE - 8]       /* destination above: copy from the top */
+	lea rdi, [rdi + TF_SIZE - 8]
+	std
+	rep movsq
+	cld
+	lea rsp, [rdi + 8]
+	jmp 6f
+5:	rep movsq                          /* DF is clear in ring 0 here (cld before every call) */
+	lea rsp, [rdi - TF_SIZE]
+6:	mov r12d, 13
+	jmp trap_dispatch
 
 /* void dune_pop_trap_frame(struct dune_tf *tf): resumes tf (ring 0 or 3) */
 	.globl dune_pop_trap_frame
@@ -254,8 +337,7 @@ dune_pop_trap_frame:
 dune_jump_to_user:
 	SAVE_CALLEE_SAVED
 	mov gs:[PERCPU_RSP0], rsp
-	mov qword ptr [rdi + TF_CS], 0x33
-	mov qword ptr [rdi + TF_CS + 24], 0x2b   /* ss */
+	mov qword ptr [rdi + TF_CS], USER_CS      /* the return path sets SS */
 	mov rsp, rdi
 	jmp __dune_return_from_trap
 

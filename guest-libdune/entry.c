@@ -133,7 +133,7 @@ int dune_enter(void)
 	percpu->in_usermode = 0;
 	struct dune_config *conf = &percpu->conf;
 	memset(conf, 0, sizeof(*conf)); /* vcpu 0: a new context for this thread */
-	conf->rflags = 0x2;
+	conf->rflags = 0x3002; /* IOPL 3: ring 0's mark for the SYSCALL entry (dune.S) */
 	conf->cr3 = (uint64_t)pgroot;
 	void *exit_top = (void *)(((uint64_t)percpu->exit_stack + EXIT_STACK_SIZE) & ~15ull);
 	long r = __dune_enter(conf, exit_top, dune_fd);

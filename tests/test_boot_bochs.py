@@ -411,7 +411,7 @@ def test_ioctl_fuzzer_leaves_kernel_and_hypervisor_intact(bochs_main):
 
 PRIVINSN = ("xsaves", "xrstors", "rdpmc", "vmxon", "vmread", "invept", "vmfunc", "xsetbv-bad", "mov-cr8", "mov-dr7",
             "out", "in", "monitor", "mwait", "invd", "wbinvd", "getsec", "wrmsr-lstar", "wrmsr-efer",
-            "rdmsr-kernel-gs-base", "after")
+            "wrmsr-star", "after")
 
 
 def test_privileged_instructions_in_dune_end_the_session_or_fault(bochs_main):
@@ -424,6 +424,19 @@ def test_privileged_instructions_in_dune_end_the_session_or_fault(bochs_main):
     failed = {i: v[i][1] for i in ids if i in v and not v[i][0]}
     assert not missing and not failed, (missing, failed)
     assert "GUEST: libdune privinsn rc=0" in dunehv_boot.user_output(bochs_main.output)
+
+
+def test_ring3_cannot_take_ring0_through_libdune_entry(bochs_main):
+    """Hardening: guest-libdune/test/ring3gate.c attacks libdune's ways from
+    ring 3 into ring 0: a forged GS base (a copy of the per-thread block
+    saying "ring 0", or pointing the syscall or trap stack at ring-0 data), a
+    GS selector load, POPF of IOPL 3, a non-canonical ring-3 RIP; and checks
+    that IA32_KERNEL_GS_BASE, which libdune now uses for SWAPGS, is each
+    Dune context's own."""
+    ids = ["ring3gate.forged-kernel-mode", "ring3gate.forged-syscall-stack", "ring3gate.forged-trap-stack",
+           "ring3gate.gs-selector", "ring3gate.iopl", "ring3gate.bad-rip", "ring3gate.kernel-gs-base"]
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
+    assert "GUEST: libdune ring3gate rc=0" in dunehv_boot.user_output(bochs_main.output)
 
 
 def test_dune_executes_only_what_linux_maps_executable(bochs_main):

@@ -72,11 +72,7 @@ static void do_wbinvd(void) { __asm__ volatile("wbinvd"); }
 static void do_getsec(void) { __asm__ volatile("getsec" ::"a"(0)); }
 static void do_wrmsr_lstar(void) { __asm__ volatile("wrmsr" ::"c"(0xc0000082u), "a"(0), "d"(0)); }
 static void do_wrmsr_efer(void) { __asm__ volatile("wrmsr" ::"c"(0xc0000080u), "a"(0x500u), "d"(0)); }
-static void do_rdmsr_kgs(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000102u));
-}
+static void do_wrmsr_star(void) { __asm__ volatile("wrmsr" ::"c"(0xc0000081u), "a"(0), "d"(0)); }
 
 static const struct {
 	const char *name;
@@ -87,7 +83,7 @@ static const struct {
 	{"mov-cr8", do_mov_cr8},   {"mov-dr7", do_mov_dr7},   {"out", do_out},         {"in", do_in},
 	{"monitor", do_monitor},   {"mwait", do_mwait},       {"invd", do_invd},       {"wbinvd", do_wbinvd},
 	{"getsec", do_getsec},     {"wrmsr-lstar", do_wrmsr_lstar}, {"wrmsr-efer", do_wrmsr_efer},
-	{"rdmsr-kernel-gs-base", do_rdmsr_kgs},
+	{"wrmsr-star", do_wrmsr_star},
 };
 
 static void do_nothing(void) { __asm__ volatile("" ::: "memory"); }

@@ -80,7 +80,7 @@ cp "$out/dunemini" "$out/dunefuzz" "$out/rootfs/bin/"
 cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"
-cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" \
+cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" "$out/libdune/ring3gate" \
 	"$out/rootfs/opt/libdune/"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"
