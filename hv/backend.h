@@ -93,13 +93,19 @@ int arch_dune_setup(struct hv *hv);
  * c->gpt_root (a zeroed pool page); map and unmap under c->lock. Leaf
  * levels: 1 (4 KiB), 2 (2 MiB), 3 (1 GiB), up to arch_gpt_max_level(). A
  * leaf maps gpa to hpa, write-back, with access HV_ACCESS_*; tables below
- * the root are charged to c->table_pages up to c->quota. 0, -HV_EINVAL,
- * -HV_EEXIST (smaller pages still mapped there), -HV_ENOMEM or -HV_EDQUOT.
- * Unmap returns the number of leaves removed; free returns every table to
- * the pool, the root included (not the pages the leaves mapped). */
+ * the root are charged to c->table_pages up to c->quota and to c->account
+ * up to its limit, and leave DUNE_POOL_RESERVE pages in the pool. 0,
+ * -HV_EINVAL, -HV_EEXIST (smaller pages still mapped there), -HV_ENOMEM
+ * or -HV_EDQUOT. Unmap returns the number of leaves removed and unlinks
+ * the tables it emptied into *detached (start with 0); once every CPU that
+ * may cache the context's paths was flushed, arch_gpt_free_detached
+ * returns them to the pool and uncharges them (under c->lock). Free
+ * returns every table to the pool, the root included (not the pages the
+ * leaves mapped), and uncharges them. */
 unsigned arch_gpt_max_level(struct hv *hv);
 int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access);
-u64 arch_gpt_unmap(struct dune_ctx *c, u64 gpa, u64 size);
+u64 arch_gpt_unmap(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 size, u64 *detached);
+void arch_gpt_free_detached(struct hv *hv, struct dune_ctx *c, u64 detached);
 void arch_gpt_free(struct hv *hv, struct dune_ctx *c);
 
 /* The backend's code of an exit the core made up (a triple fault while

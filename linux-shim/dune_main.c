@@ -13,6 +13,7 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/io.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 
@@ -118,6 +119,7 @@ static struct miscdevice dune_dev = {
 
 static int __init dune_init(void)
 {
+	struct dunehv_info *info;
 	u32 abi;
 	int r;
 
@@ -129,6 +131,17 @@ static int __init dune_init(void)
 		pr_err("not loading: dunehv ABI %u.%u, this module needs %u.%u or a later minor\n", abi >> 16, abi & 0xffff,
 		       DUNEHV_ABI_MAJOR, DUNEHV_ABI_MINOR);
 		return -EPROTONOSUPPORT;
+	}
+	info = kzalloc(sizeof(*info), GFP_KERNEL); /* the hypervisor reads it by its physical address */
+	if (!info)
+		return -ENOMEM;
+	r = dunehv_call(DUNEHV_HC_INFO, virt_to_phys(info), sizeof(*info), 0, 0);
+	if (r == sizeof(*info))
+		dune_limits_init(info);
+	kfree(info);
+	if (r != sizeof(*info)) {
+		pr_err("not loading: the hypervisor's INFO call returned %d\n", r);
+		return -EIO;
 	}
 	if (dev_mode & ~0666) {
 		pr_err("not loading: dev_mode=0%o has bits other than read/write (e.g. 0660, 0600, 0666)\n", dev_mode);

@@ -323,7 +323,8 @@ static int map_entry(struct dune_vcpu *v, u64 gpa, void *entry, u64 phys, bool w
 
 	r = dunehv_call(DUNEHV_HC_CTX_MAP, v->handle, v->df->token, gpa & PAGE_MASK, phys | flags);
 	if (r) {
-		pr_info_ratelimited("mapping gpa 0x%llx failed: %ld\n", gpa, r);
+		if (r != -EDQUOT && r != -ENOMEM) /* those two: the run loop frees tables and retries */
+			pr_info_ratelimited("mapping gpa 0x%llx failed: %ld\n", gpa, r);
 		return (int)r;
 	}
 	return map_entry_recorded(v, gpa, entry);
@@ -433,6 +434,22 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
  * -EAGAIN: Linux is changing the mapping right now (between an
  * invalidation's start and end): nothing is mapped, and the caller enters
  * the context again, which faults again (KVM's RET_PF_RETRY). */
+void dune_mm_zap(struct dune_vcpu *v)
+{
+	unsigned long index;
+	void *entry;
+
+	spin_lock(&v->ept_lock);
+	/* unconditionally: tables a refused map left empty go too */
+	dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, 0, 1ull << 48);
+	xa_for_each(&v->pages, index, entry) {
+		xa_erase(&v->pages, index);
+		release_entry(entry);
+	}
+	v->huge_leaves = v->huge_1g_leaves = false;
+	spin_unlock(&v->ept_lock);
+}
+
 int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 {
 	bool write = access & DUNE_FAULT_WRITE, exec = access & DUNE_FAULT_EXEC, grant_exec;

@@ -4,6 +4,7 @@
 #ifndef DUNE_PRIV_H
 #define DUNE_PRIV_H
 
+#include <linux/cred.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -19,7 +20,7 @@
  * with the system call's result (not part of upstream's ABI). */
 #define DUNE_RESUME _IO(DUNE_MINOR, 0x40)
 
-#define DUNE_EPT_QUOTA 4096 /* EPT table pages per thread (16 MiB of tables) */
+#define DUNE_EPT_QUOTA 4096 /* default EPT table pages per thread (16 MiB of tables) */
 
 /* One open /dev/dune. */
 struct dune_file {
@@ -59,6 +60,11 @@ struct dune_vcpu {
 	bool in_trampoline;           /* a system call runs in the trampoline */
 	unsigned long tramp;          /* user address of the trampoline page */
 	int fd;
+	/* limits (dune_limits.c) */
+	kuid_t uid;                   /* the creator's: the hypervisor's account */
+	struct list_head limits_link;
+	bool charged;
+	bool tables_zapped;           /* its EPT was emptied to make room; no page mapped since */
 };
 
 /* dune_vcpu.c */
@@ -76,6 +82,17 @@ void dune_mm_detach(struct dune_vcpu *v);
 #define DUNE_FAULT_EXEC        BIT(1) /* an instruction fetch */
 #define DUNE_FAULT_ENTRY_FETCH BIT(2) /* a fetch at the ring-0 SYSCALL entry (dune_vcpu.c) */
 int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access);
+
+/* dune_mm.c: empties the context's EPT (every translation and pin), so
+ * that its tables go back to the hypervisor's pool; pages fault back in */
+void dune_mm_zap(struct dune_vcpu *v);
+
+/* dune_limits.c */
+void dune_limits_init(const struct dunehv_info *info);
+int dune_limits_charge(struct dune_vcpu *v, struct dunehv_ctx_create *cr);
+void dune_limits_uncharge(struct dune_vcpu *v);
+int dune_limits_explain_create(struct dune_vcpu *v, long r);
+void dune_limits_explain_map(struct dune_vcpu *v, long r);
 
 /* dune_syscall.c */
 int dune_trampoline_install(struct dune_vcpu *v, int fd);

@@ -63,6 +63,7 @@ void dune_vcpu_destroy(struct dune_vcpu *v)
 		put_task_struct(v->task);
 	if (v->handle)
 		dunehv_call(DUNEHV_HC_CTX_DESTROY, v->handle, v->df->token, 0, 0);
+	dune_limits_uncharge(v);
 	kfree(v->run);
 	kfree(v);
 }
@@ -98,12 +99,14 @@ static int match_file(const void *file, struct file *f, unsigned int fd)
 	return f == file ? (int)fd + 1 : 0;
 }
 
+/* A new context for the calling thread, or an ERR_PTR: -EAGAIN, -EDQUOT or
+ * -ENOMEM at a limit (dune_limits.c), else -ENOMEM or -EIO. */
 static struct dune_vcpu *vcpu_create(struct dune_file *df, struct file *file, const struct dune_config *conf)
 {
 	int fd = iterate_fd(current->files, 0, match_file, file) - 1;
 	struct dunehv_ctx_create *cr;
 	struct dune_vcpu *v;
-	long r;
+	long r = -ENOMEM;
 
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	cr = kzalloc(sizeof(*cr), GFP_KERNEL);
@@ -116,19 +119,22 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct file *file, co
 		goto fail;
 	if (dune_mm_attach(v))
 		goto fail;
+	r = dune_limits_charge(v, cr);
+	if (r)
+		goto fail;
 	cr->cr3 = conf->cr3;
 	cr->rip = conf->rip;
 	cr->rsp = conf->rsp;
 	cr->rflags = conf->rflags;
 	rdmsrl(MSR_FS_BASE, cr->fs_base); /* dune-abi 1.8: the thread's FS base */
 	cr->token = df->token;
-	cr->ept_page_quota = DUNE_EPT_QUOTA;
 	r = dunehv_call(DUNEHV_HC_CTX_CREATE, virt_to_phys(cr), sizeof(*cr), 0, 0);
 	if (r <= 0) {
-		pr_info_ratelimited("creating a context failed: %ld\n", r);
+		r = dune_limits_explain_create(v, r);
 		goto fail;
 	}
 	v->handle = r;
+	r = -EIO;
 	if (fd < 0 || dune_trampoline_install(v, fd))
 		goto fail;
 	v->id = ++df->next_id;
@@ -138,7 +144,7 @@ fail:
 	kfree(cr);
 	if (v)
 		dune_vcpu_destroy(v);
-	return NULL;
+	return ERR_PTR(r);
 }
 
 /* The calling thread's context for its current address space. The mm
@@ -290,8 +296,22 @@ static long run_loop(struct dune_vcpu *v)
 			continue;
 		case DUNEHV_CTX_EXIT_FAULT:
 			r = dune_fault_in(v, run->fault_gpa, fault_access(run));
+			if (!r)
+				v->tables_zapped = false;
 			if (!r || r == -EAGAIN)
 				continue; /* mapped, or Linux is changing the mapping: fault again */
+			if ((r == -EDQUOT || r == -ENOMEM) && !v->tables_zapped) {
+				/* out of table pages (its quota, its user's, the pool's
+				 * free part): as KVM zaps its MMU, free this context's
+				 * tables and let the pages fault back in */
+				dune_mm_zap(v);
+				v->tables_zapped = true;
+				continue;
+			}
+			if (r == -EDQUOT || r == -ENOMEM) {
+				dune_limits_explain_map(v, r);
+				return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
+			}
 			if (r == -EFAULT && raise_page_fault(run))
 				continue;
 			pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",
@@ -334,9 +354,9 @@ long dune_enter(struct dune_file *df, struct file *file, struct dune_config __us
 		}
 	} else if (!v) {
 		v = vcpu_create(df, file, &conf);
-		if (!v) {
+		if (IS_ERR(v)) {
 			mutex_unlock(&df->lock);
-			return -ENOMEM;
+			return PTR_ERR(v);
 		}
 		list_add(&v->link, &df->vcpus);
 	}

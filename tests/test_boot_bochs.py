@@ -348,6 +348,33 @@ def test_dev_dune_is_open_only_to_its_group(bochs_main):
     assert "GUEST: dunemini devperm rc=0" in out
 
 
+def test_one_user_cannot_take_every_context_or_page(bochs_main):
+    """Hardening, item 6: tests/guest/dune/dunemini_limits.c. dune.ko's
+    limits on contexts per process and per user refuse with EAGAIN and one
+    line naming the parameter; a user whose threads want more EPT tables than
+    the hypervisor's pool has gets its share (per-user pages), and another
+    user still gets its pages meanwhile; the pool keeps its reserve; tables
+    emptied by munmap go back to the pool; all back to baseline after."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    assert_each_found(out.splitlines(), (
+        r"^dunemini: limits\.contexts: one process of user 1000, 4 threads, 3 per process: 3 in Dune, 1 refused \(EAGAIN\) OK$",
+        r"^dunemini: limits\.contexts: a second process of user 1000, 2 threads, 4 per user: 1 in Dune, 1 refused \(EAGAIN\) OK$",
+        r"^dunemini: limits\.contexts: user 1001 meanwhile: 1 of 1 thread in Dune OK$",
+        r"^dunemini: limits\.contexts: every thread ended as it should .* OK$",
+        r"^dunemini: limits\.share: user 1000's 6 table-hungry threads ran .* OK$",
+        r"^dunemini: limits\.share: user 1001 meanwhile touched its 256 pages \(1 of 1 thread got there, 0 ended\) OK$",
+        r"^dunemini: limits\.share: the pool kept its reserve .* OK$",
+        r"^dunemini: limits\.share: both processes ended as they should \(status 0 0\) OK$",
+        r"^dunemini: limits\.free: 2048 pages touched one per 2 MiB, then munmapped from Dune: .* OK$",
+        r"^dunemini: limits\.baseline: .* OK$",
+        r"^dunemini: limits done failures=0$"))
+    assert re.search(r"dune: pid \d+: not creating a context: the process has 3, its limit "
+                     r"\(module parameter max_contexts_per_process\)", bochs_main.output)
+    assert re.search(r"dune: pid \d+ \(uid 1000\): not creating a context: the user has 4, its limit "
+                     r"\(module parameter max_contexts_per_user\)", bochs_main.output)
+    assert "GUEST: dunemini limits rc=0" in out
+
+
 def test_failed_vm_entries_are_logged_rate_limited(bochs_main):
     """Hardening, item 8: 200 open/enter/close rounds whose VM entry fails
     (a non-canonical RIP) each end with DUNE_RET_UNHANDLED_VMEXIT; the

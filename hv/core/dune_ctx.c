@@ -3,13 +3,39 @@
 
 #include <string.h>
 
-int dune_ctx_alloc(struct dune_ctx_table *t, u64 token)
+/* Under t->lock: account's entry (a free one if it has none), or NULL. */
+static struct dune_account *account_locked(struct dune_ctx_table *t, u32 id)
+{
+	struct dune_account *free_entry = NULL;
+	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++) {
+		struct dune_account *a = &t->accounts[i];
+		if (a->contexts && a->id == id)
+			return a;
+		if (!a->contexts && !free_entry)
+			free_entry = a;
+	}
+	if (free_entry) {
+		free_entry->id = id;
+		free_entry->pages = 0;
+	}
+	return free_entry;
+}
+
+int dune_ctx_alloc(struct dune_ctx_table *t, u64 token, u32 account, u64 account_limit)
 {
 	spin_lock(&t->lock);
 	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++) {
 		struct dune_ctx *c = &t->ctx[i];
 		if (c->live)
 			continue;
+		struct dune_account *a = account_locked(t, account); /* there is one: a context slot is free */
+		a->limit = account_limit;
+		if (a->limit && __atomic_load_n(&a->pages, __ATOMIC_RELAXED) + DUNE_CTX_FIXED_PAGES > a->limit) {
+			spin_unlock(&t->lock);
+			return -HV_EDQUOT;
+		}
+		a->contexts++;
+		__atomic_add_fetch(&a->pages, DUNE_CTX_FIXED_PAGES, __ATOMIC_RELAXED);
 		u32 generation = c->generation + 1;
 		if (generation > 0xffffffffu >> 1)
 			generation = 1; /* handles stay positive as s64 */
@@ -17,6 +43,7 @@ int dune_ctx_alloc(struct dune_ctx_table *t, u64 token)
 		c->live = true;
 		c->generation = generation;
 		c->token = token;
+		c->account = a;
 		c->vcpu.kind = VCPU_DUNE;
 		c->vcpu.arch.vpid = (u16)(DUNE_CTX_FIRST_VPID + i);
 		c->last_cpu = DUNE_CTX_NO_CPU;
@@ -96,6 +123,10 @@ void dune_ctx_release(struct dune_ctx_table *t, struct dune_ctx *c)
 		c->dying = false;
 		c->refs = 0;
 		t->live--;
+		/* its tables were uncharged as they were freed */
+		__atomic_sub_fetch(&c->account->pages, DUNE_CTX_FIXED_PAGES, __ATOMIC_RELAXED);
+		c->account->contexts--;
+		c->account = NULL;
 	}
 	spin_unlock(&t->lock);
 }

@@ -13,6 +13,24 @@
 
 #define DUNE_CTX_NO_CPU 0xffffffffu
 
+/* Pages a context holds besides its tables: its control block (VMCS) and
+ * its table root. */
+#define DUNE_CTX_FIXED_PAGES 2
+
+/* Pool pages that Dune contexts' tables may not take: what every context
+ * slot needs to be created, and some for the hypervisor itself, so that
+ * neither one account's tables nor all of them can refuse a creation. */
+#define DUNE_POOL_RESERVE (DUNE_CTX_FIXED_PAGES * DUNEHV_CTX_MAX + 64)
+
+/* One account's contexts (Linux: one uid's): the pages they hold (fixed
+ * ones and tables, updated atomically), against the account's limit. */
+struct dune_account {
+	u32 id;
+	u32 contexts;         /* live contexts charged here; 0: the slot is free */
+	u64 pages;
+	u64 limit;            /* 0: none */
+};
+
 /* A context is shared by all CPUs: lookups take a reference (refs, under the
  * table lock), a run holds one for as long as the context is on a CPU, and
  * destroy marks it dying (no new lookups), then waits until its own
@@ -30,6 +48,7 @@ struct dune_ctx {
 	u64 gpt_root;         /* its guest-physical page tables (backend's format: EPT) */
 	u64 table_pages;      /* tables below the root, charged to the quota */
 	u64 quota;
+	struct dune_account *account;
 	u32 last_cpu;         /* the CPU it runs or ran on last (DUNE_CTX_NO_CPU: none) */
 };
 
@@ -37,12 +56,16 @@ struct dune_ctx_table {
 	struct spinlock lock;
 	u64 live;
 	struct dune_ctx ctx[DUNEHV_CTX_MAX];
+	struct dune_account accounts[DUNEHV_CTX_MAX]; /* at most one per live context */
 };
 
 static inline u64 dune_ctx_handle(unsigned index, u32 generation) { return ((u64)generation << 16) | (index + 1); }
 
-/* Takes a free slot for token; returns its index, or -HV_ENOMEM when all are live. */
-int dune_ctx_alloc(struct dune_ctx_table *t, u64 token);
+/* Takes a free slot for token, charged to account (whose limit becomes
+ * account_limit, 0: none) with DUNE_CTX_FIXED_PAGES pages; returns its
+ * index, -HV_ENOMEM when all are live, or -HV_EDQUOT when the account is at
+ * its limit. */
+int dune_ctx_alloc(struct dune_ctx_table *t, u64 token, u32 account, u64 account_limit);
 
 /* The live context named by handle, with a reference taken, or NULL with
  * *err = -HV_EINVAL (no such context, or being destroyed) or -HV_EPERM

@@ -34,6 +34,7 @@ static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
 		.pool_pages_free = hv->pool.free_pages,
 		.ctx_live = hv->dune.live,
 		.ctx_pages = dune_ctx_pages(hv),
+		.pool_pages_reserved = DUNE_POOL_RESERVE,
 	};
 	return copy_to_guest(hv, gpa, size, &info, sizeof(info));
 }

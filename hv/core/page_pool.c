@@ -47,13 +47,13 @@ static u64 find_run(const struct page_pool *p, u64 from, u64 count, u64 align)
 	return p->npages;
 }
 
-u64 page_pool_alloc_pages(struct page_pool *p, u64 count, u64 align_pages)
+static u64 alloc_keeping(struct page_pool *p, u64 count, u64 align_pages, u64 keep)
 {
 	if (!count || !align_pages || (align_pages & (align_pages - 1)))
 		return 0;
 	spin_lock(&p->lock);
 	u64 i = p->npages;
-	if (count <= p->free_pages) {
+	if (count <= p->free_pages && p->free_pages - count >= keep) {
 		i = find_run(p, p->next_hint, count, align_pages);
 		if (i >= p->npages)
 			i = find_run(p, p->first_page, count, align_pages);
@@ -71,6 +71,10 @@ u64 page_pool_alloc_pages(struct page_pool *p, u64 count, u64 align_pages)
 	memset(p->pa_to_va(pa), 0, count * PAGE_SIZE);
 	return pa;
 }
+
+u64 page_pool_alloc_pages(struct page_pool *p, u64 count, u64 align_pages) { return alloc_keeping(p, count, align_pages, 0); }
+
+u64 page_pool_alloc_keeping(struct page_pool *p, u64 keep) { return alloc_keeping(p, 1, 1, keep); }
 
 int page_pool_free_pages(struct page_pool *p, u64 pa, u64 count)
 {

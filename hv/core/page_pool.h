@@ -28,6 +28,10 @@ int page_pool_init(struct page_pool *p, u64 base_pa, u64 bytes, pa_to_va_fn pa_t
 u64 page_pool_alloc_pages(struct page_pool *p, u64 count, u64 align_pages);
 static inline u64 page_pool_alloc(struct page_pool *p) { return page_pool_alloc_pages(p, 1, 1); }
 
+/* One zeroed page, only if at least keep pages stay free after it (a
+ * reserve that other users of the pool can count on); 0 otherwise. */
+u64 page_pool_alloc_keeping(struct page_pool *p, u64 keep);
+
 /* Frees count pages at pa. Returns 0, or -HV_EINVAL for an address outside the
  * pool, a misaligned address, or a page that is not allocated (double free). */
 int page_pool_free_pages(struct page_pool *p, u64 pa, u64 count);

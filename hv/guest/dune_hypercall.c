@@ -41,7 +41,7 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 	    (cr.cr3 & ~0xfffull) >= (1ull << hv->phys_addr_bits))
 		return -HV_EINVAL;
 
-	int slot = dune_ctx_alloc(&hv->dune, cr.token);
+	int slot = dune_ctx_alloc(&hv->dune, cr.token, cr.account, cr.account_page_limit);
 	if (slot < 0)
 		return slot;
 	struct dune_ctx *c = &hv->dune.ctx[slot];
@@ -119,14 +119,21 @@ s64 hc_ctx_unmap(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 size)
 	struct dune_ctx *c = dune_ctx_get(&hv->dune, handle, token, &err);
 	if (!c)
 		return err;
+	u64 detached = 0;
 	smp_spin_lock(cpu, &c->lock);
-	u64 removed = arch_gpt_unmap(c, gpa, size);
+	u64 removed = arch_gpt_unmap(hv, c, gpa, size, &detached);
 	u32 last_cpu = c->last_cpu;
 	spin_unlock(&c->lock);
-	/* No stale translation may survive on any CPU: shoot down before returning. */
-	if (removed) {
+	/* No stale translation may survive on any CPU: shoot down before
+	 * returning, and before the emptied tables can serve anyone else. */
+	if (removed || detached) {
 		shoot_down(cpu, c, last_cpu);
 		__atomic_add_fetch(&hv->dune_shootdowns, 1, __ATOMIC_RELAXED);
+	}
+	if (detached) {
+		smp_spin_lock(cpu, &c->lock);
+		arch_gpt_free_detached(hv, c, detached);
+		spin_unlock(&c->lock);
 	}
 	dune_ctx_put(&hv->dune, c);
 	return (s64)removed;

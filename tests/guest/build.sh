@@ -61,7 +61,7 @@ build_module dune "$top/linux-shim" dune.ko
 
 echo "guest/build: dunemini, dunefuzz"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
-	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_guest.S"
+	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_limits.c" "$here/dune/dunemini_guest.S"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" -pthread -o "$out/dunefuzz" "$here/dune/dunefuzz.c"
 
 echo "guest/build: libdune and its tests"

@@ -128,73 +128,108 @@ UNIT_TEST(eptp_format)
 }
 
 
+/* Unmaps, then frees the emptied tables (the caller's INVEPT would come
+ * between) and takes them off the charge; returns the leaves removed. */
+static u64 unmap(struct page_pool *pool, u64 root, u64 gpa, u64 size, const struct ept_charge *ch, u64 *freed)
+{
+	u64 detached = 0;
+	u64 removed = ept_unmap_range(pool, root, gpa, size, &detached);
+	u64 n = ept_free_detached(pool, detached);
+	ept_uncharge(ch, n);
+	if (freed)
+		*freed = n;
+	return removed;
+}
+
 UNIT_TEST(map_unmap_leaves_with_quota)
 {
 	void *mem;
 	struct page_pool pool = make_pool(&mem);
 	u64 root = page_pool_alloc(&pool);
-	u64 tables = 0, free0 = pool.free_pages;
+	u64 tables = 0, account = 0, free0 = pool.free_pages, freed;
+	const struct ept_charge q16 = {.table_pages = &tables, .quota = 16, .account_pages = &account},
+				q4 = {.table_pages = &tables, .quota = 4, .account_pages = &account};
 	u64 wb = (u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT;
 	int level;
 	/* first 4 KiB page needs PDPT, PD, PT */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_READ | EPT_EXECUTE | wb, &tables, 16), 0);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_READ | EPT_EXECUTE | wb, &q16), 0);
 	CHECK_EQ(tables, 3);
+	CHECK_EQ(account, 3);
 	u64 e = ept_lookup(unit_identity, root, 0x400123, &level);
 	CHECK_EQ(e & EPT_ADDR_MASK, 0x12345000);
 	CHECK_EQ(level, 1);
 	CHECK_EQ(e & EPT_WRITE, 0);
 	/* upgrade to writable in place */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_RWX | wb, &tables, 16), 0);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_RWX | wb, &q16), 0);
 	CHECK(ept_lookup(unit_identity, root, 0x400000, &level) & EPT_WRITE);
 	/* neighbour page: no new tables */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x401000, 0x22222000, 1, EPT_READ | wb, &tables, 16), 0);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x401000, 0x22222000, 1, EPT_READ | wb, &q16), 0);
 	CHECK_EQ(tables, 3);
 	/* a 2 MiB leaf where 4 KiB pages exist is refused; elsewhere fine */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x40000000, 2, EPT_READ | wb, &tables, 16), -HV_EEXIST);
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x800000, 0x40000000, 2, EPT_READ | wb, &tables, 16), 0);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x40000000, 2, EPT_READ | wb, &q16), -HV_EEXIST);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x800000, 0x40000000, 2, EPT_READ | wb, &q16), 0);
 	/* 4 KiB under a 2 MiB leaf is refused */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x801000, 0x1000, 1, EPT_READ | wb, &tables, 16), -HV_EEXIST);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x801000, 0x1000, 1, EPT_READ | wb, &q16), -HV_EEXIST);
 	/* bad arguments */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400800, 0x1000, 1, EPT_READ, &tables, 16), -HV_EINVAL);  /* gpa unaligned */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1800, 1, EPT_READ, &tables, 16), -HV_EINVAL);  /* hpa unaligned */
-	CHECK_EQ(ept_map_leaf(&pool, root, 1ull << 48, 0x1000, 1, EPT_READ, &tables, 16), -HV_EINVAL);
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 1, 0, &tables, 16), -HV_EINVAL);         /* no access */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 3, EPT_READ, &tables, 16), -HV_EINVAL);  /* 1 GiB */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 1ull << 52, 1, EPT_READ, &tables, 16), -HV_EINVAL);
-	/* quota: a far address needs 3 more tables, only 1 left */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x7f0000000000ull, 0x1000, 1, EPT_READ | wb, &tables, 4), -HV_EDQUOT);
-	CHECK(tables <= 4);
-	/* unmap: partial range hits the 4 KiB pages and the whole 2 MiB leaf */
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x401000, 0x400000), 2);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400800, 0x1000, 1, EPT_READ, &q16), -HV_EINVAL);  /* gpa unaligned */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1800, 1, EPT_READ, &q16), -HV_EINVAL);  /* hpa unaligned */
+	CHECK_EQ(ept_map_leaf(&pool, root, 1ull << 48, 0x1000, 1, EPT_READ, &q16), -HV_EINVAL);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 1, 0, &q16), -HV_EINVAL);         /* no access */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x1000, 3, EPT_READ, &q16), -HV_EINVAL);  /* 1 GiB */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 1ull << 52, 1, EPT_READ, &q16), -HV_EINVAL);
+	/* quota: a far address needs 3 more tables, only 1 left; the PDPT it
+	 * got stays, empty */
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x7f0000000000ull, 0x1000, 1, EPT_READ | wb, &q4), -HV_EDQUOT);
+	CHECK_EQ(tables, 4);
+	CHECK_EQ(account, 4);
+	/* the account's limit: 4 pages held, limit 4 */
+	const struct ept_charge acct = {.table_pages = &tables, .quota = 16, .account_pages = &account, .account_limit = 4};
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x40000000, 0x1000, 1, EPT_READ | wb, &acct), -HV_EDQUOT);
+	CHECK_EQ(account, 4);
+	/* the pool's reserve: no table if it would leave fewer free pages */
+	const struct ept_charge rsv = {.table_pages = &tables, .quota = 16, .account_pages = &account,
+				       .reserve = pool.free_pages};
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x40000000, 0x1000, 1, EPT_READ | wb, &rsv), -HV_ENOMEM);
+	CHECK_EQ(tables, 4);
+	CHECK_EQ(account, 4);
+	/* unmap: partial range hits the 4 KiB pages and the whole 2 MiB leaf;
+	 * the PT still holds 0x400000, so no table goes */
+	CHECK_EQ(unmap(&pool, root, 0x401000, 0x400000, &q16, &freed), 2);
+	CHECK_EQ(freed, 0);
 	CHECK(ept_lookup(unit_identity, root, 0x400000, &level) != 0);
 	CHECK_EQ(ept_lookup(unit_identity, root, 0x401000, &level), 0);
 	CHECK_EQ(ept_lookup(unit_identity, root, 0x900000, &level), 0);
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, ~0ull), 1);
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0, 0), 0);
-	/* the 4 KiB pages under 0x400000 are all gone: a 2 MiB leaf replaces
-	 * their empty table, which goes back to the pool */
-	u64 before = tables, free_before = pool.free_pages;
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x40000000, 2, EPT_READ | wb, &tables, 16), 0);
-	CHECK_EQ(tables, before - 1);
+	/* the last leaf under the PDPT at 0: PT, PD and PDPT go back to the pool;
+	 * the empty PDPT the quota left at the far address too */
+	CHECK_EQ(unmap(&pool, root, 0, ~0ull, &q16, &freed), 1);
+	CHECK_EQ(freed, 4);
+	CHECK_EQ(tables, 0);
+	CHECK_EQ(account, 0);
+	CHECK_EQ(pool.free_pages, free0); /* all back but the root */
+	CHECK_EQ(unmap(&pool, root, 0, 0, &q16, &freed), 0);
+	/* churn: map and unmap a page in a new 1 GiB region each time; the
+	 * tables never pile up past the quota */
+	for (u64 i = 0; i < 64; i++) {
+		CHECK_EQ(ept_map_leaf(&pool, root, (i + 1) << 30, 0x1000, 1, EPT_READ | wb, &q4), 0);
+		CHECK_EQ(unmap(&pool, root, (i + 1) << 30, 0x1000, &q4, NULL), 1);
+	}
+	CHECK_EQ(tables, 0);
+	/* a 2 MiB leaf replaces an empty table below it (left by a refused
+	 * map), which goes back to the pool */
+	const struct ept_charge q2 = {.table_pages = &tables, .quota = 2, .account_pages = &account};
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x400000, 0x12345000, 1, EPT_READ | wb, &q2), -HV_EDQUOT);
+	CHECK_EQ(tables, 2); /* PDPT and PD, the PD empty */
+	u64 free_before = pool.free_pages;
+	CHECK_EQ(ept_map_leaf(&pool, root, 0, 0x80000000, 3, EPT_RWX | wb, &q16), 0);
+	CHECK_EQ(tables, 1);
+	CHECK_EQ(account, 1);
 	CHECK_EQ(pool.free_pages, free_before + 1);
-	CHECK_EQ(ept_lookup(unit_identity, root, 0x5ff000, &level) & EPT_ADDR_MASK, 0x40000000);
-	CHECK_EQ(level, 2);
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x400000, 0x1000), 1);
-	/* 1 GiB: refused while a 4 KiB page below is mapped, then replaces the
-	 * emptied PD and PT (the PDPT stays) */
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x401000, 0x22222000, 1, EPT_READ | wb, &tables, 16), 0);
-	CHECK_EQ(ept_map_leaf(&pool, root, 0, 0x80000000, 3, EPT_READ | wb, &tables, 16), -HV_EEXIST);
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x401000, 0x1000), 1);
-	before = tables;
-	free_before = pool.free_pages;
-	CHECK_EQ(ept_map_leaf(&pool, root, 0, 0x80000000, 3, EPT_RWX | wb, &tables, 16), 0);
-	CHECK_EQ(tables, before - 2);
-	CHECK_EQ(pool.free_pages, free_before + 2);
 	CHECK_EQ(ept_lookup(unit_identity, root, 0x3fffffff, &level) & EPT_ADDR_MASK, 0x80000000);
 	CHECK_EQ(level, 3);
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x200000, 0x1000, 1, EPT_READ | wb, &tables, 16), -HV_EEXIST);
-	CHECK_EQ(ept_map_leaf(&pool, root, 0x40000000, 0x1000, 3, EPT_READ | wb, &tables, 16), -HV_EINVAL); /* hpa unaligned */
-	CHECK_EQ(ept_unmap_range(unit_identity, root, 0x12345000, 0x1000), 1);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x200000, 0x1000, 1, EPT_READ | wb, &q16), -HV_EEXIST);
+	CHECK_EQ(ept_map_leaf(&pool, root, 0x40000000, 0x1000, 3, EPT_READ | wb, &q16), -HV_EINVAL); /* hpa unaligned */
+	CHECK_EQ(unmap(&pool, root, 0x12345000, 0x1000, &q16, &freed), 1);
+	CHECK_EQ(freed, 1);
 	CHECK_EQ(ept_lookup(unit_identity, root, 0, &level), 0);
 	ept_free_tables(&pool, root);
 	CHECK_EQ(pool.free_pages, free0 + 1);

@@ -334,7 +334,7 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 {
 	struct dune_ctx_table *t = calloc(1, sizeof(*t));
 	int err;
-	int a = dune_ctx_alloc(t, 111), b = dune_ctx_alloc(t, 222);
+	int a = dune_ctx_alloc(t, 111, 1000, 0), b = dune_ctx_alloc(t, 222, 1000, 0);
 	CHECK_EQ(a, 0);
 	CHECK_EQ(b, 1);
 	CHECK_EQ(t->live, 2);
@@ -351,14 +351,14 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 	dune_ctx_release(t, &t->ctx[a]); /* twice: no underflow */
 	CHECK_EQ(t->live, 1);
 	CHECK(dune_ctx_get(t, ha, 111, &err) == NULL && err == -HV_EINVAL);
-	int a2 = dune_ctx_alloc(t, 111);
+	int a2 = dune_ctx_alloc(t, 111, 1000, 0);
 	CHECK_EQ(a2, a);
 	CHECK(dune_ctx_get(t, ha, 111, &err) == NULL);
 	CHECK(dune_ctx_get(t, dune_ctx_handle((unsigned)a2, t->ctx[a2].generation), 111, &err) != NULL);
 	/* the table fills up */
 	for (int i = 2; i < DUNEHV_CTX_MAX; i++)
-		CHECK(dune_ctx_alloc(t, 5) >= 0);
-	CHECK_EQ(dune_ctx_alloc(t, 5), -HV_ENOMEM);
+		CHECK(dune_ctx_alloc(t, 5, 1000, 0) >= 0);
+	CHECK_EQ(dune_ctx_alloc(t, 5, 1000, 0), -HV_ENOMEM);
 	CHECK_EQ(t->live, DUNEHV_CTX_MAX);
 	free(t);
 }
@@ -367,7 +367,7 @@ UNIT_TEST(dune_ctx_references_and_destroy)
 {
 	struct dune_ctx_table *t = calloc(1, sizeof(*t));
 	int err;
-	int a = dune_ctx_alloc(t, 7);
+	int a = dune_ctx_alloc(t, 7, 1000, 0);
 	struct dune_ctx *c = &t->ctx[a];
 	u64 h = dune_ctx_handle((unsigned)a, c->generation);
 	CHECK_EQ(c->last_cpu, DUNE_CTX_NO_CPU); /* never ran: every CPU flushes at its first run */
@@ -389,7 +389,7 @@ UNIT_TEST(dune_ctx_references_and_destroy)
 	CHECK_EQ(t->live, 0);
 	CHECK(dune_ctx_get(t, h, 7, &err) == NULL);
 	/* the slot comes back clean */
-	CHECK_EQ(dune_ctx_alloc(t, 7), a);
+	CHECK_EQ(dune_ctx_alloc(t, 7, 1000, 0), a);
 	CHECK(!c->dying && c->refs == 0 && c->last_cpu == DUNE_CTX_NO_CPU);
 	free(t);
 }
@@ -414,6 +414,35 @@ UNIT_TEST(msr_bitmap_layout)
 const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}};
 const unsigned msr_bitmap_count = 1;
 
+/* Accounts: each context charges its account DUNE_CTX_FIXED_PAGES; an
+ * account at its limit gets no context, others still do; the entry goes
+ * with its last context. */
+UNIT_TEST(dune_ctx_accounts_and_limits)
+{
+	struct dune_ctx_table *t = calloc(1, sizeof(*t));
+	int a = dune_ctx_alloc(t, 1, 1000, 3 * DUNE_CTX_FIXED_PAGES);
+	int b = dune_ctx_alloc(t, 2, 1000, 3 * DUNE_CTX_FIXED_PAGES);
+	CHECK(a >= 0 && b >= 0);
+	struct dune_account *acc = t->ctx[a].account;
+	CHECK(acc && acc == t->ctx[b].account && acc->id == 1000 && acc->contexts == 2);
+	CHECK_EQ(acc->pages, 2 * DUNE_CTX_FIXED_PAGES);
+	acc->pages += DUNE_CTX_FIXED_PAGES - 1; /* tables: one page short of the limit for a third context */
+	CHECK_EQ(dune_ctx_alloc(t, 3, 1000, 3 * DUNE_CTX_FIXED_PAGES), -HV_EDQUOT);
+	int other = dune_ctx_alloc(t, 4, 1001, 3 * DUNE_CTX_FIXED_PAGES); /* another account is not denied */
+	CHECK(other >= 0 && t->ctx[other].account != acc);
+	acc->pages -= DUNE_CTX_FIXED_PAGES - 1;
+	CHECK(dune_ctx_alloc(t, 3, 1000, 0) >= 0); /* limit 0: none (and the latest creation sets it) */
+	CHECK_EQ(acc->limit, 0);
+	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++)
+		if (t->ctx[i].live && t->ctx[i].account == acc)
+			dune_ctx_release(t, &t->ctx[i]);
+	CHECK_EQ(acc->contexts, 0);
+	CHECK_EQ(acc->pages, 0);
+	CHECK_EQ(t->live, 1);
+	free(t);
+}
+
 const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx_handles_tokens_and_slots},
-					   {"references_and_destroy", dune_ctx_references_and_destroy}};
-const unsigned dune_ctx_count = 2;
+					   {"references_and_destroy", dune_ctx_references_and_destroy},
+					   {"accounts_and_limits", dune_ctx_accounts_and_limits}};
+const unsigned dune_ctx_count = 3;

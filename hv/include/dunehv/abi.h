@@ -35,7 +35,7 @@ typedef uint32_t dunehv_u32;
  * 2.2: the test hooks DUNEHV_HC_TEST_ENTRY_DELAY and _WINDOW_KICK.
  * 2.3: the test hook DUNEHV_HC_TEST_HOST_MTRR. */
 #define DUNEHV_ABI_MAJOR 2
-#define DUNEHV_ABI_MINOR 3
+#define DUNEHV_ABI_MINOR 4
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -117,6 +117,11 @@ struct dunehv_ctx_create {
 	dunehv_u64 token;             /* owner token, required by every later call */
 	dunehv_u32 ept_page_quota;    /* EPT table pages this context may use */
 	dunehv_u32 flags;             /* 0 */
+	/* ABI 2.4: the account whose pages (tables, and 2 per context) this
+	 * context counts against (dune.ko: the uid), and its limit, which
+	 * every creation for the account sets (0: none) */
+	dunehv_u32 account;
+	dunehv_u32 account_page_limit;
 };
 
 /* Exit kinds reported by DUNEHV_HC_CTX_RUN. */
@@ -184,6 +189,7 @@ struct dunehv_info {
 	dunehv_u64 pool_pages_free;
 	dunehv_u64 ctx_live;         /* Dune contexts */
 	dunehv_u64 ctx_pages;        /* pages held by Dune contexts (VMCS, EPT tables) */
+	dunehv_u64 pool_pages_reserved; /* ABI 2.4: pool pages Dune contexts' tables never take */
 };
 
 struct dunehv_exit_stats {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dune.h"
+#include "dunemini.h"
 #include "procinfo.h"
 
 extern void dunemini_guest(void), dunemini_exit0(void), dunemini_spin(void), dunemini_thread(void),
@@ -35,19 +36,11 @@ volatile uint64_t dunemini_entered, dunemini_release;
 volatile uint64_t dunemini_sig_flag;
 volatile uint64_t dunemini_probe_addr = 0x90000000ul;
 
-static int failures;
-#define CHECK(cond, fmt, ...)                                                               \
-	do {                                                                                \
-		int ok_ = !!(cond);                                                         \
-		printf("dunemini: " fmt " %s\n", ##__VA_ARGS__, ok_ ? "OK" : "FAIL");     \
-		if (!ok_)                                                                   \
-			failures++;                                                         \
-	} while (0)
+int failures;
 
 /* Page tables at 1 GiB (inside the identity window: GPA == VA): identity map
  * of [0, 4 GiB) with 2 MiB pages, so code, data and the tables themselves are
  * reachable at their own addresses. */
-#define PT_BASE 0x40000000ul
 static uint64_t build_page_tables(void)
 {
 	uint64_t *pt = mmap((void *)PT_BASE, 6 * 4096, PROT_READ | PROT_WRITE,
@@ -67,13 +60,12 @@ static uint64_t build_page_tables(void)
 	return PT_BASE;
 }
 
-static uint8_t guest_stack[64 * 1024] __attribute__((aligned(16)));
-static int dune_fd;
+uint8_t guest_stack[64 * 1024] __attribute__((aligned(16)));
+int dune_fd;
 
-/* Enters Dune at rip on stack top sp; returns the session's dune_config. */
-static struct dune_config run_guest(void (*rip)(void), void *sp)
+struct dune_config run_guest_with(void (*rip)(void), void *sp, const struct dune_config *regs)
 {
-	struct dune_config conf = {0};
+	struct dune_config conf = regs ? *regs : (struct dune_config){0};
 	conf.rip = (uint64_t)rip;
 	conf.rsp = (uint64_t)sp;
 	conf.rflags = 0x2;
@@ -82,6 +74,8 @@ static struct dune_config run_guest(void (*rip)(void), void *sp)
 		conf.ret = -errno;
 	return conf;
 }
+
+struct dune_config run_guest(void (*rip)(void), void *sp) { return run_guest_with(rip, sp, NULL); }
 
 /* n sequential processes, each a Dune lifetime */
 static int mode_lifetimes(int n)
@@ -426,7 +420,6 @@ static int mode_entryfail(int n)
  * with only the given supplementary group; the child's exit status: 0 the
  * session ran to its DUNE_RET_EXIT, 10 + errno of open (capped), 3 it
  * failed otherwise. */
-#define NOBODY 65534
 static int unprivileged_session(gid_t group)
 {
 	pid_t pid = fork();
@@ -449,7 +442,6 @@ static int unprivileged_session(gid_t group)
 /* Who may open /dev/dune: mode 0660 root:root as the module makes it; a
  * user outside the node's group is refused, one in it (the udev rule's
  * GROUP="dune", here given by chown) enters Dune unprivileged. */
-#define DUNE_TEST_GID 990
 static int mode_devperm(void)
 {
 	struct stat st;
@@ -504,8 +496,10 @@ int main(int argc, char **argv)
 			mode_devperm();
 		else if (!strcmp(argv[1], "entryfail") && argc > 2)
 			mode_entryfail(atoi(argv[2]));
+		else if (!strcmp(argv[1], "limits"))
+			mode_limits();
 		else {
-			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap | exec-reuse | devperm | entryfail N]\n");
+			fprintf(stderr, "usage: dunemini [lifetimes N | threads N | kill | signal | isolation | trap | exec-reuse | devperm | entryfail N | limits]\n");
 			return 2;
 		}
 		printf("dunemini: %s done failures=%d\n", argv[1], failures);

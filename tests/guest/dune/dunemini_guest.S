@@ -95,6 +95,27 @@ dunemini_thread:                /* check in, wait for the release, then exit thi
 	xor edi, edi
 	vmcall
 	ud2
+	.globl dunemini_touch
+dunemini_touch:                 /* see dunemini.h */
+	mov r9, rdi
+	mov rcx, rsi
+1:	mov byte ptr [r9], 1
+	add r9, rdx
+	dec rcx
+	jnz 1b
+	test r8, r8
+	jz 2f
+	mov rsi, r8                     /* munmap(rdi, r8) */
+	mov eax, 11
+	vmcall
+2:	lock inc qword ptr [rip + dunemini_entered]
+3:	pause
+	cmp qword ptr [rip + dunemini_release], 0
+	je 3b
+	mov eax, 60
+	xor edi, edi
+	vmcall
+	ud2
 dunemini_signal:                /* kill(getpid(), SIGUSR1), then report the handler's flag */
 	mov eax, 39
 	vmcall

@@ -134,8 +134,35 @@ u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
 
 static unsigned level_index(u64 gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
 
-int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
-		 u64 quota)
+/* A new table below the root, charged (see struct ept_charge). */
+static int alloc_charged_table(struct page_pool *pool, const struct ept_charge *ch, u64 *pa)
+{
+	if (*ch->table_pages >= ch->quota)
+		return -HV_EDQUOT;
+	if (ch->account_pages && __atomic_add_fetch(ch->account_pages, 1, __ATOMIC_RELAXED) > ch->account_limit &&
+	    ch->account_limit) {
+		__atomic_sub_fetch(ch->account_pages, 1, __ATOMIC_RELAXED);
+		return -HV_EDQUOT;
+	}
+	*pa = page_pool_alloc_keeping(pool, ch->reserve);
+	if (!*pa) {
+		if (ch->account_pages)
+			__atomic_sub_fetch(ch->account_pages, 1, __ATOMIC_RELAXED);
+		return -HV_ENOMEM;
+	}
+	(*ch->table_pages)++;
+	return 0;
+}
+
+void ept_uncharge(const struct ept_charge *charge, u64 count)
+{
+	*charge->table_pages -= count;
+	if (charge->account_pages)
+		__atomic_sub_fetch(charge->account_pages, count, __ATOMIC_RELAXED);
+}
+
+int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits,
+		 const struct ept_charge *charge)
 {
 	u64 size = level_size(level);
 	if (level < 1 || level > 3 || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
@@ -151,12 +178,10 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 			table_pa = *e & EPT_ADDR_MASK;
 			continue;
 		}
-		if (*table_pages >= quota)
-			return -HV_EDQUOT;
-		u64 child = page_pool_alloc(pool);
-		if (!child)
-			return -HV_ENOMEM;
-		(*table_pages)++;
+		u64 child;
+		int r = alloc_charged_table(pool, charge, &child);
+		if (r)
+			return r;
 		*e = child | EPT_RWX;
 		table_pa = child;
 	}
@@ -170,15 +195,32 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 			return -HV_EEXIST;
 		*e = 0;
 		free_level(pool, child, level - 1);
-		*table_pages -= tables;
+		ept_uncharge(charge, tables);
 	}
 	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
 	return 0;
 }
 
-static u64 unmap_level(pa_to_va_fn pa_to_va, u64 table_pa, int level, u64 base, u64 gpa, u64 end)
+static bool table_empty(const u64 *table)
 {
-	u64 *table = pa_to_va(table_pa);
+	for (unsigned i = 0; i < EPT_ENTRIES; i++)
+		if (table[i] & EPT_RWX)
+			return false;
+	return true;
+}
+
+/* Chains an unlinked, empty table: its entry 0 holds the next one's address,
+ * which has no R/W/X bit, so a walk that still reaches it finds nothing. */
+static void chain_detached(struct page_pool *pool, u64 table_pa, u64 *detached)
+{
+	u64 *table = pool->pa_to_va(table_pa);
+	table[0] = *detached;
+	*detached = table_pa;
+}
+
+static u64 unmap_level(struct page_pool *pool, u64 table_pa, int level, u64 base, u64 gpa, u64 end, u64 *detached)
+{
+	u64 *table = pool->pa_to_va(table_pa);
 	u64 size = level_size(level), removed = 0;
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		u64 a = base + i * size;
@@ -187,17 +229,34 @@ static u64 unmap_level(pa_to_va_fn pa_to_va, u64 table_pa, int level, u64 base, 
 		if (level == 1 || (table[i] & EPT_LARGE_PAGE)) {
 			table[i] = 0;
 			removed++;
-		} else {
-			removed += unmap_level(pa_to_va, table[i] & EPT_ADDR_MASK, level - 1, a, gpa, end);
+			continue;
+		}
+		u64 child = table[i] & EPT_ADDR_MASK;
+		removed += unmap_level(pool, child, level - 1, a, gpa, end, detached);
+		if (table_empty(pool->pa_to_va(child))) {
+			table[i] = 0;
+			chain_detached(pool, child, detached);
 		}
 	}
 	return removed;
 }
 
-u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size)
+u64 ept_unmap_range(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 size, u64 *detached)
 {
 	if (!size)
 		return 0;
 	u64 end = gpa + size < gpa ? ~0ull : gpa + size;
-	return unmap_level(pa_to_va, pml4_pa, 4, 0, gpa, end);
+	return unmap_level(pool, pml4_pa, 4, 0, gpa, end, detached);
+}
+
+u64 ept_free_detached(struct page_pool *pool, u64 detached)
+{
+	u64 count = 0;
+	while (detached) {
+		u64 next = *(u64 *)pool->pa_to_va(detached);
+		page_pool_free(pool, detached);
+		detached = next;
+		count++;
+	}
+	return count;
 }

@@ -45,22 +45,46 @@ struct ept_stats {
 int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
 		       struct ept_stats *stats);
 
+/* What a context's tables below its root are charged to: its own count
+ * against its quota, and its account's count (shared by the account's
+ * contexts, updated atomically) against the account's limit (0: none).
+ * New tables also leave `reserve` pages free in the pool. */
+struct ept_charge {
+	u64 *table_pages;
+	u64 quota;
+	u64 *account_pages;
+	u64 account_limit;
+	u64 reserve;
+};
+
 /* Installs one leaf mapping gpa -> hpa: level 1 (4 KiB), 2 (2 MiB) or 3
  * (1 GiB; the caller checks the CPU has 1 GiB EPT pages), with leaf_bits
  * (EPT_READ/WRITE/EXECUTE, memory type). Missing tables come from the pool
- * and are counted in *table_pages, which may not exceed quota. Replacing a
- * leaf of the same size is allowed (e.g. adding write access); tables of
- * smaller pages that were all unmapped are freed and replaced; a leaf where
- * smaller pages are still mapped, or under a larger leaf, is refused
- * (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL, -HV_ENOMEM or
- * -HV_EDQUOT. */
-int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits, u64 *table_pages,
-		 u64 quota);
+ * and are charged as *charge says. Replacing a leaf of the same size is
+ * allowed (e.g. adding write access); tables of smaller pages that were all
+ * unmapped are freed and replaced (the caller flushes before the context
+ * runs again); a leaf where smaller pages are still mapped, or under a
+ * larger leaf, is refused (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL,
+ * -HV_ENOMEM (the pool is down to its reserve) or -HV_EDQUOT (the quota or
+ * the account's limit). */
+int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits,
+		 const struct ept_charge *charge);
 
 /* Removes every leaf translating an address in [gpa, gpa + size) (a 2 MiB
  * or 1 GiB leaf that overlaps the range goes whole). Returns the number removed.
- * Tables stay (freed with ept_free_tables). */
-u64 ept_unmap_range(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, u64 size);
+ * Tables left without any entry are unlinked from the tree (never the root)
+ * and chained in *detached: the context may still walk them on a CPU that
+ * caches the path (SDM Vol. 3C 29.4.3), so the caller frees them with
+ * ept_free_detached only after the INVEPT that flushes that CPU, as KVM
+ * frees its shadow pages after the remote TLB flush. */
+u64 ept_unmap_range(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 size, u64 *detached);
+
+/* Frees the tables ept_unmap_range chained in detached; returns how many,
+ * for the caller to take off its charge. */
+u64 ept_free_detached(struct page_pool *pool, u64 detached);
+
+/* Takes count tables off a charge (after they were freed). */
+void ept_uncharge(const struct ept_charge *charge, u64 count);
 
 /* Frees pml4_pa and every table below it (not the pages mapped by leaves). */
 void ept_free_tables(struct page_pool *pool, u64 pml4_pa);
