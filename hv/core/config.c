@@ -23,6 +23,7 @@ void config_defaults(struct hv_config *cfg)
 	cfg->on_panic = ON_PANIC_HALT;
 	cfg->serial_port = 0x3f8;
 	cfg->hypervisor = true;
+	cfg->mitigations = true;
 }
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -91,10 +92,11 @@ static bool copy_string(char *dst, size_t cap, const char *value)
 
 enum key_id {
 	KEY_KERNEL, KEY_INITRD, KEY_CMDLINE, KEY_MEMORY, KEY_LOG_LEVEL, KEY_ON_FAIL, KEY_ON_PANIC, KEY_SERIAL, KEY_HYPERVISOR,
-	KEY_TEST_HOOKS, KEY_COUNT
+	KEY_TEST_HOOKS, KEY_MITIGATIONS, KEY_COUNT
 };
 static const char *const key_names[KEY_COUNT] = {"kernel",  "initrd",   "cmdline", "memory",    "log_level",
-						 "on_fail", "on_panic", "serial",  "hypervisor", "test_hooks"};
+						 "on_fail", "on_panic", "serial",  "hypervisor", "test_hooks",
+						 "mitigations"};
 static const char *const on_off_names[] = {"off", "on"};
 
 static const char *set_on_off(bool *field, const char *value)
@@ -155,6 +157,8 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 		return set_on_off(&cfg->hypervisor, value);
 	case KEY_TEST_HOOKS:
 		return set_on_off(&cfg->test_hooks, value);
+	case KEY_MITIGATIONS:
+		return set_on_off(&cfg->mitigations, value);
 	case KEY_COUNT:
 		break;
 	}

@@ -38,6 +38,7 @@ struct hv_config {
 	u16 serial_port;    /* 0 = no serial log */
 	bool hypervisor;    /* false (hypervisor = off): Linux boots natively, as with on_fail = native */
 	bool test_hooks;    /* test_hooks = on: the DUNEHV_HC_TEST_* hypercalls (test suite only) */
+	bool mitigations;   /* mitigations = off: no speculation barriers (arch/x86/spec_barriers.h), for benchmarks */
 };
 
 /* Fills *cfg with defaults. */

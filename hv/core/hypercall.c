@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/spec_barriers.h"
 #include "guest/dune_hypercall.h"
 #include "core/guest_mem.h"
 #include "core/test_hooks.h"
@@ -35,6 +36,7 @@ static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
 		.ctx_live = hv->dune.live,
 		.ctx_pages = dune_ctx_pages(hv),
 		.pool_pages_reserved = DUNE_POOL_RESERVE,
+		.spec_barriers = spec_barrier_flags,
 	};
 	return copy_to_guest(hv, gpa, size, &info, sizeof(info));
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/spec_barriers.h"
 #include "arch/x86/machine_check.h"
 #include "backend.h"
 #include "core/exit_dispatch.h"
@@ -129,6 +130,7 @@ static void return_to_linux(struct hv_cpu *cpu, struct vcpu *v, u32 exit_kind, c
 
 	v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
 	v->cr2 = read_cr2();
+	spec_barrier_dune_to_linux(); /* before Linux runs in the predictor mode the context had */
 	struct vcpu *linux_vcpu = &cpu->linux_vcpu;
 	wrmsr(MSR_IA32_KERNEL_GS_BASE, linux_vcpu->kernel_gs_base);
 	write_cr2(linux_vcpu->cr2);

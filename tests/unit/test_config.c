@@ -45,6 +45,9 @@ UNIT_TEST(defaults_and_rounding)
 	CHECK(!c.test_hooks); /* off unless asked for */
 	CHECK_EQ(parse("kernel=k\ntest_hooks = on", &c, err), 0);
 	CHECK(c.test_hooks);
+	CHECK(c.mitigations); /* on unless turned off */
+	CHECK_EQ(parse("kernel=k\nmitigations = off", &c, err), 0);
+	CHECK(!c.mitigations);
 	CHECK_EQ(parse("kernel=k\nmemory=0x2000000", &c, err), 0);
 	CHECK_EQ(c.memory_bytes, 32ull << 20);
 	CHECK_EQ(parse("kernel=k\nmemory=1g", &c, err), 0);
@@ -73,6 +76,7 @@ UNIT_TEST(bad_inputs_give_one_line_reasons)
 		{"kernel = k\nserial = 0\n", "expected an I/O port"},
 		{"kernel = k\nhypervisor = maybe\n", "line 2: bad value: hypervisor = \"maybe\": expected on or off"},
 		{"kernel = k\ntest_hooks = yes\n", "line 2: bad value: test_hooks = \"yes\": expected on or off"},
+		{"kernel = k\nmitigations = auto\n", "line 2: bad value: mitigations = \"auto\": expected on or off"},
 		{"kernel = k\nserial = 0x10000\n", "expected an I/O port"},
 		{"kernel = k\njust words\n", "line 2: expected 'key = value'"},
 		{"kernel = \"k\n", "unterminated quote"},

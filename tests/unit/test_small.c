@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "arch/x86/xcr0.h"
 #include "arch/x86/msr_bitmap.h"
+#include "arch/x86/spec_barriers.h"
 #include "arch/x86/segment.h"
 #include "unit.h"
 #include "arch/x86/vmx/vmx_defs.h"
@@ -410,6 +411,34 @@ UNIT_TEST(msr_bitmap_layout)
 	CHECK_EQ(bm[0x100 / 8], 0xff); /* the low MSR 0x100 is untouched */
 	free(bm);
 }
+
+/* Which speculation barriers a CPU gets (spec_barriers.h), on a few
+ * profiles. */
+UNIT_TEST(spec_barriers_by_cpu)
+{
+	/* Skylake-era with microcode: IBPB, MD_CLEAR, L1D_FLUSH, no ARCH_CAPABILITIES */
+	struct spec_caps skl = {.ibpb = true, .md_clear = true, .l1d_flush = true};
+	CHECK_EQ(spec_barriers_choose(&skl, true),
+		 DUNEHV_SPEC_RSB_FILL | DUNEHV_SPEC_IBPB | DUNEHV_SPEC_VERW | DUNEHV_SPEC_L1D_FLUSH);
+	CHECK_EQ(spec_barriers_choose(&skl, false), 0); /* mitigations = off */
+	/* not affected by L1TF or MDS: RSB fill and IBPB only */
+	struct spec_caps icx = {.ibpb = true, .md_clear = true, .l1d_flush = true, .has_arch_capabilities = true,
+				.arch_capabilities = ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO};
+	CHECK_EQ(spec_barriers_choose(&icx, true), DUNEHV_SPEC_RSB_FILL | DUNEHV_SPEC_IBPB);
+	/* the hypervisor need not flush the L1D on VM entry */
+	struct spec_caps skip = {.l1d_flush = true, .has_arch_capabilities = true,
+				 .arch_capabilities = ARCH_CAP_SKIP_L1DFL_VMENTRY | ARCH_CAP_MDS_NO};
+	CHECK_EQ(spec_barriers_choose(&skip, true), DUNEHV_SPEC_RSB_FILL);
+	/* affected by L1TF, but no IA32_FLUSH_CMD (old microcode): said, not hidden */
+	struct spec_caps old = {0};
+	CHECK_EQ(spec_barriers_choose(&old, true), DUNEHV_SPEC_RSB_FILL | DUNEHV_SPEC_L1TF_OPEN);
+	/* ARCH_CAPABILITIES bits count only where CPUID says the MSR exists */
+	struct spec_caps stale = {.l1d_flush = true, .arch_capabilities = ARCH_CAP_RDCL_NO};
+	CHECK(spec_barriers_choose(&stale, true) & DUNEHV_SPEC_L1D_FLUSH);
+}
+
+const struct unit_test spec_barriers_tests[] = {{"by_cpu", spec_barriers_by_cpu}};
+const unsigned spec_barriers_count = 1;
 
 const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}};
 const unsigned msr_bitmap_count = 1;

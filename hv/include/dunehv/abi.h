@@ -190,7 +190,16 @@ struct dunehv_info {
 	dunehv_u64 ctx_live;         /* Dune contexts */
 	dunehv_u64 ctx_pages;        /* pages held by Dune contexts (VMCS, EPT tables) */
 	dunehv_u64 pool_pages_reserved; /* ABI 2.4: pool pages Dune contexts' tables never take */
+	dunehv_u64 spec_barriers;    /* ABI 2.4: DUNEHV_SPEC_* speculation barriers in use */
 };
+
+/* Speculation barriers at the hypervisor's switches (ABI 2.4; which ones
+ * follow from the CPU and `mitigations` in dunehv.cfg). */
+#define DUNEHV_SPEC_RSB_FILL   0x1u  /* the return stack buffer refilled at every VM exit */
+#define DUNEHV_SPEC_IBPB       0x2u  /* IBPB when a Dune context leaves the CPU for Linux */
+#define DUNEHV_SPEC_VERW       0x4u  /* VERW (CPU buffers cleared) before every VM entry */
+#define DUNEHV_SPEC_L1D_FLUSH  0x8u  /* the L1 data cache flushed before every VM entry */
+#define DUNEHV_SPEC_L1TF_OPEN  0x100u /* the CPU needs an L1D flush but has no IA32_FLUSH_CMD */
 
 struct dunehv_exit_stats {
 	dunehv_u32 nr_reasons;       /* DUNEHV_NR_EXIT_REASONS */

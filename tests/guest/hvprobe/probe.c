@@ -162,6 +162,7 @@ static int info_show(struct seq_file *m, void *v)
 	seq_printf(m, "ctx_live=%llu\n", info.ctx_live);
 	seq_printf(m, "ctx_pages=%llu\n", info.ctx_pages);
 	seq_printf(m, "pool_pages_reserved=%llu\n", info.pool_pages_reserved);
+	seq_printf(m, "spec_barriers=0x%llx\n", info.spec_barriers);
 	return 0;
 }
 

@@ -24,6 +24,13 @@ section .text
 extern vmexit_handler
 extern vmentry_serve
 extern vm_entry_instruction_failed
+extern spec_barrier_flags          ; arch/x86/spec_barriers.h: DUNEHV_SPEC_*
+extern spec_verw_selector
+
+%define SPEC_RSB_FILL  0x1         ; DUNEHV_SPEC_* (include/dunehv/abi.h)
+%define SPEC_VERW      0x4
+%define SPEC_L1D_FLUSH 0x8
+%define MSR_IA32_FLUSH_CMD 0x10b
 
 ; Offsets checked by static asserts in arch/x86/vmx/vcpu.c
 %define CPU_CURRENT_VCPU 8        ; struct hv_cpu.current
@@ -51,14 +58,59 @@ extern vm_entry_instruction_failed
 	pop qword [rax]            ; the guest's RAX; RSP is in the VMCS
 %endmacro
 
+; The guest's return predictions must not steer the hypervisor's RETs: 32
+; CALLs overwrite the RSB before the first RET (Linux's FILL_RETURN_BUFFER,
+; as KVM runs it after VM exit). Each CALL's return address is a speculation
+; trap; RSP is restored after. Clobbers RCX and flags.
+%macro FILL_RETURN_BUFFER 0
+	test dword [rel spec_barrier_flags], SPEC_RSB_FILL
+	jz %%done
+	mov ecx, 16
+%%loop:
+	call %%call1
+%%trap1:
+	pause
+	lfence
+	jmp %%trap1
+%%call1:
+	call %%call2
+%%trap2:
+	pause
+	lfence
+	jmp %%trap2
+%%call2:
+	dec ecx
+	jnz %%loop
+	add rsp, 32 * 8
+	lfence
+%%done:
+%endmacro
+
 global vmexit_entry
 vmexit_entry:
 	SAVE_GUEST_GPRS            ; host RSP is 16-byte aligned at the exit
+	FILL_RETURN_BUFFER
 	call vmexit_handler
 global vmentry_window_start
 vmentry_window_start:
 	cmp dword [gs:CPU_SERVE_BEFORE_ENTRY], 0
 	jne entry_serve_again
+	; L1TF: the guest finds no hypervisor or other guest data in the L1D
+	; (IA32_FLUSH_CMD, as KVM's vmx_l1d_flush); MDS: nor in the CPU's
+	; buffers (VERW with a data segment, as KVM's CLEAR_CPU_BUFFERS). Only
+	; the guest's own registers are loaded after them. An NMI rewound to
+	; vmentry_window_start runs them again.
+	test dword [rel spec_barrier_flags], SPEC_L1D_FLUSH
+	jz .no_l1d_flush
+	mov ecx, MSR_IA32_FLUSH_CMD
+	mov eax, 1
+	xor edx, edx
+	wrmsr
+.no_l1d_flush:
+	test dword [rel spec_barrier_flags], SPEC_VERW
+	jz .no_verw
+	verw [rel spec_verw_selector]
+.no_verw:
 	mov rax, [gs:CPU_CURRENT_VCPU]
 	cmp byte [rax + VCPU_LAUNCHED], 0
 	mov rcx, [rax + 8*1]       ; MOV leaves the flags of the CMP

@@ -4,6 +4,7 @@
  * Chapter 24 "Introduction to VMX operation", 25.11 "Software use of the
  * VMCS", 31.3 VMLAUNCH. */
 #include "arch/x86/arch.h"
+#include "arch/x86/spec_barriers.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/vmx/ept.h"
@@ -109,6 +110,7 @@ long arch_hv_init(struct hv *hv)
 	/* CPUID.80000008 is there on every VMX CPU; 36 bits if it said 0. */
 	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
 	hv->xcr0_supported = xcr0_supported();
+	spec_barriers_init(hv);
 	int r = build_linux_ept(hv);
 	if (!r)
 		r = build_msr_bitmap(hv);

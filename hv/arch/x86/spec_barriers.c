@@ -1,0 +1,47 @@
+/* Speculation barriers (see spec_barriers.h): the choice at boot and the
+ * IBPB after a Dune context; the VM entry/exit ones are in vmx/entry.asm. */
+#include "arch/x86/spec_barriers.h"
+
+#include "arch/x86/arch.h"
+#include "core/hv.h"
+
+#define MSR_IA32_PRED_CMD 0x49
+#define PRED_CMD_IBPB BIT(0)
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+
+u32 spec_barrier_flags;
+const u16 spec_verw_selector = HOST_DS_SEL; /* VERW's operand: a writable data segment (as Linux's) */
+
+void spec_barriers_init(struct hv *hv)
+{
+	struct cpuid_regs r;
+	cpuid_count(0, 0, &r);
+	struct spec_caps caps = {0};
+	if (r.eax >= 7) {
+		cpuid_count(7, 0, &r);
+		caps.ibpb = r.edx & BIT(26);
+		caps.md_clear = r.edx & BIT(10);
+		caps.l1d_flush = r.edx & BIT(28);
+		caps.has_arch_capabilities = r.edx & BIT(29);
+	}
+	if (caps.has_arch_capabilities)
+		caps.arch_capabilities = rdmsr(MSR_IA32_ARCH_CAPABILITIES);
+	u32 b = spec_barriers_choose(&caps, hv->cfg.mitigations);
+	spec_barrier_flags = b;
+	if (!hv->cfg.mitigations) {
+		log_printf(&hv->log, LOG_WARN, "speculation barriers: off (mitigations = off)");
+		return;
+	}
+	log_printf(&hv->log, LOG_INFO,
+		   "speculation barriers: RSB fill at VM exit; IBPB after Dune: %s; VERW before entry: %s; L1D flush before "
+		   "entry: %s (IA32_ARCH_CAPABILITIES %s%#llx)",
+		   (b & DUNEHV_SPEC_IBPB) ? "on" : "no IBPB on this CPU", (b & DUNEHV_SPEC_VERW) ? "on" : !caps.md_clear && !(caps.arch_capabilities & ARCH_CAP_MDS_NO) ? "no MD_CLEAR on this CPU" : "not needed",
+		   (b & DUNEHV_SPEC_L1D_FLUSH) ? "on" : (b & DUNEHV_SPEC_L1TF_OPEN) ? "NEEDED BUT NO IA32_FLUSH_CMD" : "not needed",
+		   caps.has_arch_capabilities ? "" : "absent, taken as ", (unsigned long long)caps.arch_capabilities);
+}
+
+void spec_barrier_dune_to_linux(void)
+{
+	if (spec_barrier_flags & DUNEHV_SPEC_IBPB)
+		wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+}
