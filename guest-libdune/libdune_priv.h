@@ -33,7 +33,8 @@ struct tss64 {
 #define TRAP_STACK_SIZE (64 * 1024)
 #define EXIT_STACK_SIZE (64 * 1024)
 
-/* Per-thread block (GS base points at it in Dune mode). */
+/* Per-thread block (GS base points at it in Dune ring 0; while ring 3
+ * runs it waits in IA32_KERNEL_GS_BASE, dune.S). */
 struct dune_percpu {
 	uint64_t percpu_ptr;
 	uint64_t tmp;
