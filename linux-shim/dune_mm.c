@@ -98,20 +98,27 @@ static void release_entry(void *entry)
 	unpin_user_page(page);
 }
 
-/* Drops the EPT entries and pins of [gpa, gpa + size); ept_lock held. */
-static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
+/* Unmaps [gpa, gpa + size) in the hypervisor (which flushes, INVEPT,
+ * before it returns), then drops the records and pins of those pages;
+ * ept_lock held. */
+static void unmap_and_release(struct dune_vcpu *v, u64 gpa, u64 size)
 {
 	unsigned long index;
 	void *entry;
 
-	if (!xa_find(&v->pages, &(unsigned long){gpa >> PAGE_SHIFT}, (gpa + size - 1) >> PAGE_SHIFT, XA_PRESENT))
-		return;
-	/* the hypervisor flushes (INVEPT) before this returns */
 	dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, gpa, size);
 	xa_for_each_range(&v->pages, index, entry, gpa >> PAGE_SHIFT, (gpa + size - 1) >> PAGE_SHIFT) {
 		xa_erase(&v->pages, index);
 		release_entry(entry);
 	}
+}
+
+/* Drops the EPT entries and pins of [gpa, gpa + size), if it has any;
+ * ept_lock held. */
+static void unmap_gpa_range(struct dune_vcpu *v, u64 gpa, u64 size)
+{
+	if (xa_find(&v->pages, &(unsigned long){gpa >> PAGE_SHIFT}, (gpa + size - 1) >> PAGE_SHIFT, XA_PRESENT))
+		unmap_and_release(v, gpa, size);
 }
 
 static int dune_invalidate_range_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
@@ -436,16 +443,9 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
  * the context again, which faults again (KVM's RET_PF_RETRY). */
 void dune_mm_zap(struct dune_vcpu *v)
 {
-	unsigned long index;
-	void *entry;
-
 	spin_lock(&v->ept_lock);
-	/* unconditionally: tables a refused map left empty go too */
-	dunehv_call(DUNEHV_HC_CTX_UNMAP, v->handle, v->df->token, 0, 1ull << 48);
-	xa_for_each(&v->pages, index, entry) {
-		xa_erase(&v->pages, index);
-		release_entry(entry);
-	}
+	/* even with no page recorded: tables a refused map left empty go too */
+	unmap_and_release(v, 0, 1ull << 48);
 	v->huge_leaves = v->huge_1g_leaves = false;
 	spin_unlock(&v->ept_lock);
 }

@@ -300,15 +300,16 @@ static long run_loop(struct dune_vcpu *v)
 				v->tables_zapped = false;
 			if (!r || r == -EAGAIN)
 				continue; /* mapped, or Linux is changing the mapping: fault again */
-			if ((r == -EDQUOT || r == -ENOMEM) && !v->tables_zapped) {
+			if (r == -EDQUOT || r == -ENOMEM) {
 				/* out of table pages (its quota, its user's, the pool's
 				 * free part): as KVM zaps its MMU, free this context's
-				 * tables and let the pages fault back in */
-				dune_mm_zap(v);
-				v->tables_zapped = true;
-				continue;
-			}
-			if (r == -EDQUOT || r == -ENOMEM) {
+				 * tables and let the pages fault back in; once only
+				 * until a page maps again */
+				if (!v->tables_zapped) {
+					dune_mm_zap(v);
+					v->tables_zapped = true;
+					continue;
+				}
 				dune_limits_explain_map(v, r);
 				return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
 			}

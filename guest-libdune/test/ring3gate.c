@@ -97,10 +97,7 @@ static void user_forge(unsigned offset, uint64_t value)
 	const volatile uint8_t *src = (const volatile uint8_t *)real_block;
 	for (int i = 0; i < BLOCK_COPY; i++)
 		fake_block[i] = src[i];
-	if (offset == BLOCK_RSP0 || offset == BLOCK_IST1) /* packed: unaligned */
-		__builtin_memcpy(fake_block + offset, &value, 8);
-	else
-		*(uint64_t *)(fake_block + offset) = value;
+	__builtin_memcpy(fake_block + offset, &value, 8); /* the TSS fields are unaligned (packed) */
 	user_wrgsbase((uint64_t)fake_block);
 }
 

@@ -16,7 +16,7 @@ u64 dune_ctx_pages(struct hv *hv)
 	u64 pages = 0;
 	for (unsigned i = 0; i < DUNEHV_CTX_MAX; i++)
 		if (hv->dune.ctx[i].live)
-			pages += 2 + hv->dune.ctx[i].table_pages; /* control block, table root, tables */
+			pages += DUNE_CTX_FIXED_PAGES + hv->dune.ctx[i].table_pages;
 	return pages;
 }
 

@@ -32,12 +32,18 @@ void spec_barriers_init(struct hv *hv)
 		log_printf(&hv->log, LOG_WARN, "speculation barriers: off (mitigations = off)");
 		return;
 	}
+	const char *ibpb = (b & DUNEHV_SPEC_IBPB) ? "on" : "no IBPB on this CPU";
+	const char *verw = (b & DUNEHV_SPEC_VERW) ? "on"
+			   : caps.md_clear || (caps.arch_capabilities & ARCH_CAP_MDS_NO) ? "not needed"
+			   : "no MD_CLEAR on this CPU";
+	const char *l1d = (b & DUNEHV_SPEC_L1D_FLUSH) ? "on"
+			  : (b & DUNEHV_SPEC_L1TF_OPEN) ? "NEEDED BUT NO IA32_FLUSH_CMD"
+			  : "not needed";
 	log_printf(&hv->log, LOG_INFO,
 		   "speculation barriers: RSB fill at VM exit; IBPB after Dune: %s; VERW before entry: %s; L1D flush before "
 		   "entry: %s (IA32_ARCH_CAPABILITIES %s%#llx)",
-		   (b & DUNEHV_SPEC_IBPB) ? "on" : "no IBPB on this CPU", (b & DUNEHV_SPEC_VERW) ? "on" : !caps.md_clear && !(caps.arch_capabilities & ARCH_CAP_MDS_NO) ? "no MD_CLEAR on this CPU" : "not needed",
-		   (b & DUNEHV_SPEC_L1D_FLUSH) ? "on" : (b & DUNEHV_SPEC_L1TF_OPEN) ? "NEEDED BUT NO IA32_FLUSH_CMD" : "not needed",
-		   caps.has_arch_capabilities ? "" : "absent, taken as ", (unsigned long long)caps.arch_capabilities);
+		   ibpb, verw, l1d, caps.has_arch_capabilities ? "" : "absent, taken as ",
+		   (unsigned long long)caps.arch_capabilities);
 }
 
 void spec_barrier_dune_to_linux(void)

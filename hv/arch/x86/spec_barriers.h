@@ -48,7 +48,6 @@ static inline u32 spec_barriers_choose(const struct spec_caps *c, bool enabled)
 }
 
 struct hv;
-struct hv_cpu;
 
 /* The barriers in use (DUNEHV_SPEC_*), read by the VM entry/exit code. */
 extern u32 spec_barrier_flags;

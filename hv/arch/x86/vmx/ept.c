@@ -139,10 +139,14 @@ static int alloc_charged_table(struct page_pool *pool, const struct ept_charge *
 {
 	if (*ch->table_pages >= ch->quota)
 		return -HV_EDQUOT;
-	if (ch->account_pages && __atomic_add_fetch(ch->account_pages, 1, __ATOMIC_RELAXED) > ch->account_limit &&
-	    ch->account_limit) {
-		__atomic_sub_fetch(ch->account_pages, 1, __ATOMIC_RELAXED);
-		return -HV_EDQUOT;
+	if (ch->account_pages) {
+		/* counted first, so that contexts of one account on other CPUs
+		 * never pass the limit together */
+		u64 held = __atomic_add_fetch(ch->account_pages, 1, __ATOMIC_RELAXED);
+		if (ch->account_limit && held > ch->account_limit) {
+			__atomic_sub_fetch(ch->account_pages, 1, __ATOMIC_RELAXED);
+			return -HV_EDQUOT;
+		}
 	}
 	*pa = page_pool_alloc_keeping(pool, ch->reserve);
 	if (!*pa) {
