@@ -106,7 +106,8 @@ $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim g
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
 UNIT_HV := core/config core/mtrr arch/x86/vmx/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps core/cpuid_policy \
-	arch/x86/segment core/guest_mem arch/x86/event_combine arch/x86/machine_check core/exit_dispatch arch/x86/vmx/exit_reason_names core/log
+	arch/x86/segment core/guest_mem arch/x86/event_combine arch/x86/machine_check core/exit_dispatch arch/x86/vmx/exit_reason_names core/log \
+	core/acpi_sleep
 UNIT_BIN := $(BUILD)/unit/hv-unit
 UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -DHV_HOST_TEST -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -Ihv -Itests/unit

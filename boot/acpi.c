@@ -55,16 +55,23 @@ static void fill_header(struct acpi_header *h, const char *sig, UINT32 length, U
 	h->checksum = checksum(h, length);
 }
 
-static BOOLEAN firmware_has_acpi(void)
+/* The RSDP in the UEFI configuration table, the ACPI 2.0 one first (as
+ * Linux's EFI stub takes it), or 0. */
+UINT64 loader_acpi_rsdp(void)
 {
 	static EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
+	UINT64 rsdp10 = 0;
 	for (UINTN i = 0; i < ST->NumberOfTableEntries; i++) {
 		EFI_GUID *g = &ST->ConfigurationTable[i].VendorGuid;
-		if (!CompareGuid(g, &acpi20) || !CompareGuid(g, &acpi10))
-			return TRUE;
+		if (!CompareGuid(g, &acpi20))
+			return (UINT64)(UINTN)ST->ConfigurationTable[i].VendorTable;
+		if (!CompareGuid(g, &acpi10))
+			rsdp10 = (UINT64)(UINTN)ST->ConfigurationTable[i].VendorTable;
 	}
-	return FALSE;
+	return rsdp10;
 }
+
+static BOOLEAN firmware_has_acpi(void) { return loader_acpi_rsdp() != 0; }
 
 /* The I/O APIC's own ID (I/O APIC datasheet: register 0, bits 27:24). */
 static UINT8 ioapic_id(void)

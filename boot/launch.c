@@ -180,6 +180,7 @@ long loader_launch_hypervisor(const struct loader_env *env, const struct hv_conf
 	bi->hv_phys_size = size;
 	bi->image_size = image_size;
 	bi->config = *cfg;
+	bi->acpi_rsdp = loader_acpi_rsdp(); /* for the ACPI sleep registers (hv/core/acpi_sleep.h) */
 	if (EFI_ERROR(collect_memory_map(bi, &highest))) {
 		*what = "cannot read the UEFI memory map";
 		uefi_call_wrapper(BS->FreePages, 2, hv_base, size / EFI_PAGE_SIZE);

@@ -50,6 +50,8 @@ long loader_mp_launch_aps(const struct loader_cpus *cpus, struct hv_boot_info *b
 /* acpi.c: installs RSDP/XSDT/MADT when the firmware has no ACPI table.
  * Returns 1 if it did, 0 if the firmware has ACPI, -1 on error (*what). */
 int loader_acpi_install_if_missing(const struct loader_cpus *cpus, const char **what);
+/* The RSDP Linux will be given (ACPI 2.0 first), or 0. */
+UINT64 loader_acpi_rsdp(void);
 
 /* launch.c: returns 0 once every CPU runs as the hypervisor's guest, else a
  * negative code; *what gets a description of the failure. With

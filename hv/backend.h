@@ -16,6 +16,10 @@ struct hv_cpu;
 struct dune_ctx;
 struct dunehv_ctx_create;
 
+/* From now on every access by Linux that touches port exits (HV_EXIT_IO).
+ * Machine-wide; only before the CPUs are launched (hv_init). */
+void arch_linux_trap_port(struct hv *hv, u16 port);
+
 /* The exit v just took, decoded. Unless the entry failed, an event whose
  * delivery the exit interrupted is queued again for the next entry. */
 void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e);

@@ -415,6 +415,20 @@ def test_linux_cannot_reach_the_hypervisor_through_mtrrs_trace_or_pebs(bochs_mai
                         ["msr.mtrr-linux-view", "msr.mtrr-host", "msr.mtrr-reserved", "msr.trace-pebs"])
 
 
+def test_linux_cannot_put_the_machine_to_sleep(bochs_main):
+    """Hardening, item 3 (ACPI S3): Linux ring 0 writes SLP_TYP=S3 with
+    SLP_EN to PM1 control (16-bit, 8-bit to its second byte, REP OUTSW),
+    found in the PIIX4's PMBA as an attacker would. The hypervisor traps
+    the register, drops SLP_EN and answers with an immediate wake (WAK_STS),
+    refuses the string form with #GP, and every CPU still answers it
+    afterwards (tests/guest/hvprobe/acpitest.c). Without the guard, Bochs
+    resets the machine at the first write."""
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output),
+                        ["acpi.s3-word", "acpi.s3-byte", "acpi.s3-string", "acpi.hv-alive"])
+    assert re.search(r"ACPI sleep: 2 register bytes from the PIIX4 power-management function \(no FADT\) trapped",
+                     bochs_main.output)
+
+
 def test_two_dune_processes_never_see_each_others_fpu_registers(bochs_main):
     """Hardening: guest-libdune/test/fpuiso.c, two Dune processes pinned to
     CPU 0 that take turns 2000 times each (sched_yield from Dune mode): each

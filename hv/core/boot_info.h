@@ -9,7 +9,7 @@
 #include "core/config.h"
 
 #define HV_BOOT_INFO_MAGIC 0x6f666e69426e7644ull /* "DvnBinfo" */
-#define HV_BOOT_INFO_VERSION 2
+#define HV_BOOT_INFO_VERSION 3
 
 /* Core image virtual base: the loader maps the hypervisor's memory here. */
 #define HV_VIRT_BASE 0xffffffff80000000ull
@@ -42,6 +42,7 @@ struct hv_boot_info {
 	u64 loader_tsc;         /* TSC when the loader started (for boot timing) */
 	u32 cpu_count;          /* CPUs the loader will start (boot CPU = index 0) */
 	u32 reserved;
+	u64 acpi_rsdp;          /* the ACPI RSDP Linux will be given (physical), or 0 */
 	struct hv_config config;
 	struct hv_ram_range ram[HV_MAX_RAM_RANGES];
 	struct hv_boot_cpu cpus[HV_MAX_CPUS];

@@ -28,6 +28,7 @@ enum hv_exit_kind {
 	HV_EXIT_VIRT_INSN,      /* a virtualization or SMX instruction: #UD for the guest */
 	HV_EXIT_GPA_FAULT,      /* an access the second-level page tables refused */
 	HV_EXIT_MACHINE_CHECK,  /* a machine check in the guest (where intercepted), or during its VM entry */
+	HV_EXIT_IO,             /* IN/OUT (INS/OUTS) to a port the guest's I/O intercepts cover */
 	HV_NR_EXIT_KINDS
 };
 
@@ -55,6 +56,12 @@ struct hv_exit {
 			u32 access;     /* HV_ACCESS_* of the refused access, HV_FAULT_* */
 		} fault;
 		u8 sipi_vector;
+		struct {
+			u16 port;
+			u8 size;        /* 1, 2 or 4 bytes */
+			bool in;        /* IN/INS, else OUT/OUTS */
+			bool string;    /* INS/OUTS, with or without REP */
+		} io;
 	};
 };
 

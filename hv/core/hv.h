@@ -3,6 +3,7 @@
 #ifndef HV_HV_H
 #define HV_HV_H
 
+#include "core/acpi_sleep.h"
 #include "core/boot_info.h"
 #include "core/vcpu.h"
 #include "core/dune_ctx.h"
@@ -122,6 +123,10 @@ struct hv {
 	struct dune_ctx_table dune;
 	u64 dune_shootdowns;      /* atomic: unmaps that flushed a context's EPT */
 	u64 dune_migrations;      /* atomic: runs that moved a context's VMCS to another CPU */
+	struct acpi_sleep_guard acpi_sleep; /* the sleep registers Linux's I/O bitmaps trap */
+	bool acpi_wake_pending;   /* atomic: a sleep was refused; WAK_STS reads set until Linux clears it */
+	u64 acpi_sleeps_refused;  /* atomic */
+	struct log_limit acpi_log_limit;
 };
 
 static inline struct hv_cpu *this_cpu(void)

@@ -9,6 +9,7 @@
 #include "backend.h"
 #include "core/hv.h"
 #include "core/setup.h"
+#include "guest/acpi_sleep_guard.h"
 #include "guest/dune_hypercall.h"
 
 extern char __image_start[];
@@ -45,8 +46,8 @@ static struct hv_cpu *create_cpu(struct hv *hv, u32 index)
 }
 
 /* Machine-wide set-up, once, on the boot CPU: page pool, log ring, the
- * backend's (VMX controls, Linux's EPT and MSR bitmap), the Dune context
- * table. */
+ * backend's (VMX controls, Linux's EPT, MSR and I/O bitmaps), the Dune
+ * context table, the ACPI sleep registers Linux may not use. */
 static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 {
 	hv->boot = bi;
@@ -73,6 +74,8 @@ static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 		return r;
 	if (!r)
 		r = arch_dune_setup(hv) ? HV_ERR_NOMEM : 0;
+	if (!r)
+		acpi_sleep_guard_init(hv);
 	if (r) {
 		log_printf(&hv->log, LOG_ERROR, "out of hypervisor memory during setup (memory = %llu MiB)",
 			   (unsigned long long)(bi->hv_phys_size >> 20));

@@ -9,6 +9,7 @@
 #include "core/exit_dispatch.h"
 #include "core/hypercall.h"
 #include "core/smp.h"
+#include "guest/acpi_sleep_guard.h"
 #include "guest/dune_hypercall.h"
 #include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
@@ -229,6 +230,7 @@ static const struct exit_table linux_exit_table = {
 		[HV_EXIT_GPA_FAULT] = handle_gpa_fault,
 		[HV_EXIT_XSETBV] = handle_xsetbv,
 		[HV_EXIT_MACHINE_CHECK] = handle_machine_check,
+		[HV_EXIT_IO] = acpi_sleep_guard_io,
 	},
 	.unexpected = handle_unexpected,
 };

@@ -45,6 +45,8 @@ void hvprobe_window_exit(void);
 int hvprobe_fuzz_proc_init(struct proc_dir_entry *dir);
 /* msrtest.c: /proc/dunehv/msr, the MTRR, trace and PEBS MSR checks. */
 int hvprobe_msr_proc_init(struct proc_dir_entry *dir);
+/* acpitest.c: /proc/dunehv/acpi_sleep, the ACPI sleep checks. */
+int hvprobe_acpi_proc_init(struct proc_dir_entry *dir);
 
 /* Runs the Dune-context checks; returns the number of failed checks. */
 int hvprobe_ctx_selftest(void);

@@ -23,6 +23,7 @@ static enum hv_exit_kind kind_of(u32 basic_reason)
 	case EXIT_REASON_XSETBV: return HV_EXIT_XSETBV;
 	case EXIT_REASON_INVD: return HV_EXIT_INVD;
 	case EXIT_REASON_EPT_VIOLATION: return HV_EXIT_GPA_FAULT;
+	case EXIT_REASON_IO_INSTRUCTION: return HV_EXIT_IO;
 	case EXIT_REASON_GETSEC:
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:
@@ -98,6 +99,14 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 			e->fault.gla = vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS);
 			e->fault.access |= HV_FAULT_GLA_VALID | ((q & EPT_VIOLATION_LINEAR_FINAL) ? 0 : HV_FAULT_PAGE_WALK);
 		}
+	} else if (e->kind == HV_EXIT_IO) {
+		/* SDM 28.2.1 Table 28-5: size - 1 in bits 2:0, IN in bit 3, string
+		 * in bit 4, the port in bits 31:16. */
+		u64 q = e->vendor_qualification;
+		e->io.size = (u8)((q & 7) + 1);
+		e->io.in = q & BIT(3);
+		e->io.string = q & BIT(4);
+		e->io.port = (u16)(q >> 16);
 	} else if (e->kind == HV_EXIT_SIPI) {
 		/* SDM 28.2.1 Table 28-1: a SIPI's qualification is its vector. */
 		e->sipi_vector = (u8)e->vendor_qualification;

@@ -40,6 +40,24 @@ static int build_msr_bitmap(struct hv *hv)
 	return 0;
 }
 
+/* Linux's I/O bitmaps (SDM 25.6.4): A for ports 0-0x7fff, B for the rest;
+ * empty until the core asks for a port (arch_linux_trap_port). */
+static int build_io_bitmaps(struct hv *hv)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		hv->arch.io_bitmap_pa[i] = page_pool_alloc(&hv->pool);
+		if (!hv->arch.io_bitmap_pa[i])
+			return HV_ERR_NOMEM;
+	}
+	return 0;
+}
+
+void arch_linux_trap_port(struct hv *hv, u16 port)
+{
+	u8 *bitmap = phys_to_virt(hv->arch.io_bitmap_pa[port >> 15]);
+	bitmap[(port & 0x7fff) >> 3] |= (u8)(1u << (port & 7));
+}
+
 /* EPT identity map of Linux's physical address space minus our memory. */
 static int build_linux_ept(struct hv *hv)
 {
@@ -114,6 +132,8 @@ long arch_hv_init(struct hv *hv)
 	int r = build_linux_ept(hv);
 	if (!r)
 		r = build_msr_bitmap(hv);
+	if (!r)
+		r = build_io_bitmaps(hv);
 	return r;
 }
 

@@ -52,6 +52,8 @@ u32 vmcs_write_execution_controls(const struct vmcs_execution_setup *s)
 	W32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	W32(VMCS_ENTRY_INTR_INFO, 0);
 	W64(VMCS_MSR_BITMAP, s->msr_bitmap_pa);
+	W64(VMCS_IO_BITMAP_A, s->io_bitmap_pa[0]);
+	W64(VMCS_IO_BITMAP_B, s->io_bitmap_pa[1]);
 	W64(VMCS_TSC_OFFSET, 0);
 	W64(VMCS_EPT_POINTER, s->eptp);
 	W16(VMCS_VPID, s->vpid);

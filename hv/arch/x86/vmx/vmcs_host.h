@@ -14,6 +14,7 @@ struct vmcs_execution_setup {
 	u32 pinbased, procbased, procbased2, exit, entry;
 	u32 exception_bitmap;
 	u64 msr_bitmap_pa, eptp;
+	u64 io_bitmap_pa[2];    /* A (ports 0-0x7fff), B; used with PROC_USE_IO_BITMAPS */
 	u16 vpid;
 };
 

@@ -62,12 +62,14 @@ enum vmx_verdict vmx_evaluate(const struct vmx_cpu_facts *f, struct vmx_controls
 		return fail(VMX_CONTROL_MISSING, why, why_len,
 			    "the CPU cannot hold a guest in the wait-for-SIPI state (IA32_VMX_MISC = 0x%llx)", f->misc, 0);
 
+	/* Linux's I/O bitmaps trap only the ACPI sleep registers (core/acpi_sleep.h). */
 	u32 proc_required = PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY_CONTROLS;
-	out->procbased = adjust_controls(proc_cap, proc_required, proc_required, &missing);
+	u32 linux_proc = proc_required | PROC_USE_IO_BITMAPS;
+	out->procbased = adjust_controls(proc_cap, linux_proc, linux_proc, &missing);
 	if (missing & PROC_ACTIVATE_SECONDARY_CONTROLS)
 		return fail(VMX_NO_SECONDARY, why, why_len, "the CPU lacks secondary VMX controls (needed for EPT)", 0, 0);
 	if (missing)
-		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks MSR bitmaps (primary controls 0x%llx)", missing, 0);
+		return fail(VMX_CONTROL_MISSING, why, why_len, "the CPU lacks MSR or I/O bitmaps (primary controls 0x%llx)", missing, 0);
 	/* Linux must run without exits: no CR3, HLT, I/O or interrupt exiting (SDM 25.6.2). */
 	u32 unwanted = PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING |
 		       PROC_INVLPG_EXITING | PROC_RDTSC_EXITING | PROC_MWAIT_EXITING | PROC_MONITOR_EXITING;

@@ -30,6 +30,8 @@ enum vmcs_field16 {
 
 /* 64-bit fields (SDM B.2). */
 enum vmcs_field64 {
+	VMCS_IO_BITMAP_A = 0x2000,
+	VMCS_IO_BITMAP_B = 0x2002,
 	VMCS_MSR_BITMAP = 0x2004,
 	VMCS_TSC_OFFSET = 0x2010,
 	VMCS_EPT_POINTER = 0x201a,

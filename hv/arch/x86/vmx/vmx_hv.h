@@ -1,6 +1,6 @@
 /* The VMX backend's machine-wide state (struct hv.arch): the capabilities and
  * controls every CPU agreed on (SDM Vol. 3D Appendix A), Linux's EPT
- * (SDM 29.3) and the MSR bitmaps (SDM 25.6.9) that all VMCSes share. */
+ * (SDM 29.3), the MSR bitmaps (SDM 25.6.9) and Linux's I/O bitmaps (25.6.4) that all VMCSes share. */
 #ifndef HV_VMX_HV_H
 #define HV_VMX_HV_H
 
@@ -14,6 +14,7 @@ struct arch_hv {
 	u64 linux_eptp;
 	struct ept_stats linux_ept_stats;
 	u64 msr_bitmap_pa;            /* Linux's MSR bitmap, shared by all CPUs */
+	u64 io_bitmap_pa[2];          /* Linux's I/O bitmaps A and B (SDM 25.6.4), shared by all CPUs */
 	u64 dune_msr_bitmap_pa;       /* shared by all Dune contexts */
 };
 
