@@ -6,11 +6,11 @@
  * context with its own page tables, GDT/TSS and IDT, while its system calls
  * (SYSCALL, or VMCALL) still go to Linux.
  *
- * Implemented so far: entry (map_full mode), page tables (dune_vm_*), page
- * pool, trap/interrupt/page-fault handler registration, dune_printf,
- * dune_die, dune_passthrough_syscall. Not yet: precise mode (map_full = 0),
- * ring-3 sandboxing (dune_jump_to_user, syscall handler), dune_signal,
- * vsyscall page, ELF loading, procmap, APIC/IPI helpers.
+ * Implemented: entry (map_full and precise mode), page tables (dune_vm_*),
+ * the page pool, trap/interrupt/page-fault/signal/syscall handler
+ * registration, ring 3 (dune_jump_to_user), dune_signal, the vsyscall page,
+ * ELF reading (dune_elf_*), procmap, dune_printf, dune_die,
+ * dune_passthrough_syscall. Not yet: the APIC/IPI helpers, dune_enter_ex.
  */
 #ifndef LIBDUNE_DUNE_H
 #define LIBDUNE_DUNE_H

@@ -481,6 +481,28 @@ def test_privileged_instructions_in_dune_end_the_session_or_fault(bochs_main):
     assert "GUEST: libdune privinsn rc=0" in dunehv_boot.user_output(bochs_main.output)
 
 
+def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
+    """guest-libdune/apps/sandbox (dune-sandbox), run by its test script
+    apps/sandbox/test/sbtest.sh: Debian's static busybox (echo, cat, ls -l,
+    sort, wc, sha256sum, sh's exit status, a missing file, uname, a gzip -9
+    and gunzip round trip) and dynamically linked programs of Debian's
+    coreutils (sha256sum, sort, ls -l: ld.so loaded from PT_INTERP) give
+    the same output and exit status sandboxed as natively; sbescape's
+    attacks on the monitor (its memory passed to write, read, writev and
+    openat, mprotect and MAP_FIXED over it) get errors, and its reads and
+    writes of the monitor, VMCALL, HLT and a CR3 write end it with the
+    signal Linux would send; --help and a missing program."""
+    ids = ["sandbox." + i for i in (
+        "echo", "cat", "ls", "sort", "wc", "sha256sum", "exit-status", "missing-file", "uname",
+        "dyn-sha256sum", "dyn-sort", "dyn-ls", "gzip",
+        "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
+        "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
+        "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",
+        "help", "no-program")]
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
+    assert "GUEST: sbtest rc=0" in dunehv_boot.user_output(bochs_main.output)
+
+
 def test_ring3_cannot_take_ring0_through_libdune_entry(bochs_main):
     """Hardening: guest-libdune/test/ring3gate.c attacks libdune's ways from
     ring 3 into ring 0: a forged GS base (a copy of the per-thread block

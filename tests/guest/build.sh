@@ -81,6 +81,20 @@ cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootf
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"
 cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" "$out/libdune/ring3gate" \
+	"$out/libdune/dune-sandbox" "$out/libdune/sbescape" "$top/guest-libdune/apps/sandbox/test/sbtest.sh" \
 	"$out/rootfs/opt/libdune/"
+
+# Dynamically linked programs from Debian's packages (coreutils), with the
+# libraries ldd names, for dune-sandbox's tests.
+echo "guest/build: Debian's dynamic programs for dune-sandbox"
+mkdir -p "$out/rootfs/usr/bin"
+for prog in /usr/bin/sha256sum /usr/bin/sort /usr/bin/ls; do
+	[ -x "$prog" ] || die "$prog missing (coreutils)"
+	cp "$prog" "$out/rootfs/usr/bin/"
+	for lib in $(ldd "$prog" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
+		mkdir -p "$out/rootfs$(dirname "$lib")"
+		cp -L "$lib" "$out/rootfs$lib"
+	done
+done
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

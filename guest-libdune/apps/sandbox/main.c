@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* dune-sandbox [--log FILE] -- PROG ARGS...: PROG at ring 3 of this Dune
+ * process, its system calls through syscalls.c, its faults ending it with
+ * the signal Linux would have sent. The monitor (this program) is linked
+ * far from where programs are linked (Makefile: -Ttext-segment), runs in
+ * ring 0 and keeps its memory supervisor-only. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+static const char *prog_name = "";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dune-sandbox [--log FILE] -- PROG [ARGS...]\n"
+		   "Runs PROG (an x86-64 Linux ELF executable, static or dynamic) at ring 3 of a Dune\n"
+		   "process; a monitor in the process's ring 0 checks each of its system calls first.\n"
+		   "  --log FILE   append one line per refused call to FILE\n"
+		   "  --help       this text\n"
+		   "Exit status: PROG's, or 128+N when signal N ended it; 126/127 when it could not run.\n");
+}
+
+static long raw_syscall(long nr, long a, long b, long c, long d)
+{
+	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a, .rsi = (uint64_t)b, .rdx = (uint64_t)c, .rcx = (uint64_t)d};
+	dune_passthrough_syscall(&t);
+	return (long)t.rax;
+}
+
+/* Ends the process with sig, its default action, as Linux would have. */
+static void __attribute__((noreturn)) die_by_signal(int sig)
+{
+	uint64_t dfl[4] = {(uint64_t)SIG_DFL, 0, 0, 0}, unblock = 1ull << (sig - 1);
+	raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, 8);
+	raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&unblock, 0, 8);
+	raw_syscall(SYS_tgkill, getpid(), (long)gettid(), sig, 0);
+	raw_syscall(SYS_exit_group, 128 + sig, 0, 0, 0);
+	for (;;)
+		;
+}
+
+static void __attribute__((noreturn)) monitor_bug(const char *what, struct dune_tf *tf)
+{
+	sb_msg("dune-sandbox: internal error: %s in the monitor\n", what);
+	dune_dump_trap_frame(tf);
+	dune_die();
+}
+
+/* Page faults. Ring 0: the monitor's own memory, mapped after dune_init
+ * (its heap, its mmaps): mapped now, supervisor-only. Ring 3: the
+ * sandboxee touched what is not its own, or against its protection. */
+static void page_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	uintptr_t page = SB_PAGE_DOWN(addr);
+	ptent_t *pte;
+	if (!(tf->cs & 3)) {
+		bool present = !dune_vm_lookup(pgroot, (void *)page, CREATE_NONE, &pte) && (*pte & PTE_P);
+		if (present || umem_owns(page, SB_PAGE) || !umem_in_window(page, SB_PAGE) ||
+		    dune_vm_map_phys(pgroot, (void *)page, SB_PAGE, (void *)dune_va_to_pa((void *)page), PERM_R | PERM_W))
+			monitor_bug("a page fault", tf);
+		dune_flush_tlb_one(page);
+		return;
+	}
+	sb_msg("dune-sandbox: %s: %s at 0x%lx (rip 0x%lx, error 0x%lx): SIGSEGV\n", prog_name,
+	       umem_owns(page, SB_PAGE) ? "an access its protection refuses" : "a page fault outside its memory",
+	       (unsigned long)addr, (unsigned long)tf->rip, (unsigned long)fec);
+	die_by_signal(SIGSEGV);
+}
+
+/* Exceptions: from ring 3 the signal Linux sends for them (arch/x86/kernel/traps.c). */
+static void exception(struct dune_tf *tf, int vector, int sig, const char *what)
+{
+	if (!(tf->cs & 3))
+		monitor_bug(what, tf);
+	sb_msg("dune-sandbox: %s: %s at rip 0x%lx: %s\n", prog_name, what, (unsigned long)tf->rip, strsignal(sig));
+	(void)vector;
+	die_by_signal(sig);
+}
+
+#define EXCEPTION(vec, sig, what) \
+	static void on_##vec(struct dune_tf *tf) { exception(tf, vec, sig, what); }
+EXCEPTION(0, SIGFPE, "a divide error")
+EXCEPTION(1, SIGTRAP, "a debug exception")
+EXCEPTION(3, SIGTRAP, "a breakpoint (INT3)")
+EXCEPTION(4, SIGSEGV, "an overflow (INTO)")
+EXCEPTION(5, SIGSEGV, "a BOUND range error")
+EXCEPTION(6, SIGILL, "an invalid or privileged-mode instruction (VMCALL is one from ring 3)")
+EXCEPTION(7, SIGSEGV, "a device-not-available fault")
+EXCEPTION(10, SIGSEGV, "an invalid-TSS fault")
+EXCEPTION(11, SIGBUS, "a segment-not-present fault")
+EXCEPTION(12, SIGBUS, "a stack-segment fault")
+EXCEPTION(13, SIGSEGV, "a general protection fault (a privileged instruction, or a bad address)")
+EXCEPTION(16, SIGFPE, "an x87 floating-point error")
+EXCEPTION(17, SIGBUS, "an alignment check")
+EXCEPTION(19, SIGFPE, "a SIMD floating-point exception")
+
+static void register_handlers(void)
+{
+	static const struct {
+		int vec;
+		dune_intr_cb cb;
+	} h[] = {{0, on_0}, {1, on_1}, {3, on_3}, {4, on_4}, {5, on_5}, {6, on_6}, {7, on_7},
+		 {10, on_10}, {11, on_11}, {12, on_12}, {13, on_13}, {16, on_16}, {17, on_17}, {19, on_19}};
+	for (unsigned i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		dune_register_intr_handler(h[i].vec, h[i].cb);
+	dune_register_pgflt_handler(page_fault);
+	dune_register_syscall_handler(sandbox_syscall);
+}
+
+/* PROG as execvp would find it. */
+static const char *resolve(const char *prog, char *buf, size_t n)
+{
+	if (strchr(prog, '/'))
+		return prog;
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		snprintf(buf, n, "%.*s/%s", (int)len, path, prog);
+		if (!access(buf, X_OK))
+			return buf;
+		path += len + (path[len] == ':');
+	}
+	return prog;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"log", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "+l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			sandbox_log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			if (sandbox_log_fd < 0) {
+				fprintf(stderr, "dune-sandbox: --log %s: %s\n", optarg, strerror(errno));
+				return 126;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 126;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 126;
+	}
+	if (access("/dev/dune", R_OK | W_OK)) {
+		fprintf(stderr, "dune-sandbox: /dev/dune: %s (is dune.ko loaded, and may this user open it?)\n",
+			strerror(errno));
+		return 126;
+	}
+	char found[4096], err[512];
+	const char *path = resolve(argv[optind], found, sizeof(found));
+	prog_name = argv[optind];
+	int r = dune_init(0);
+	if (r) {
+		fprintf(stderr, "dune-sandbox: entering Dune mode failed: %s\n", strerror(-r));
+		return 126;
+	}
+	/* Dune mode first, then the program: dune_enter maps the regions of
+	 * this thread's block and stack supervisor-only, as /proc/self/maps
+	 * lists them, and Linux may have merged an adjacent mapping of the
+	 * sandboxee into one of those; so no sandboxee memory may exist yet. */
+	umem_init();
+	register_handlers();
+	r = dune_enter();
+	if (r) {
+		fprintf(stderr, "dune-sandbox: entering Dune mode failed: %s\n", strerror(-r));
+		return 126;
+	}
+	umem_entered();
+	struct sb_image img;
+	r = load_program(path, argv + optind, environ, &img, err, sizeof(err));
+	if (r) {
+		sb_msg("dune-sandbox: %s\n", err);
+		return r == -ENOENT ? 127 : 126;
+	}
+	umem_set_brk_area(img.brk_start);
+	/* What exec would have made of the process: its name, its exe link. */
+	static char exe[4096];
+	if (!realpath(path, exe))
+		snprintf(exe, sizeof(exe), "%s", path);
+	sandbox_exe_path = exe;
+	const char *base = strrchr(path, '/');
+	prctl(PR_SET_NAME, base ? base + 1 : path);
+	dune_set_user_fs(0);
+	struct dune_tf tf;
+	memset(&tf, 0, sizeof(tf));
+	tf.rip = img.entry;
+	tf.rsp = img.stack;
+	tf.rflags = 0x202; /* IF, as Linux starts a program */
+	dune_jump_to_user(&tf);
+	sb_msg("dune-sandbox: the program returned to the monitor\n");
+	return 126;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* dune-sandbox: an unmodified x86-64 Linux program at ring 3 of a Dune
+ * process, under a monitor in the same process's ring 0 that sees each of
+ * its system calls first (the Dune paper's sandbox, our own code on our
+ * libdune). The parts:
+ *   umem.c     the sandboxee's memory: which ranges are its own, their
+ *              page-table entries (the only ones with the user bit), brk,
+ *              and the checks on every pointer it passes
+ *   loader.c   ELF loading (static and PT_INTERP, PIE or not), the initial
+ *              stack and auxiliary vector
+ *   syscalls.c the system-call table: what each argument is, checked before
+ *              Linux sees it; calls it does not know are refused
+ *   main.c     the command line, Dune entry, running the program */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dune.h"
+
+#define SB_PAGE 4096ul
+#define SB_PAGE_DOWN(x) ((uintptr_t)(x) & ~(SB_PAGE - 1))
+#define SB_PAGE_UP(x) (((uintptr_t)(x) + SB_PAGE - 1) & ~(SB_PAGE - 1))
+#define SB_STACK_SIZE (8ul << 20)
+#define SB_BRK_MAX (1ul << 30) /* address space reserved for brk after the program */
+
+/* umem.c */
+int umem_init(void);
+/* From now on the page tables are the CPU's: changes are flushed. */
+void umem_entered(void);
+/* Registers [start, start + len) as the sandboxee's with prot (PROT_*):
+ * page-table entries with the user bit where prot allows access. */
+int umem_add(uintptr_t start, size_t len, int prot);
+/* True when all of [p, p + len) is the sandboxee's and accessible
+ * (writable when write). */
+bool umem_ok(uintptr_t p, size_t len, bool write);
+/* True when all of [p, p + len) is the sandboxee's, whatever its protection. */
+bool umem_owns(uintptr_t p, size_t len);
+/* Copies the sandboxee's NUL-terminated string at p into buf (size n);
+ * -EFAULT or -ENAMETOOLONG. */
+int umem_strcpy(char *buf, size_t n, uintptr_t p);
+/* True when [p, p + len) lies in a guest-physical window (dune-abi 2.1). */
+bool umem_in_window(uintptr_t p, size_t len);
+/* The emulated memory calls; each returns what the system call returns. */
+long umem_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off);
+long umem_munmap(uintptr_t addr, size_t len);
+long umem_mprotect(uintptr_t addr, size_t len, int prot);
+long umem_brk(uintptr_t want);
+void umem_set_brk_area(uintptr_t start); /* the reserved SB_BRK_MAX after the program */
+
+/* loader.c */
+struct sb_image {
+	uintptr_t entry;     /* where ring 3 starts: the interpreter's entry, or the program's */
+	uintptr_t stack;     /* the initial RSP */
+	uintptr_t brk_start;
+};
+/* Loads path with argv/envp into the sandboxee's memory; on error a
+ * message in err (size n) and a negative errno. */
+int load_program(const char *path, char *const argv[], char *const envp[], struct sb_image *img, char *err, size_t n);
+
+/* syscalls.c */
+void sandbox_syscall(struct dune_tf *tf);
+extern int sandbox_log_fd;  /* --log, or -1 */
+extern const char *sandbox_exe_path; /* what /proc/self/exe reads as for the sandboxee */
+void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line to stderr, from ring 0. */
+void sb_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

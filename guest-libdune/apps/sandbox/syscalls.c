@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/* Every SYSCALL of the sandboxee lands here, in ring 0, before Linux sees
+ * it. Each call the sandbox knows has its arguments described: pointers
+ * must lie in the sandboxee's own memory (umem.c), writable where Linux
+ * writes; paths and iovec arrays are copied into the monitor first, so
+ * what is checked is what Linux gets. A pointer into the monitor gets
+ * -EFAULT and never reaches Linux. Calls that act on the process as a whole
+ * (memory, FS base, signals) are done by the monitor; calls the sandbox does
+ * not know are refused with -ENOSYS (and named once on stderr). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+#include <asm/prctl.h>
+
+#include "sandbox.h"
+
+int sandbox_log_fd = -1;
+
+void sb_msg(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	struct dune_tf t = {.rax = SYS_write, .rdi = 2, .rsi = (uint64_t)line, .rdx = (uint64_t)(n > 0 ? n : 0)};
+	dune_passthrough_syscall(&t);
+}
+
+void sandbox_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (sandbox_log_fd < 0)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (n > 0)
+		(void)!write(sandbox_log_fd, line, (size_t)n);
+}
+
+/* What an argument is (the rest are plain values). */
+enum arg_kind {
+	ARG_VALUE,
+	ARG_PATH,     /* NUL-terminated, copied */
+	ARG_PATH0,    /* a path, or NULL */
+	ARG_IN,       /* read by Linux: length in another argument */
+	ARG_OUT,      /* written by Linux: length in another argument */
+	ARG_IN_FIX,   /* read by Linux: fixed length; NULL allowed when nullable */
+	ARG_OUT_FIX,  /* written by Linux: fixed length */
+	ARG_INOUT_FIX,
+};
+
+struct arg_spec {
+	unsigned char kind;
+	unsigned char len_arg;  /* ARG_IN/ARG_OUT: the argument holding the length */
+	unsigned short len;     /* ARG_*_FIX: bytes; ARG_IN/ARG_OUT: bytes per unit of len_arg (0 = 1) */
+	bool nullable;
+};
+
+struct call_spec {
+	const char *name;
+	struct arg_spec arg[6];
+};
+
+#define PATH(i) [i] = {ARG_PATH, 0, 0, false}
+#define PATH0(i) [i] = {ARG_PATH0, 0, 0, true}
+#define IN(i, l) [i] = {ARG_IN, l, 0, false}
+#define OUT(i, l) [i] = {ARG_OUT, l, 0, false}
+#define OUTN(i, l, unit) [i] = {ARG_OUT, l, unit, false}
+#define INOUTN(i, l, unit) [i] = {ARG_OUT, l, unit, false}
+#define IN_FIX(i, n) [i] = {ARG_IN_FIX, 0, n, false}
+#define IN_FIX0(i, n) [i] = {ARG_IN_FIX, 0, n, true}
+#define OUT_FIX(i, n) [i] = {ARG_OUT_FIX, 0, n, false}
+#define OUT_FIX0(i, n) [i] = {ARG_OUT_FIX, 0, n, true}
+#define INOUT_FIX0(i, n) [i] = {ARG_INOUT_FIX, 0, n, true}
+#define CALL(nr, ...) [nr] = {#nr, {__VA_ARGS__}}
+
+#define STAT_SIZE 144
+#define STATX_SIZE 256
+#define TIMESPEC 16
+
+/* The calls passed to Linux once their arguments are checked. The name is
+ * the SYS_ constant's. */
+static const struct call_spec calls[] = {
+	CALL(SYS_read, OUT(1, 2)),
+	CALL(SYS_write, IN(1, 2)),
+	CALL(SYS_pread64, OUT(1, 2)),
+	CALL(SYS_pwrite64, IN(1, 2)),
+	CALL(SYS_open, PATH(0)),
+	CALL(SYS_openat, PATH(1)),
+	CALL(SYS_creat, PATH(0)),
+	CALL(SYS_close),
+	CALL(SYS_lseek),
+	CALL(SYS_dup),
+	CALL(SYS_dup2),
+	CALL(SYS_dup3),
+	CALL(SYS_fsync),
+	CALL(SYS_fdatasync),
+	CALL(SYS_ftruncate),
+	CALL(SYS_truncate, PATH(0)),
+	CALL(SYS_fchmod),
+	CALL(SYS_fchown),
+	CALL(SYS_flock),
+	CALL(SYS_umask),
+	CALL(SYS_sync),
+	CALL(SYS_getpid),
+	CALL(SYS_getppid),
+	CALL(SYS_gettid),
+	CALL(SYS_getuid),
+	CALL(SYS_getgid),
+	CALL(SYS_geteuid),
+	CALL(SYS_getegid),
+	CALL(SYS_getpgrp),
+	CALL(SYS_getpgid),
+	CALL(SYS_getsid),
+	CALL(SYS_sched_yield),
+	CALL(SYS_alarm),
+	CALL(SYS_pause),
+	CALL(SYS_exit),
+	CALL(SYS_exit_group),
+	CALL(SYS_stat, PATH(0), OUT_FIX(1, STAT_SIZE)),
+	CALL(SYS_lstat, PATH(0), OUT_FIX(1, STAT_SIZE)),
+	CALL(SYS_fstat, OUT_FIX(1, STAT_SIZE)),
+	CALL(SYS_newfstatat, PATH(1), OUT_FIX(2, STAT_SIZE)),
+	CALL(SYS_statx, PATH(1), OUT_FIX(4, STATX_SIZE)),
+	CALL(SYS_statfs, PATH(0), OUT_FIX(1, 120)),
+	CALL(SYS_fstatfs, OUT_FIX(1, 120)),
+	CALL(SYS_access, PATH(0)),
+	CALL(SYS_faccessat, PATH(1)),
+	CALL(SYS_faccessat2, PATH(1)),
+	CALL(SYS_getdents64, OUT(1, 2)),
+	CALL(SYS_getdents, OUT(1, 2)),
+	CALL(SYS_getcwd, OUT(0, 1)),
+	CALL(SYS_chdir, PATH(0)),
+	CALL(SYS_fchdir),
+	CALL(SYS_mkdir, PATH(0)),
+	CALL(SYS_mkdirat, PATH(1)),
+	CALL(SYS_rmdir, PATH(0)),
+	CALL(SYS_unlink, PATH(0)),
+	CALL(SYS_unlinkat, PATH(1)),
+	CALL(SYS_rename, PATH(0), PATH(1)),
+	CALL(SYS_renameat, PATH(1), PATH(3)),
+	CALL(SYS_renameat2, PATH(1), PATH(3)),
+	CALL(SYS_link, PATH(0), PATH(1)),
+	CALL(SYS_linkat, PATH(1), PATH(3)),
+	CALL(SYS_symlink, PATH(0), PATH(1)),
+	CALL(SYS_symlinkat, PATH(0), PATH(2)),
+	CALL(SYS_chmod, PATH(0)),
+	CALL(SYS_fchmodat, PATH(1)),
+	CALL(SYS_chown, PATH(0)),
+	CALL(SYS_lchown, PATH(0)),
+	CALL(SYS_fchownat, PATH(1)),
+	CALL(SYS_utimensat, PATH0(1), IN_FIX0(2, 2 * TIMESPEC)),
+	CALL(SYS_getxattr, PATH(0), PATH(1), OUT(2, 3)),
+	CALL(SYS_lgetxattr, PATH(0), PATH(1), OUT(2, 3)),
+	CALL(SYS_fgetxattr, PATH(1), OUT(2, 3)),
+	CALL(SYS_listxattr, PATH(0), OUT(1, 2)),
+	CALL(SYS_llistxattr, PATH(0), OUT(1, 2)),
+	CALL(SYS_flistxattr, OUT(1, 2)),
+	CALL(SYS_uname, OUT_FIX(0, 390)),
+	CALL(SYS_sysinfo, OUT_FIX(0, 112)),
+	CALL(SYS_times, OUT_FIX0(0, 32)),
+	CALL(SYS_getrusage, OUT_FIX(1, 144)),
+	CALL(SYS_getrlimit, OUT_FIX(1, 16)),
+	CALL(SYS_clock_gettime, OUT_FIX(1, TIMESPEC)),
+	CALL(SYS_clock_getres, OUT_FIX0(1, TIMESPEC)),
+	CALL(SYS_gettimeofday, OUT_FIX0(0, 16), OUT_FIX0(1, 8)),
+	CALL(SYS_time, OUT_FIX0(0, 8)),
+	CALL(SYS_nanosleep, IN_FIX(0, TIMESPEC), OUT_FIX0(1, TIMESPEC)),
+	CALL(SYS_clock_nanosleep, IN_FIX(2, TIMESPEC), OUT_FIX0(3, TIMESPEC)),
+	CALL(SYS_getrandom, OUT(0, 1)),
+	CALL(SYS_pipe, OUT_FIX(0, 8)),
+	CALL(SYS_pipe2, OUT_FIX(0, 8)),
+	CALL(SYS_poll, INOUTN(0, 1, 8)),
+	CALL(SYS_wait4, OUT_FIX0(1, 4), OUT_FIX0(3, 144)),
+	CALL(SYS_waitid, OUT_FIX0(2, 128), OUT_FIX0(4, 144)),
+	CALL(SYS_set_tid_address, OUT_FIX(0, 4)),
+	CALL(SYS_madvise),          /* the range: checked in dispatch */
+	CALL(SYS_sched_getaffinity, OUT(2, 1)),
+	CALL(SYS_getgroups, OUTN(1, 0, 4)),
+	CALL(SYS_sendfile, INOUT_FIX0(2, 8)),
+	CALL(SYS_copy_file_range, INOUT_FIX0(1, 8), INOUT_FIX0(3, 8)),
+	CALL(SYS_socket),
+	CALL(SYS_connect, IN(1, 2)),
+	CALL(SYS_bind, IN(1, 2)),
+	CALL(SYS_listen),
+	CALL(SYS_shutdown),
+	CALL(SYS_socketpair, OUT_FIX(3, 8)),
+	CALL(SYS_sendto, IN(1, 2), IN(4, 5)),
+	CALL(SYS_setsockopt, IN(3, 4)),
+	CALL(SYS_fadvise64),
+	CALL(SYS_fallocate),
+	CALL(SYS_getpriority),
+};
+
+#define NCALLS (sizeof(calls) / sizeof(calls[0]))
+
+static long checked_args(const struct call_spec *c, uint64_t *a, char paths[2][PATH_MAX])
+{
+	unsigned npaths = 0;
+	for (int i = 0; i < 6; i++) {
+		const struct arg_spec *s = &c->arg[i];
+		uint64_t p = a[i];
+		if (s->kind == ARG_VALUE)
+			continue;
+		if (!p && (s->nullable || ((s->kind == ARG_IN || s->kind == ARG_OUT) && !a[s->len_arg])))
+			continue;
+		switch (s->kind) {
+		case ARG_PATH:
+		case ARG_PATH0: {
+			int r = umem_strcpy(paths[npaths], PATH_MAX, p);
+			if (r)
+				return r;
+			a[i] = (uint64_t)paths[npaths++];
+			break;
+		}
+		case ARG_IN:
+		case ARG_OUT: {
+			uint64_t n = a[s->len_arg], unit = s->len ? s->len : 1;
+			if (n > (1ull << 40) / unit || !umem_ok(p, n * unit, s->kind == ARG_OUT))
+				return -EFAULT;
+			break;
+		}
+		case ARG_IN_FIX:
+			if (!umem_ok(p, s->len, false))
+				return -EFAULT;
+			break;
+		case ARG_OUT_FIX:
+		case ARG_INOUT_FIX:
+			if (!umem_ok(p, s->len, true))
+				return -EFAULT;
+			break;
+		}
+	}
+	return 0;
+}
+
+static long pass(long nr, const uint64_t *a)
+{
+	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = a[0], .rsi = a[1], .rdx = a[2], .rcx = a[3], .r8 = a[4], .r9 = a[5]};
+	dune_passthrough_syscall(&t);
+	return (long)t.rax;
+}
+
+/* readv and friends: the iovec array is copied, each buffer checked. */
+static long vectored(long nr, uint64_t *a, bool linux_writes)
+{
+	static struct iovec iov[IOV_MAX];
+	uint64_t count = a[2];
+	if (count > IOV_MAX)
+		return -EINVAL;
+	if (!umem_ok(a[1], count * sizeof(struct iovec), false))
+		return -EFAULT;
+	memcpy(iov, (void *)a[1], count * sizeof(struct iovec));
+	for (uint64_t i = 0; i < count; i++)
+		if (iov[i].iov_len && !umem_ok((uintptr_t)iov[i].iov_base, iov[i].iov_len, linux_writes))
+			return -EFAULT;
+	a[1] = (uint64_t)iov;
+	return pass(nr, a);
+}
+
+/* Terminal and file-descriptor ioctls a program's libc uses; others could
+ * take any structure, so they are refused. */
+static long ioctl_call(uint64_t *a)
+{
+	unsigned long req = a[1];
+	size_t in = 0, out = 0;
+	switch (req) {
+	case TCGETS: out = sizeof(struct termios); break;
+	case TCSETS: case TCSETSW: case TCSETSF: in = sizeof(struct termios); break;
+	case TIOCGWINSZ: out = 8; break;
+	case TIOCSWINSZ: in = 8; break;
+	case TIOCGPGRP: out = 4; break;
+	case TIOCSPGRP: in = 4; break;
+	case FIONREAD: out = 4; break;
+	case FIONBIO: in = 4; break;
+	case FIOCLEX: case FIONCLEX: break;
+	default: return -ENOTTY;
+	}
+	if ((in && !umem_ok(a[2], in, false)) || (out && !umem_ok(a[2], out, true)))
+		return -EFAULT;
+	return pass(SYS_ioctl, a);
+}
+
+static long fcntl_call(uint64_t *a)
+{
+	switch (a[1]) {
+	case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
+	case F_GETPIPE_SZ: case F_SETPIPE_SZ:
+		return pass(SYS_fcntl, a);
+	case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+		return umem_ok(a[2], sizeof(struct flock), true) ? pass(SYS_fcntl, a) : -EFAULT;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Signal dispositions, kept by the monitor: SIG_DFL and SIG_IGN are also
+ * set in Linux (so SIGPIPE ignored stays ignored); a handler is recorded
+ * but not installed (delivery to the sandboxee's handlers: README, not yet). */
+struct k_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+static struct k_sigaction actions[65];
+
+static long sigaction_call(uint64_t *a)
+{
+	int sig = (int)a[0];
+	if (sig < 1 || sig > 64 || a[3] != 8 || sig == SIGKILL || sig == SIGSTOP)
+		return -EINVAL;
+	if ((a[1] && !umem_ok(a[1], sizeof(struct k_sigaction), false)) ||
+	    (a[2] && !umem_ok(a[2], sizeof(struct k_sigaction), true)))
+		return -EFAULT;
+	struct k_sigaction old = actions[sig];
+	if (a[1]) {
+		struct k_sigaction act;
+		memcpy(&act, (void *)a[1], sizeof(act));
+		if (act.handler == (uint64_t)SIG_DFL || act.handler == (uint64_t)SIG_IGN) {
+			struct k_sigaction k = {act.handler, 0, 0, act.mask};
+			struct dune_tf t = {.rax = SYS_rt_sigaction, .rdi = (uint64_t)sig, .rsi = (uint64_t)&k, .rdx = 0, .rcx = 8};
+			dune_passthrough_syscall(&t);
+		}
+		actions[sig] = act;
+	}
+	if (a[2])
+		memcpy((void *)a[2], &old, sizeof(old));
+	return 0;
+}
+
+static long arch_prctl_call(uint64_t *a)
+{
+	switch (a[0]) {
+	case ARCH_SET_FS:
+		dune_set_user_fs(a[1]);
+		return 0;
+	case ARCH_GET_FS:
+		if (!umem_ok(a[1], 8, true))
+			return -EFAULT;
+		*(uint64_t *)a[1] = dune_get_user_fs();
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Signals to the sandboxee itself only (its own process and thread). */
+static long kill_call(long nr, uint64_t *a)
+{
+	long pid = (long)getpid();
+	if ((nr == SYS_kill && (long)a[0] != pid && a[0] != 0) || (nr == SYS_tgkill && (long)a[0] != pid) ||
+	    (nr == SYS_tkill && (long)a[0] != (long)gettid()))
+		return -EPERM;
+	return pass(nr, a);
+}
+
+/* prctl: the task's name and a few harmless per-task settings; the rest
+ * (seccomp, capabilities, PR_SET_MM, ...) act on the monitor too. */
+static long prctl_call(uint64_t *a)
+{
+	switch (a[0]) {
+	case PR_GET_NAME:
+		return umem_ok(a[1], 16, true) ? pass(SYS_prctl, a) : -EFAULT;
+	case PR_SET_NAME: {
+		char name[16];
+		int r = umem_strcpy(name, sizeof(name), a[1]);
+		if (r == -ENAMETOOLONG) { /* Linux truncates */
+			memcpy(name, (void *)a[1], 15);
+			name[15] = 0;
+		} else if (r) {
+			return r;
+		}
+		a[1] = (uint64_t)name;
+		return pass(SYS_prctl, a);
+	}
+	case PR_GET_PDEATHSIG:
+		return umem_ok(a[1], 4, true) ? pass(SYS_prctl, a) : -EFAULT;
+	case PR_SET_PDEATHSIG: case PR_GET_DUMPABLE: case PR_GET_NO_NEW_PRIVS: case PR_SET_NO_NEW_PRIVS:
+	case PR_GET_TIMERSLACK: case PR_SET_TIMERSLACK:
+		return pass(SYS_prctl, a);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* /proc/self/exe is the monitor's; the sandboxee is told its own path. */
+const char *sandbox_exe_path = "";
+
+static bool is_own_exe_link(const char *path)
+{
+	char own[64];
+	snprintf(own, sizeof(own), "/proc/%d/exe", getpid());
+	return !strcmp(path, "/proc/self/exe") || !strcmp(path, "/proc/thread-self/exe") || !strcmp(path, own);
+}
+
+static long readlink_call(long nr, uint64_t *a, char paths[2][PATH_MAX])
+{
+	int p = nr == SYS_readlink ? 0 : 1;
+	uint64_t buf = a[p + 1], size = a[p + 2];
+	long r = umem_strcpy(paths[0], PATH_MAX, a[p]);
+	if (r)
+		return r;
+	if ((long)size <= 0)
+		return -EINVAL;
+	if (!umem_ok(buf, size, true))
+		return -EFAULT;
+	if ((nr == SYS_readlink || (int)a[0] == AT_FDCWD || paths[0][0] == '/') && is_own_exe_link(paths[0])) {
+		size_t n = strlen(sandbox_exe_path);
+		if (n > size)
+			n = size;
+		memcpy((void *)buf, sandbox_exe_path, n);
+		return (long)n;
+	}
+	a[p] = (uint64_t)paths[0];
+	return pass(nr, a);
+}
+
+/* An address buffer Linux fills, with its length in a socklen_t the
+ * caller points at (read, then written back by Linux): accept, recvfrom,
+ * getsockname, getpeername, getsockopt. Both may be NULL together. */
+static long check_addr_out(uint64_t addr, uint64_t lenp)
+{
+	if (!addr && !lenp)
+		return 0;
+	if (!umem_ok(lenp, 4, true))
+		return -EFAULT;
+	uint32_t len = *(volatile uint32_t *)lenp;
+	return !addr || umem_ok(addr, len, true) ? 0 : -EFAULT;
+}
+
+static long socket_out_call(long nr, uint64_t *a)
+{
+	long r;
+	switch (nr) {
+	case SYS_accept: case SYS_accept4: case SYS_getsockname: case SYS_getpeername:
+		r = check_addr_out(a[1], a[2]);
+		break;
+	case SYS_recvfrom:
+		r = umem_ok(a[1], a[2], true) ? check_addr_out(a[4], a[5]) : -EFAULT;
+		break;
+	default: /* getsockopt */
+		r = a[3] ? check_addr_out(a[3], a[4]) : -EFAULT;
+		break;
+	}
+	return r ? r : pass(nr, a);
+}
+
+/* sendmsg/recvmsg: the msghdr and its iovec array are copied into the
+ * monitor and every buffer checked; recvmsg's results go back. */
+static long msg_call(long nr, uint64_t *a)
+{
+	static struct msghdr m;
+	static struct iovec iov[IOV_MAX];
+	bool recv = nr == SYS_recvmsg;
+	if (!umem_ok(a[1], sizeof(m), recv))
+		return -EFAULT;
+	memcpy(&m, (void *)a[1], sizeof(m));
+	if (m.msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
+	if ((m.msg_name && !umem_ok((uintptr_t)m.msg_name, m.msg_namelen, recv)) ||
+	    (m.msg_control && !umem_ok((uintptr_t)m.msg_control, m.msg_controllen, recv)) ||
+	    !umem_ok((uintptr_t)m.msg_iov, m.msg_iovlen * sizeof(struct iovec), false))
+		return -EFAULT;
+	memcpy(iov, m.msg_iov, m.msg_iovlen * sizeof(struct iovec));
+	for (size_t i = 0; i < m.msg_iovlen; i++)
+		if (iov[i].iov_len && !umem_ok((uintptr_t)iov[i].iov_base, iov[i].iov_len, recv))
+			return -EFAULT;
+	m.msg_iov = iov;
+	uint64_t user = a[1];
+	a[1] = (uint64_t)&m;
+	long r = pass(nr, a);
+	if (recv && r >= 0) {
+		struct msghdr *u = (struct msghdr *)user;
+		u->msg_namelen = m.msg_namelen;
+		u->msg_controllen = m.msg_controllen;
+		u->msg_flags = m.msg_flags;
+	}
+	return r;
+}
+
+static long mremap_call(uint64_t *a)
+{
+	(void)a;
+	return -ENOMEM; /* glibc falls back to allocate, copy and free */
+}
+
+/* Deliberately -ENOSYS, without a word: libc works without them. */
+static bool quietly_unsupported(long nr)
+{
+	return nr == SYS_rseq || nr == SYS_set_robust_list || nr == SYS_get_robust_list;
+}
+
+static const char *call_name(long nr)
+{
+	return nr >= 0 && (unsigned long)nr < NCALLS && calls[nr].name ? calls[nr].name + 4 : "?";
+}
+
+static long dispatch(long nr, uint64_t *a)
+{
+	char paths[2][PATH_MAX];
+	switch (nr) {
+	case SYS_mmap: return umem_mmap(a[0], a[1], (int)a[2], (int)a[3], (int)a[4], (long)a[5]);
+	case SYS_munmap: return umem_munmap(a[0], a[1]);
+	case SYS_mprotect: return umem_mprotect(a[0], a[1], (int)a[2]);
+	case SYS_brk: return umem_brk(a[0]);
+	case SYS_mremap: return mremap_call(a);
+	case SYS_arch_prctl: return arch_prctl_call(a);
+	case SYS_ioctl: return ioctl_call(a);
+	case SYS_fcntl: return fcntl_call(a);
+	case SYS_rt_sigaction: return sigaction_call(a);
+	case SYS_rt_sigprocmask:
+		if (a[3] != 8)
+			return -EINVAL;
+		if ((a[1] && !umem_ok(a[1], 8, false)) || (a[2] && !umem_ok(a[2], 8, true)))
+			return -EFAULT;
+		return pass(nr, a);
+	case SYS_kill: case SYS_tgkill: case SYS_tkill: return kill_call(nr, a);
+	case SYS_readv: case SYS_preadv: case SYS_preadv2: return vectored(nr, a, true);
+	case SYS_writev: case SYS_pwritev: case SYS_pwritev2: return vectored(nr, a, false);
+	case SYS_madvise:
+		if (!umem_owns(a[0], a[1]))
+			return -ENOMEM;
+		break;
+	case SYS_prlimit64:
+		if (a[0] && (long)a[0] != (long)getpid())
+			return -EPERM;
+		if (a[2])
+			return -EPERM; /* the sandboxee's limits are the policy's */
+		if (a[3] && !umem_ok(a[3], 16, true))
+			return -EFAULT;
+		return pass(nr, a);
+	case SYS_sched_setaffinity: case SYS_setrlimit: return -EPERM;
+	case SYS_prctl: return prctl_call(a);
+	case SYS_accept: case SYS_accept4: case SYS_getsockname: case SYS_getpeername: case SYS_recvfrom:
+	case SYS_getsockopt:
+		return socket_out_call(nr, a);
+	case SYS_sendmsg: case SYS_recvmsg: return msg_call(nr, a);
+	case SYS_readlink: case SYS_readlinkat: return readlink_call(nr, a, paths);
+	}
+	if (nr < 0 || (unsigned long)nr >= NCALLS || !calls[nr].name) {
+		static unsigned char said[1024];
+		if (!quietly_unsupported(nr) && nr >= 0 && nr < 1024 && !said[nr]++)
+			sb_msg("dune-sandbox: system call %ld is not supported yet: -ENOSYS\n", nr);
+		return -ENOSYS;
+	}
+	long r = checked_args(&calls[nr], a, paths);
+	return r ? r : pass(nr, a);
+}
+
+void sandbox_syscall(struct dune_tf *tf)
+{
+	long nr = (long)tf->rax;
+	uint64_t a[6] = {tf->rdi, tf->rsi, tf->rdx, tf->rcx /* r10 */, tf->r8, tf->r9};
+	long r = dispatch(nr, a);
+	if (r == -EFAULT)
+		sandbox_log("%s(%#lx, %#lx, %#lx, ...) = -EFAULT: a pointer outside the sandboxee's memory\n", call_name(nr),
+			    (unsigned long)tf->rdi, (unsigned long)tf->rsi, (unsigned long)tf->rdx);
+	tf->rax = (uint64_t)r;
+}
