@@ -155,13 +155,30 @@ int dune_setup_mappings(bool map_full)
 
 /* Precise mode: memory mapped after dune_init is not in the page tables.
  * dune_enter maps the regions a thread needs (its stack, its block), with
- * one read of /proc/self/maps. */
+ * one read of /proc/self/maps. Only their pages not present yet: Linux may
+ * have merged other memory into those regions, which the process may have
+ * mapped its own way (a sandbox gives its sandboxee's pages the user bit),
+ * and a forked child enters with its parent's tables. */
 static uintptr_t wanted[2];
+static void map_absent_pages(const struct dune_procmap_entry *e)
+{
+	if (!e->r)
+		return;
+	int perm = PERM_R | (e->w ? PERM_W : 0) | (e->x ? PERM_X : 0);
+	for (uintptr_t page = e->begin; page < e->end; page += PGSIZE) {
+		if (mapped(page))
+			continue;
+		int r = map_range(page, page + PGSIZE, perm);
+		if (r && !map_error)
+			map_error = r;
+	}
+}
+
 static void map_if_contains(const struct dune_procmap_entry *e)
 {
 	for (int i = 0; i < 2; i++)
 		if (wanted[i] >= e->begin && wanted[i] < e->end) {
-			map_precise(e);
+			map_absent_pages(e);
 			return;
 		}
 }

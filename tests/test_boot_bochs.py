@@ -491,13 +491,17 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     attacks on the monitor (its memory passed to write, read, writev and
     openat, mprotect and MAP_FIXED over it) get errors, and its reads and
     writes of the monitor, VMCALL, HLT and a CR3 write end it with the
-    signal Linux would send; --help and a missing program."""
+    signal Linux would send, also in a forked child and after an execve;
+    a shell script with pipes, redirections, subshells and programs it
+    starts (fork and execve: each execve starts a new monitor); --help and
+    a missing program."""
     ids = ["sandbox." + i for i in (
         "echo", "cat", "ls", "sort", "wc", "sha256sum", "exit-status", "missing-file", "uname",
-        "dyn-sha256sum", "dyn-sort", "dyn-ls", "gzip",
+        "dyn-sha256sum", "dyn-sort", "dyn-ls", "sh-script", "gzip",
         "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
         "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
         "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",
+        "escape.exec-then-hlt", "escape.fork-then-hlt",
         "help", "no-program")]
     dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
     assert "GUEST: sbtest rc=0" in dunehv_boot.user_output(bochs_main.output)

@@ -19,6 +19,37 @@
 #include "sandbox.h"
 
 static const char *prog_name = "";
+const char *sandbox_monitor_path = "/proc/self/exe";
+static char log_fd_arg[16];
+
+extern int dune_fd; /* libdune's /dev/dune descriptor */
+
+/* A new monitor for an execve of the sandboxee: the same log, the path to
+ * load, then the program's own argv (its argv[0] included). */
+unsigned sandbox_exec_argv(char **argv, unsigned max, char *path)
+{
+	unsigned n = 0;
+	argv[n++] = (char *)sandbox_monitor_path;
+	if (sandbox_log_fd >= 0 && max >= 8) {
+		argv[n++] = "--log-fd";
+		argv[n++] = log_fd_arg;
+	}
+	argv[n++] = "--exec-path";
+	argv[n++] = path;
+	argv[n++] = "--";
+	return n;
+}
+
+/* The monitor's descriptors go high (a program expects its first open to
+ * get 3) and are the monitor's alone (syscalls.c refuses them). */
+static int move_high(int fd, int at_least, bool cloexec)
+{
+	int hi = fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, at_least);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
+}
 
 static void usage(FILE *f)
 {
@@ -137,16 +168,27 @@ static const char *resolve(const char *prog, char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"log", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {0}};
+	/* --log-fd and --exec-path are how a sandboxee's execve starts the next
+	 * monitor (sandbox_exec_argv); not for users. */
+	static const struct option opts[] = {{"log", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+					     {"log-fd", required_argument, NULL, 'L'},
+					     {"exec-path", required_argument, NULL, 'E'}, {0}};
+	const char *exec_path = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "+l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			sandbox_log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			sandbox_log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND, 0644);
 			if (sandbox_log_fd < 0) {
 				fprintf(stderr, "dune-sandbox: --log %s: %s\n", optarg, strerror(errno));
 				return 126;
 			}
+			break;
+		case 'L':
+			sandbox_log_fd = atoi(optarg);
+			break;
+		case 'E':
+			exec_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -166,12 +208,25 @@ int main(int argc, char **argv)
 		return 126;
 	}
 	char found[4096], err[512];
-	const char *path = resolve(argv[optind], found, sizeof(found));
-	prog_name = argv[optind];
+	static char self[4096];
+	const char *path = exec_path ? exec_path : resolve(argv[optind], found, sizeof(found));
+	prog_name = exec_path ? exec_path : argv[optind];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len > 0) {
+		self[len] = 0;
+		sandbox_monitor_path = self;
+	}
 	int r = dune_init(0);
 	if (r) {
 		fprintf(stderr, "dune-sandbox: entering Dune mode failed: %s\n", strerror(-r));
 		return 126;
+	}
+	dune_fd = move_high(dune_fd, 1000, true);
+	sandbox_own_fd(dune_fd);
+	if (sandbox_log_fd >= 0) {
+		sandbox_log_fd = move_high(sandbox_log_fd, 1001, false);
+		sandbox_own_fd(sandbox_log_fd);
+		snprintf(log_fd_arg, sizeof(log_fd_arg), "%d", sandbox_log_fd);
 	}
 	/* Dune mode first, then the program: dune_enter maps the regions of
 	 * this thread's block and stack supervisor-only, as /proc/self/maps

@@ -65,6 +65,13 @@ void sandbox_syscall(struct dune_tf *tf);
 extern int sandbox_log_fd;  /* --log, or -1 */
 extern const char *sandbox_exe_path; /* what /proc/self/exe reads as for the sandboxee */
 void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* main.c: the monitor's own path, and the arguments that start a new
+ * monitor for path with this one's settings (at most max, NULL-free);
+ * returns how many it wrote. */
+extern const char *sandbox_monitor_path;
+unsigned sandbox_exec_argv(char **argv, unsigned max, char *path);
+/* A descriptor the sandboxee may not touch. */
+void sandbox_own_fd(int fd);
 /* A line to stderr, from ring 0. */
 void sb_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -66,6 +67,7 @@ enum arg_kind {
 	ARG_IN_FIX,   /* read by Linux: fixed length; NULL allowed when nullable */
 	ARG_OUT_FIX,  /* written by Linux: fixed length */
 	ARG_INOUT_FIX,
+	ARG_FD,       /* a file descriptor: never one of the monitor's */
 };
 
 struct arg_spec {
@@ -91,6 +93,7 @@ struct call_spec {
 #define OUT_FIX(i, n) [i] = {ARG_OUT_FIX, 0, n, false}
 #define OUT_FIX0(i, n) [i] = {ARG_OUT_FIX, 0, n, true}
 #define INOUT_FIX0(i, n) [i] = {ARG_INOUT_FIX, 0, n, true}
+#define FD(i) [i] = {ARG_FD, 0, 0, false}
 #define CALL(nr, ...) [nr] = {#nr, {__VA_ARGS__}}
 
 #define STAT_SIZE 144
@@ -100,25 +103,25 @@ struct call_spec {
 /* The calls passed to Linux once their arguments are checked. The name is
  * the SYS_ constant's. */
 static const struct call_spec calls[] = {
-	CALL(SYS_read, OUT(1, 2)),
-	CALL(SYS_write, IN(1, 2)),
-	CALL(SYS_pread64, OUT(1, 2)),
-	CALL(SYS_pwrite64, IN(1, 2)),
+	CALL(SYS_read, FD(0), OUT(1, 2)),
+	CALL(SYS_write, FD(0), IN(1, 2)),
+	CALL(SYS_pread64, FD(0), OUT(1, 2)),
+	CALL(SYS_pwrite64, FD(0), IN(1, 2)),
 	CALL(SYS_open, PATH(0)),
 	CALL(SYS_openat, PATH(1)),
 	CALL(SYS_creat, PATH(0)),
-	CALL(SYS_close),
-	CALL(SYS_lseek),
-	CALL(SYS_dup),
-	CALL(SYS_dup2),
-	CALL(SYS_dup3),
-	CALL(SYS_fsync),
-	CALL(SYS_fdatasync),
-	CALL(SYS_ftruncate),
+	CALL(SYS_close, FD(0)),
+	CALL(SYS_lseek, FD(0)),
+	CALL(SYS_dup, FD(0)),
+	CALL(SYS_dup2, FD(0), FD(1)),
+	CALL(SYS_dup3, FD(0), FD(1)),
+	CALL(SYS_fsync, FD(0)),
+	CALL(SYS_fdatasync, FD(0)),
+	CALL(SYS_ftruncate, FD(0)),
 	CALL(SYS_truncate, PATH(0)),
-	CALL(SYS_fchmod),
-	CALL(SYS_fchown),
-	CALL(SYS_flock),
+	CALL(SYS_fchmod, FD(0)),
+	CALL(SYS_fchown, FD(0)),
+	CALL(SYS_flock, FD(0)),
 	CALL(SYS_umask),
 	CALL(SYS_sync),
 	CALL(SYS_getpid),
@@ -138,19 +141,19 @@ static const struct call_spec calls[] = {
 	CALL(SYS_exit_group),
 	CALL(SYS_stat, PATH(0), OUT_FIX(1, STAT_SIZE)),
 	CALL(SYS_lstat, PATH(0), OUT_FIX(1, STAT_SIZE)),
-	CALL(SYS_fstat, OUT_FIX(1, STAT_SIZE)),
+	CALL(SYS_fstat, FD(0), OUT_FIX(1, STAT_SIZE)),
 	CALL(SYS_newfstatat, PATH(1), OUT_FIX(2, STAT_SIZE)),
 	CALL(SYS_statx, PATH(1), OUT_FIX(4, STATX_SIZE)),
 	CALL(SYS_statfs, PATH(0), OUT_FIX(1, 120)),
-	CALL(SYS_fstatfs, OUT_FIX(1, 120)),
+	CALL(SYS_fstatfs, FD(0), OUT_FIX(1, 120)),
 	CALL(SYS_access, PATH(0)),
 	CALL(SYS_faccessat, PATH(1)),
 	CALL(SYS_faccessat2, PATH(1)),
-	CALL(SYS_getdents64, OUT(1, 2)),
-	CALL(SYS_getdents, OUT(1, 2)),
+	CALL(SYS_getdents64, FD(0), OUT(1, 2)),
+	CALL(SYS_getdents, FD(0), OUT(1, 2)),
 	CALL(SYS_getcwd, OUT(0, 1)),
 	CALL(SYS_chdir, PATH(0)),
-	CALL(SYS_fchdir),
+	CALL(SYS_fchdir, FD(0)),
 	CALL(SYS_mkdir, PATH(0)),
 	CALL(SYS_mkdirat, PATH(1)),
 	CALL(SYS_rmdir, PATH(0)),
@@ -171,10 +174,10 @@ static const struct call_spec calls[] = {
 	CALL(SYS_utimensat, PATH0(1), IN_FIX0(2, 2 * TIMESPEC)),
 	CALL(SYS_getxattr, PATH(0), PATH(1), OUT(2, 3)),
 	CALL(SYS_lgetxattr, PATH(0), PATH(1), OUT(2, 3)),
-	CALL(SYS_fgetxattr, PATH(1), OUT(2, 3)),
+	CALL(SYS_fgetxattr, FD(0), PATH(1), OUT(2, 3)),
 	CALL(SYS_listxattr, PATH(0), OUT(1, 2)),
 	CALL(SYS_llistxattr, PATH(0), OUT(1, 2)),
-	CALL(SYS_flistxattr, OUT(1, 2)),
+	CALL(SYS_flistxattr, FD(0), OUT(1, 2)),
 	CALL(SYS_uname, OUT_FIX(0, 390)),
 	CALL(SYS_sysinfo, OUT_FIX(0, 112)),
 	CALL(SYS_times, OUT_FIX0(0, 32)),
@@ -196,22 +199,41 @@ static const struct call_spec calls[] = {
 	CALL(SYS_madvise),          /* the range: checked in dispatch */
 	CALL(SYS_sched_getaffinity, OUT(2, 1)),
 	CALL(SYS_getgroups, OUTN(1, 0, 4)),
-	CALL(SYS_sendfile, INOUT_FIX0(2, 8)),
-	CALL(SYS_copy_file_range, INOUT_FIX0(1, 8), INOUT_FIX0(3, 8)),
+	CALL(SYS_sendfile, FD(0), FD(1), INOUT_FIX0(2, 8)),
+	CALL(SYS_copy_file_range, FD(0), INOUT_FIX0(1, 8), FD(2), INOUT_FIX0(3, 8)),
 	CALL(SYS_socket),
-	CALL(SYS_connect, IN(1, 2)),
-	CALL(SYS_bind, IN(1, 2)),
-	CALL(SYS_listen),
-	CALL(SYS_shutdown),
+	CALL(SYS_connect, FD(0), IN(1, 2)),
+	CALL(SYS_bind, FD(0), IN(1, 2)),
+	CALL(SYS_listen, FD(0)),
+	CALL(SYS_shutdown, FD(0)),
 	CALL(SYS_socketpair, OUT_FIX(3, 8)),
-	CALL(SYS_sendto, IN(1, 2), IN(4, 5)),
-	CALL(SYS_setsockopt, IN(3, 4)),
-	CALL(SYS_fadvise64),
-	CALL(SYS_fallocate),
+	CALL(SYS_sendto, FD(0), IN(1, 2), IN(4, 5)),
+	CALL(SYS_setsockopt, FD(0), IN(3, 4)),
+	CALL(SYS_fadvise64, FD(0)),
+	CALL(SYS_fallocate, FD(0)),
 	CALL(SYS_getpriority),
 };
 
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
+
+/* The monitor's own descriptors (/dev/dune, --log): the sandboxee shares
+ * the descriptor table, but may not use, replace or close them. */
+static int monitor_fds[4];
+static unsigned n_monitor_fds;
+
+void sandbox_own_fd(int fd)
+{
+	if (fd >= 0 && n_monitor_fds < sizeof(monitor_fds) / sizeof(monitor_fds[0]))
+		monitor_fds[n_monitor_fds++] = fd;
+}
+
+static bool monitor_fd(int fd)
+{
+	for (unsigned i = 0; i < n_monitor_fds; i++)
+		if (monitor_fds[i] == fd)
+			return true;
+	return false;
+}
 
 static long checked_args(const struct call_spec *c, uint64_t *a, char paths[2][PATH_MAX])
 {
@@ -221,6 +243,11 @@ static long checked_args(const struct call_spec *c, uint64_t *a, char paths[2][P
 		uint64_t p = a[i];
 		if (s->kind == ARG_VALUE)
 			continue;
+		if (s->kind == ARG_FD) {
+			if (monitor_fd((int)p))
+				return -EBADF;
+			continue;
+		}
 		if (!p && (s->nullable || ((s->kind == ARG_IN || s->kind == ARG_OUT) && !a[s->len_arg])))
 			continue;
 		switch (s->kind) {
@@ -263,6 +290,8 @@ static long pass(long nr, const uint64_t *a)
 /* readv and friends: the iovec array is copied, each buffer checked. */
 static long vectored(long nr, uint64_t *a, bool linux_writes)
 {
+	if (monitor_fd((int)a[0]))
+		return -EBADF;
 	static struct iovec iov[IOV_MAX];
 	uint64_t count = a[2];
 	if (count > IOV_MAX)
@@ -282,6 +311,8 @@ static long vectored(long nr, uint64_t *a, bool linux_writes)
 static long ioctl_call(uint64_t *a)
 {
 	unsigned long req = a[1];
+	if (monitor_fd((int)a[0]))
+		return -EBADF;
 	size_t in = 0, out = 0;
 	switch (req) {
 	case TCGETS: out = sizeof(struct termios); break;
@@ -302,6 +333,8 @@ static long ioctl_call(uint64_t *a)
 
 static long fcntl_call(uint64_t *a)
 {
+	if (monitor_fd((int)a[0]))
+		return -EBADF;
 	switch (a[1]) {
 	case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
 	case F_GETPIPE_SZ: case F_SETPIPE_SZ:
@@ -448,6 +481,8 @@ static long check_addr_out(uint64_t addr, uint64_t lenp)
 static long socket_out_call(long nr, uint64_t *a)
 {
 	long r;
+	if (monitor_fd((int)a[0]))
+		return -EBADF;
 	switch (nr) {
 	case SYS_accept: case SYS_accept4: case SYS_getsockname: case SYS_getpeername:
 		r = check_addr_out(a[1], a[2]);
@@ -466,6 +501,8 @@ static long socket_out_call(long nr, uint64_t *a)
  * monitor and every buffer checked; recvmsg's results go back. */
 static long msg_call(long nr, uint64_t *a)
 {
+	if (monitor_fd((int)a[0]))
+		return -EBADF;
 	static struct msghdr m;
 	static struct iovec iov[IOV_MAX];
 	bool recv = nr == SYS_recvmsg;
@@ -495,6 +532,113 @@ static long msg_call(long nr, uint64_t *a)
 	return r;
 }
 
+/* fork, vfork (done as fork: the monitor cannot share its memory with a
+ * second process) and clone without CLONE_VM: a new process with a copy of
+ * the sandboxee and of the monitor. The child comes back here in Linux mode
+ * (dune-abi 1.9) with 0; it enters Dune with a context of its own, its page
+ * tables being its copy of ours, and resumes ring 3 with 0. */
+static void __attribute__((noreturn)) fork_child(struct dune_tf *tf)
+{
+	int r = dune_enter();
+	if (r) {
+		char msg[96];
+		int n = snprintf(msg, sizeof(msg), "dune-sandbox: the forked child cannot enter Dune mode: %s\n", strerror(-r));
+		(void)!write(2, msg, (size_t)n);
+		syscall(SYS_exit_group, 126);
+	}
+	tf->rax = 0;
+	dune_pop_trap_frame(tf);
+}
+
+static long fork_call(long nr, uint64_t *a, struct dune_tf *tf)
+{
+	if (nr == SYS_clone) {
+		uint64_t flags = a[0];
+		if (flags & (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_SETTLS))
+			return -ENOSYS; /* threads: not yet */
+		if (a[1])
+			return -EINVAL; /* a new stack for a process of its own */
+		if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !umem_ok(a[2], 4, true))
+			return -EFAULT;
+		if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !umem_ok(a[3], 4, true))
+			return -EFAULT;
+	}
+	long r = pass(nr == SYS_vfork ? SYS_fork : nr, a);
+	if (r == 0)
+		fork_child(tf);
+	return r;
+}
+
+/* execve: a new monitor for the new program, so the new image is loaded
+ * into a fresh sandbox under the same settings (sandbox_exec_argv). argv
+ * and envp are copied out of the sandboxee first; a program that cannot be
+ * run fails here, with the sandboxee still running, as execve does. */
+#define EXEC_MAX_STRINGS 4096
+#define EXEC_MAX_BYTES (2u << 20)
+
+static long copy_string_array(uint64_t array, char **out, unsigned max, unsigned *count, char **pool, size_t *left)
+{
+	unsigned n = 0;
+	for (;; n++) {
+		if (!umem_ok(array + 8 * n, 8, false))
+			return -EFAULT;
+		uint64_t p = *(uint64_t *)(array + 8 * n);
+		if (!p)
+			break;
+		if (n + 1 >= max)
+			return -E2BIG;
+		int r = umem_strcpy(*pool, *left, p);
+		if (r)
+			return r == -ENAMETOOLONG ? -E2BIG : r;
+		out[n] = *pool;
+		size_t len = strlen(*pool) + 1;
+		*pool += len;
+		*left -= len;
+	}
+	out[n] = NULL;
+	*count = n;
+	return 0;
+}
+
+static long execve_call(long nr, uint64_t *a)
+{
+	static char path[PATH_MAX];
+	static char strings[EXEC_MAX_BYTES];
+	static char *argv[EXEC_MAX_STRINGS + 8], *envp[EXEC_MAX_STRINGS];
+	uint64_t p_path = a[0], p_argv = a[1], p_envp = a[2];
+	if (nr == SYS_execveat) {
+		if ((int)a[0] != AT_FDCWD || a[4])
+			return -ENOSYS; /* a directory descriptor or flags: not yet */
+		p_path = a[1], p_argv = a[2], p_envp = a[3];
+	}
+	long r = umem_strcpy(path, sizeof(path), p_path);
+	if (r)
+		return r;
+	if (is_own_exe_link(path)) /* the sandboxee's own program, not the monitor */
+		snprintf(path, sizeof(path), "%s", sandbox_exe_path);
+	/* what execve itself would refuse first */
+	struct dune_tf t = {.rax = SYS_access, .rdi = (uint64_t)path, .rsi = X_OK};
+	dune_passthrough_syscall(&t);
+	if ((long)t.rax)
+		return (long)t.rax;
+	unsigned head = sandbox_exec_argv(argv, 8, path), argc = 0, envc = 0;
+	char *pool = strings;
+	size_t left = sizeof(strings);
+	if (p_argv && (r = copy_string_array(p_argv, argv + head, EXEC_MAX_STRINGS, &argc, &pool, &left)))
+		return r;
+	if (!p_argv || !argc) { /* as Linux: an empty argv gets the path */
+		argv[head] = path;
+		argv[head + 1] = NULL;
+	}
+	envp[0] = NULL;
+	if (p_envp && (r = copy_string_array(p_envp, envp, EXEC_MAX_STRINGS, &envc, &pool, &left)))
+		return r;
+	t = (struct dune_tf){.rax = SYS_execve, .rdi = (uint64_t)sandbox_monitor_path, .rsi = (uint64_t)argv,
+			     .rdx = (uint64_t)envp};
+	dune_passthrough_syscall(&t);
+	return (long)t.rax;
+}
+
 static long mremap_call(uint64_t *a)
 {
 	(void)a;
@@ -512,11 +656,14 @@ static const char *call_name(long nr)
 	return nr >= 0 && (unsigned long)nr < NCALLS && calls[nr].name ? calls[nr].name + 4 : "?";
 }
 
-static long dispatch(long nr, uint64_t *a)
+static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 {
 	char paths[2][PATH_MAX];
 	switch (nr) {
-	case SYS_mmap: return umem_mmap(a[0], a[1], (int)a[2], (int)a[3], (int)a[4], (long)a[5]);
+	case SYS_mmap:
+		if (!((int)a[3] & MAP_ANONYMOUS) && monitor_fd((int)a[4]))
+			return -EBADF;
+		return umem_mmap(a[0], a[1], (int)a[2], (int)a[3], (int)a[4], (long)a[5]);
 	case SYS_munmap: return umem_munmap(a[0], a[1]);
 	case SYS_mprotect: return umem_mprotect(a[0], a[1], (int)a[2]);
 	case SYS_brk: return umem_brk(a[0]);
@@ -552,6 +699,8 @@ static long dispatch(long nr, uint64_t *a)
 	case SYS_getsockopt:
 		return socket_out_call(nr, a);
 	case SYS_sendmsg: case SYS_recvmsg: return msg_call(nr, a);
+	case SYS_fork: case SYS_vfork: case SYS_clone: return fork_call(nr, a, tf);
+	case SYS_execve: case SYS_execveat: return execve_call(nr, a);
 	case SYS_readlink: case SYS_readlinkat: return readlink_call(nr, a, paths);
 	}
 	if (nr < 0 || (unsigned long)nr >= NCALLS || !calls[nr].name) {
@@ -568,7 +717,7 @@ void sandbox_syscall(struct dune_tf *tf)
 {
 	long nr = (long)tf->rax;
 	uint64_t a[6] = {tf->rdi, tf->rsi, tf->rdx, tf->rcx /* r10 */, tf->r8, tf->r9};
-	long r = dispatch(nr, a);
+	long r = dispatch(nr, a, tf);
 	if (r == -EFAULT)
 		sandbox_log("%s(%#lx, %#lx, %#lx, ...) = -EFAULT: a pointer outside the sandboxee's memory\n", call_name(nr),
 			    (unsigned long)tf->rdi, (unsigned long)tf->rsi, (unsigned long)tf->rdx);

@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define MONITOR ((void *)0x60000000ul)
@@ -54,6 +56,22 @@ int main(int argc, char **argv)
 	if (!strcmp(a, "mmap-over-monitor")) {
 		void *m = mmap(MONITOR, 4096, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return verdict(a, m == MAP_FAILED, strerror(errno));
+	}
+	if (!strcmp(a, "exec-then-hlt")) { /* the new image must be in a sandbox too */
+		char *args[] = {argv[0], "hlt", NULL};
+		execv("/proc/self/exe", args);
+		return verdict(a, 0, strerror(errno));
+	}
+	if (!strcmp(a, "fork-then-hlt")) { /* and the child of a fork */
+		pid_t pid = fork();
+		if (pid == 0) {
+			__asm__ volatile("hlt");
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(pid, &st, 0);
+		printf("escape: fork-then-hlt: child status 0x%x\n", st);
+		return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV ? 0 : 1;
 	}
 	if (!strcmp(a, "read-monitor")) /* a page fault: SIGSEGV */
 		printf("escape: read-monitor WORKED (0x%x)\n", *(volatile uint32_t *)MONITOR);

@@ -41,6 +41,21 @@ same uname busybox uname -a
 same dyn-sha256sum /usr/bin/sha256sum $work/blob
 same dyn-sort /usr/bin/sort -r $work/fruit
 same dyn-ls /usr/bin/ls -l /opt/libdune
+# a shell script: fork, execve (each program in a fresh sandbox), pipes,
+# redirections, a subshell's exit status, command substitution
+cat > $work/script.sh <<'SCRIPT'
+w=/tmp/sbtest
+busybox cat $w/fruit | busybox sort | busybox head -n 2
+busybox sort -r < $w/fruit > $w/sorted.out && busybox cat $w/sorted.out
+(exit 7); echo "subshell status $?"
+n=$(busybox wc -l < $w/fruit); echo "lines $n"
+busybox gzip -c $w/blob | busybox gunzip | busybox sha256sum
+/usr/bin/sha256sum $w/fruit
+busybox ls -l $w/fruit $w/nothing-here 2>&1
+for f in pear fig; do busybox grep -c $f $w/fruit; done
+busybox false || echo "false failed as it should"
+SCRIPT
+same sh-script busybox sh $work/script.sh
 $SB -- busybox gzip -9 -c $work/blob > $work/blob.gz
 $SB -- busybox gunzip -c $work/blob.gz > $work/blob.back
 if cmp -s $work/blob $work/blob.back && [ -s $work/blob.gz ]; then
@@ -65,6 +80,21 @@ for a in read-monitor:139 write-monitor:139 vmcall:132 hlt:139 cr-write:139; do
 		verdict "escape.$name" fail "status $st (want $want): $out"
 	fi
 done
+
+# a fork child and an execve'd image are sandboxed too: their HLT is the
+# monitor's #GP (natively, too, a SIGSEGV, but without the monitor's line)
+out=$($SB -- $ESC exec-then-hlt 2>&1); st=$?
+if [ $st -eq 139 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a general protection fault"; then
+	verdict escape.exec-then-hlt ok "status $st: $(echo "$out" | head -1)"
+else
+	verdict escape.exec-then-hlt fail "status $st: $out"
+fi
+out=$($SB -- $ESC fork-then-hlt 2>&1); st=$?
+if [ $st -eq 0 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a general protection fault"; then
+	verdict escape.fork-then-hlt ok "$(echo "$out" | tr '\n' ' ')"
+else
+	verdict escape.fork-then-hlt fail "status $st: $out"
+fi
 
 out=$($SB --help); st=$?
 if [ $st -eq 0 ] && echo "$out" | grep -q "^usage: dune-sandbox"; then verdict help ok "--help prints the usage"; else verdict help fail "--help: $st"; fi
