@@ -493,15 +493,22 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     writes of the monitor, VMCALL, HLT and a CR3 write end it with the
     signal Linux would send, also in a forked child and after an execve;
     a shell script with pipes, redirections, subshells and programs it
-    starts (fork and execve: each execve starts a new monitor); --help and
-    a missing program."""
+    starts (fork and execve: each execve starts a new monitor); /proc/self/mem
+    refused; a policy (paths by real path, through .. and a symlink too,
+    read-only and read-write prefixes, a denied system call, loopback TCP
+    allowed to one port and denied to another, the policy kept across
+    execve, --kill-on-deny, the --log lines, a bad policy file's file:line);
+    --help and a missing program."""
     ids = ["sandbox." + i for i in (
         "echo", "cat", "ls", "sort", "wc", "sha256sum", "exit-status", "missing-file", "uname",
         "dyn-sha256sum", "dyn-sort", "dyn-ls", "sh-script", "gzip",
         "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
         "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
         "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",
-        "escape.exec-then-hlt", "escape.fork-then-hlt",
+        "escape.exec-then-hlt", "escape.fork-then-hlt", "escape.proc-self-mem",
+        "policy.read-allowed", "policy.read-denied", "policy.dotdot", "policy.symlink", "policy.write-ro",
+        "policy.write-ro-nothing", "policy.write-rw", "policy.syscall-deny", "policy.exec", "policy.kill-on-deny",
+        "policy.net-allowed", "policy.net-denied", "policy.logged", "policy.bad-file",
         "help", "no-program")]
     dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
     assert "GUEST: sbtest rc=0" in dunehv_boot.user_output(bochs_main.output)

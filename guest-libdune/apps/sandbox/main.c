@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* dune-sandbox [--log FILE] -- PROG ARGS...: PROG at ring 3 of this Dune
+/* dune-sandbox [--policy FILE] [--log FILE] [--kill-on-deny] -- PROG ARGS...: PROG at ring 3 of this Dune
  * process, its system calls through syscalls.c, its faults ending it with
  * the signal Linux would have sent. The monitor (this program) is linked
  * far from where programs are linked (Makefile: -Ttext-segment), runs in
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,18 +27,47 @@ extern int dune_fd; /* libdune's /dev/dune descriptor */
 
 /* A new monitor for an execve of the sandboxee: the same log, the path to
  * load, then the program's own argv (its argv[0] included). */
+static char policy_fd_arg[16];
+
 unsigned sandbox_exec_argv(char **argv, unsigned max, char *path)
 {
 	unsigned n = 0;
+	(void)max; /* at most 10 */
 	argv[n++] = (char *)sandbox_monitor_path;
-	if (sandbox_log_fd >= 0 && max >= 8) {
+	if (sandbox_log_fd >= 0) {
 		argv[n++] = "--log-fd";
 		argv[n++] = log_fd_arg;
 	}
+	if (policy_fd_arg[0]) {
+		argv[n++] = "--policy-fd";
+		argv[n++] = policy_fd_arg;
+	}
+	if (policy_kill_on_deny)
+		argv[n++] = "--kill-on-deny";
 	argv[n++] = "--exec-path";
 	argv[n++] = path;
 	argv[n++] = "--";
 	return n;
+}
+
+/* The policy for the monitors that a sandboxee's execve starts: a sealed
+ * copy in memory (memfd, F_SEAL_WRITE), which the sandboxee can neither
+ * change nor replace, at descriptor 1002 and up, kept across execve. */
+static int move_high(int fd, int at_least, bool cloexec);
+static int seal_policy(const char *file)
+{
+	int in = open(file, O_RDONLY | O_CLOEXEC), out = memfd_create("dune-sandbox-policy", MFD_ALLOW_SEALING);
+	char buf[4096];
+	ssize_t n;
+	if (in < 0 || out < 0)
+		return -errno;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			return -EIO;
+	close(in);
+	if (fcntl(out, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		return -errno;
+	return move_high(out, 1002, false);
 }
 
 /* The monitor's descriptors go high (a program expects its first open to
@@ -53,11 +83,13 @@ static int move_high(int fd, int at_least, bool cloexec)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dune-sandbox [--log FILE] -- PROG [ARGS...]\n"
+	fprintf(f, "usage: dune-sandbox [--policy FILE] [--log FILE] [--kill-on-deny] -- PROG [ARGS...]\n"
 		   "Runs PROG (an x86-64 Linux ELF executable, static or dynamic) at ring 3 of a Dune\n"
 		   "process; a monitor in the process's ring 0 checks each of its system calls first.\n"
-		   "  --log FILE   append one line per refused call to FILE\n"
-		   "  --help       this text\n"
+		   "  --policy FILE   the rules (path, net, syscall, limit, on-deny; README); none: allow all\n"
+		   "  --log FILE      append one line per refused call to FILE\n"
+		   "  --kill-on-deny  end PROG with SIGSYS at its first refused call, not with an error\n"
+		   "  --help          this text\n"
 		   "Exit status: PROG's, or 128+N when signal N ended it; 126/127 when it could not run.\n");
 }
 
@@ -69,7 +101,7 @@ static long raw_syscall(long nr, long a, long b, long c, long d)
 }
 
 /* Ends the process with sig, its default action, as Linux would have. */
-static void __attribute__((noreturn)) die_by_signal(int sig)
+void sandbox_kill(int sig)
 {
 	uint64_t dfl[4] = {(uint64_t)SIG_DFL, 0, 0, 0}, unblock = 1ull << (sig - 1);
 	raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, 8);
@@ -105,7 +137,7 @@ static void page_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	sb_msg("dune-sandbox: %s: %s at 0x%lx (rip 0x%lx, error 0x%lx): SIGSEGV\n", prog_name,
 	       umem_owns(page, SB_PAGE) ? "an access its protection refuses" : "a page fault outside its memory",
 	       (unsigned long)addr, (unsigned long)tf->rip, (unsigned long)fec);
-	die_by_signal(SIGSEGV);
+	sandbox_kill(SIGSEGV);
 }
 
 /* Exceptions: from ring 3 the signal Linux sends for them (arch/x86/kernel/traps.c). */
@@ -115,7 +147,7 @@ static void exception(struct dune_tf *tf, int vector, int sig, const char *what)
 		monitor_bug(what, tf);
 	sb_msg("dune-sandbox: %s: %s at rip 0x%lx: %s\n", prog_name, what, (unsigned long)tf->rip, strsignal(sig));
 	(void)vector;
-	die_by_signal(sig);
+	sandbox_kill(sig);
 }
 
 #define EXCEPTION(vec, sig, what) \
@@ -130,7 +162,7 @@ EXCEPTION(7, SIGSEGV, "a device-not-available fault")
 EXCEPTION(10, SIGSEGV, "an invalid-TSS fault")
 EXCEPTION(11, SIGBUS, "a segment-not-present fault")
 EXCEPTION(12, SIGBUS, "a stack-segment fault")
-EXCEPTION(13, SIGSEGV, "a general protection fault (a privileged instruction, or a bad address)")
+EXCEPTION(13, SIGSEGV, "a #GP fault (a privileged instruction, or a bad address)")
 EXCEPTION(16, SIGFPE, "an x87 floating-point error")
 EXCEPTION(17, SIGBUS, "an alignment check")
 EXCEPTION(19, SIGFPE, "a SIMD floating-point exception")
@@ -171,9 +203,13 @@ int main(int argc, char **argv)
 	/* --log-fd and --exec-path are how a sandboxee's execve starts the next
 	 * monitor (sandbox_exec_argv); not for users. */
 	static const struct option opts[] = {{"log", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+					     {"policy", required_argument, NULL, 'p'},
+					     {"kill-on-deny", no_argument, NULL, 'k'},
 					     {"log-fd", required_argument, NULL, 'L'},
+					     {"policy-fd", required_argument, NULL, 'P'},
 					     {"exec-path", required_argument, NULL, 'E'}, {0}};
-	const char *exec_path = NULL;
+	const char *exec_path = NULL, *policy = NULL;
+	int policy_fd = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "+l:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -189,6 +225,15 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			exec_path = optarg;
+			break;
+		case 'p':
+			policy = optarg;
+			break;
+		case 'P':
+			policy_fd = atoi(optarg);
+			break;
+		case 'k':
+			policy_kill_on_deny = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,6 +253,22 @@ int main(int argc, char **argv)
 		return 126;
 	}
 	char found[4096], err[512];
+	if (policy || policy_fd >= 0) {
+		char fd_path[64];
+		if (policy_fd >= 0)
+			snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", policy_fd);
+		if (policy_load(policy ? policy : fd_path, err, sizeof(err))) {
+			fprintf(stderr, "dune-sandbox: %s\n", err);
+			return 126;
+		}
+		if (policy_fd < 0)
+			policy_fd = seal_policy(policy);
+		if (policy_fd < 0) {
+			fprintf(stderr, "dune-sandbox: %s: cannot keep a sealed copy: %s\n", policy, strerror(-policy_fd));
+			return 126;
+		}
+		snprintf(policy_fd_arg, sizeof(policy_fd_arg), "%d", policy_fd);
+	}
 	static char self[4096];
 	const char *path = exec_path ? exec_path : resolve(argv[optind], found, sizeof(found));
 	prog_name = exec_path ? exec_path : argv[optind];
@@ -223,6 +284,8 @@ int main(int argc, char **argv)
 	}
 	dune_fd = move_high(dune_fd, 1000, true);
 	sandbox_own_fd(dune_fd);
+	if (policy_fd >= 0)
+		sandbox_own_fd(policy_fd);
 	if (sandbox_log_fd >= 0) {
 		sandbox_log_fd = move_high(sandbox_log_fd, 1001, false);
 		sandbox_own_fd(sandbox_log_fd);

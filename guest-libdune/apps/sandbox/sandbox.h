@@ -65,11 +65,35 @@ void sandbox_syscall(struct dune_tf *tf);
 extern int sandbox_log_fd;  /* --log, or -1 */
 extern const char *sandbox_exe_path; /* what /proc/self/exe reads as for the sandboxee */
 void sandbox_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* paths.c: path (relative to dirfd) made absolute with its links, "." and
+ * ".." resolved, the last component followed only when follow says so;
+ * a negative errno when its directory cannot be resolved. */
+int sandbox_resolve(int dirfd, const char *path, bool follow, char *out /* PATH_MAX */);
+/* The path an open descriptor names (/proc/self/fd). */
+int sandbox_fd_path(int fd, char *out, size_t n);
+bool sandbox_is_mem_file(const char *real);
+
+/* policy.c */
+enum policy_access { POLICY_DENY, POLICY_RO, POLICY_RW };
+#define POLICY_MAX_SYSCALL 512
+extern bool policy_kill_on_deny;
+extern const char *policy_file;
+int policy_load(const char *file, char *err, size_t n);
+/* 0 or -EACCES; *rule_line: the rule that decided (0: no rule). */
+int policy_check_path(const char *real, bool write, int *rule_line);
+int policy_check_net(bool bind, const void *sockaddr, size_t len, int *rule_line);
+int policy_check_syscall(long nr); /* 0 or -EPERM */
+bool policy_has_path_rules(void);
+/* syscalls.c: a system call's number by its name, or -1. */
+long sandbox_syscall_number(const char *name);
+
 /* main.c: the monitor's own path, and the arguments that start a new
  * monitor for path with this one's settings (at most max, NULL-free);
  * returns how many it wrote. */
 extern const char *sandbox_monitor_path;
 unsigned sandbox_exec_argv(char **argv, unsigned max, char *path);
+/* Ends the sandboxee (the process) with sig. */
+void sandbox_kill(int sig) __attribute__((noreturn));
 /* A descriptor the sandboxee may not touch. */
 void sandbox_own_fd(int fd);
 /* A line to stderr, from ring 0. */

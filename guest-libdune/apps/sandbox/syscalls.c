@@ -16,11 +16,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <arpa/inet.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 #include <asm/prctl.h>
@@ -82,8 +86,21 @@ struct call_spec {
 	struct arg_spec arg[6];
 };
 
-#define PATH(i) [i] = {ARG_PATH, 0, 0, false}
-#define PATH0(i) [i] = {ARG_PATH0, 0, 0, true}
+/* Path arguments: how a policy sees them (len holds the PATH_* flags;
+ * len_arg the argument with AT_* flags, or 0xff). */
+#define PATH_WRITE 1     /* the call changes what the path names */
+#define PATH_NOFOLLOW 2  /* a symbolic link at the end is not followed */
+#define PATH_AT 4        /* relative to the directory descriptor in the argument before */
+#define PATH_SPEC(i, f, fa) [i] = {ARG_PATH, fa, f, false}
+#define PATH(i) PATH_SPEC(i, 0, 0xff)
+#define PATH_W(i) PATH_SPEC(i, PATH_WRITE, 0xff)
+#define PATH_L(i) PATH_SPEC(i, PATH_NOFOLLOW, 0xff)
+#define PATH_LW(i) PATH_SPEC(i, PATH_WRITE | PATH_NOFOLLOW, 0xff)
+#define PATHAT(i, fa) PATH_SPEC(i, PATH_AT, fa)
+#define PATHAT_W(i, fa) PATH_SPEC(i, PATH_AT | PATH_WRITE, fa)
+#define PATHAT_LW(i) PATH_SPEC(i, PATH_AT | PATH_WRITE | PATH_NOFOLLOW, 0xff)
+#define NAME(i) [i] = {ARG_PATH0, 0, 0, false} /* a string that is not a path (xattr names) */
+#define PATH0AT_W(i, fa) [i] = {ARG_PATH0, fa, PATH_AT | PATH_WRITE, true}
 #define IN(i, l) [i] = {ARG_IN, l, 0, false}
 #define OUT(i, l) [i] = {ARG_OUT, l, 0, false}
 #define OUTN(i, l, unit) [i] = {ARG_OUT, l, unit, false}
@@ -107,9 +124,9 @@ static const struct call_spec calls[] = {
 	CALL(SYS_write, FD(0), IN(1, 2)),
 	CALL(SYS_pread64, FD(0), OUT(1, 2)),
 	CALL(SYS_pwrite64, FD(0), IN(1, 2)),
-	CALL(SYS_open, PATH(0)),
-	CALL(SYS_openat, PATH(1)),
-	CALL(SYS_creat, PATH(0)),
+	CALL(SYS_open),
+	CALL(SYS_openat),
+	CALL(SYS_creat),
 	CALL(SYS_close, FD(0)),
 	CALL(SYS_lseek, FD(0)),
 	CALL(SYS_dup, FD(0)),
@@ -118,7 +135,7 @@ static const struct call_spec calls[] = {
 	CALL(SYS_fsync, FD(0)),
 	CALL(SYS_fdatasync, FD(0)),
 	CALL(SYS_ftruncate, FD(0)),
-	CALL(SYS_truncate, PATH(0)),
+	CALL(SYS_truncate, PATH_W(0)),
 	CALL(SYS_fchmod, FD(0)),
 	CALL(SYS_fchown, FD(0)),
 	CALL(SYS_flock, FD(0)),
@@ -140,43 +157,43 @@ static const struct call_spec calls[] = {
 	CALL(SYS_exit),
 	CALL(SYS_exit_group),
 	CALL(SYS_stat, PATH(0), OUT_FIX(1, STAT_SIZE)),
-	CALL(SYS_lstat, PATH(0), OUT_FIX(1, STAT_SIZE)),
+	CALL(SYS_lstat, PATH_L(0), OUT_FIX(1, STAT_SIZE)),
 	CALL(SYS_fstat, FD(0), OUT_FIX(1, STAT_SIZE)),
-	CALL(SYS_newfstatat, PATH(1), OUT_FIX(2, STAT_SIZE)),
-	CALL(SYS_statx, PATH(1), OUT_FIX(4, STATX_SIZE)),
+	CALL(SYS_newfstatat, PATHAT(1, 3), OUT_FIX(2, STAT_SIZE)),
+	CALL(SYS_statx, PATHAT(1, 2), OUT_FIX(4, STATX_SIZE)),
 	CALL(SYS_statfs, PATH(0), OUT_FIX(1, 120)),
 	CALL(SYS_fstatfs, FD(0), OUT_FIX(1, 120)),
 	CALL(SYS_access, PATH(0)),
-	CALL(SYS_faccessat, PATH(1)),
-	CALL(SYS_faccessat2, PATH(1)),
+	CALL(SYS_faccessat, PATHAT(1, 0xff)),
+	CALL(SYS_faccessat2, PATHAT(1, 3)),
 	CALL(SYS_getdents64, FD(0), OUT(1, 2)),
 	CALL(SYS_getdents, FD(0), OUT(1, 2)),
 	CALL(SYS_getcwd, OUT(0, 1)),
 	CALL(SYS_chdir, PATH(0)),
 	CALL(SYS_fchdir, FD(0)),
-	CALL(SYS_mkdir, PATH(0)),
-	CALL(SYS_mkdirat, PATH(1)),
-	CALL(SYS_rmdir, PATH(0)),
-	CALL(SYS_unlink, PATH(0)),
-	CALL(SYS_unlinkat, PATH(1)),
-	CALL(SYS_rename, PATH(0), PATH(1)),
-	CALL(SYS_renameat, PATH(1), PATH(3)),
-	CALL(SYS_renameat2, PATH(1), PATH(3)),
-	CALL(SYS_link, PATH(0), PATH(1)),
-	CALL(SYS_linkat, PATH(1), PATH(3)),
-	CALL(SYS_symlink, PATH(0), PATH(1)),
-	CALL(SYS_symlinkat, PATH(0), PATH(2)),
-	CALL(SYS_chmod, PATH(0)),
-	CALL(SYS_fchmodat, PATH(1)),
-	CALL(SYS_chown, PATH(0)),
-	CALL(SYS_lchown, PATH(0)),
-	CALL(SYS_fchownat, PATH(1)),
-	CALL(SYS_utimensat, PATH0(1), IN_FIX0(2, 2 * TIMESPEC)),
-	CALL(SYS_getxattr, PATH(0), PATH(1), OUT(2, 3)),
-	CALL(SYS_lgetxattr, PATH(0), PATH(1), OUT(2, 3)),
-	CALL(SYS_fgetxattr, FD(0), PATH(1), OUT(2, 3)),
+	CALL(SYS_mkdir, PATH_LW(0)),
+	CALL(SYS_mkdirat, PATHAT_LW(1)),
+	CALL(SYS_rmdir, PATH_LW(0)),
+	CALL(SYS_unlink, PATH_LW(0)),
+	CALL(SYS_unlinkat, PATHAT_LW(1)),
+	CALL(SYS_rename, PATH_LW(0), PATH_LW(1)),
+	CALL(SYS_renameat, PATHAT_LW(1), PATHAT_LW(3)),
+	CALL(SYS_renameat2, PATHAT_LW(1), PATHAT_LW(3)),
+	CALL(SYS_link, PATH_L(0), PATH_LW(1)),
+	CALL(SYS_linkat, PATH_SPEC(1, PATH_AT | PATH_NOFOLLOW, 0xff), PATHAT_LW(3)),
+	CALL(SYS_symlink, NAME(0), PATH_LW(1)),
+	CALL(SYS_symlinkat, NAME(0), PATHAT_LW(2)),
+	CALL(SYS_chmod, PATH_W(0)),
+	CALL(SYS_fchmodat, PATHAT_W(1, 0xff)),
+	CALL(SYS_chown, PATH_W(0)),
+	CALL(SYS_lchown, PATH_LW(0)),
+	CALL(SYS_fchownat, PATHAT_W(1, 4)),
+	CALL(SYS_utimensat, PATH0AT_W(1, 3), IN_FIX0(2, 2 * TIMESPEC)),
+	CALL(SYS_getxattr, PATH(0), NAME(1), OUT(2, 3)),
+	CALL(SYS_lgetxattr, PATH_L(0), NAME(1), OUT(2, 3)),
+	CALL(SYS_fgetxattr, FD(0), NAME(1), OUT(2, 3)),
 	CALL(SYS_listxattr, PATH(0), OUT(1, 2)),
-	CALL(SYS_llistxattr, PATH(0), OUT(1, 2)),
+	CALL(SYS_llistxattr, PATH_L(0), OUT(1, 2)),
 	CALL(SYS_flistxattr, FD(0), OUT(1, 2)),
 	CALL(SYS_uname, OUT_FIX(0, 390)),
 	CALL(SYS_sysinfo, OUT_FIX(0, 112)),
@@ -212,6 +229,15 @@ static const struct call_spec calls[] = {
 	CALL(SYS_fadvise64, FD(0)),
 	CALL(SYS_fallocate, FD(0)),
 	CALL(SYS_getpriority),
+	/* done by dispatch: in the table for their names (policies, logs) */
+	CALL(SYS_mmap), CALL(SYS_munmap), CALL(SYS_mprotect), CALL(SYS_brk), CALL(SYS_mremap),
+	CALL(SYS_arch_prctl), CALL(SYS_ioctl), CALL(SYS_fcntl), CALL(SYS_rt_sigaction), CALL(SYS_rt_sigprocmask),
+	CALL(SYS_kill), CALL(SYS_tgkill), CALL(SYS_tkill), CALL(SYS_readv), CALL(SYS_preadv), CALL(SYS_preadv2),
+	CALL(SYS_writev), CALL(SYS_pwritev), CALL(SYS_pwritev2), CALL(SYS_prlimit64), CALL(SYS_sched_setaffinity),
+	CALL(SYS_setrlimit), CALL(SYS_prctl), CALL(SYS_readlink), CALL(SYS_readlinkat), CALL(SYS_accept),
+	CALL(SYS_accept4), CALL(SYS_getsockname), CALL(SYS_getpeername), CALL(SYS_recvfrom), CALL(SYS_getsockopt),
+	CALL(SYS_sendmsg), CALL(SYS_recvmsg), CALL(SYS_fork), CALL(SYS_vfork), CALL(SYS_clone), CALL(SYS_execve),
+	CALL(SYS_execveat),
 };
 
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -235,7 +261,44 @@ static bool monitor_fd(int fd)
 	return false;
 }
 
-static long checked_args(const struct call_spec *c, uint64_t *a, char paths[2][PATH_MAX])
+static const char *call_name(long nr);
+static long check_sockaddr(long nr, bool bind, uint64_t addr, uint64_t len);
+
+/* A call the policy refuses: logged (--log), then its error, or the end
+ * of the sandboxee with SIGSYS (on-deny kill, --kill-on-deny), as seccomp's
+ * SECCOMP_RET_KILL_PROCESS ends a process. */
+__attribute__((format(printf, 3, 4))) static long deny(long nr, long err, const char *fmt, ...)
+{
+	char why[PATH_MAX + 128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	sandbox_log("deny %s: %s%s\n", call_name(nr), why, policy_kill_on_deny ? " (killed)" : "");
+	if (policy_kill_on_deny)
+		sandbox_kill(SIGSYS);
+	return err;
+}
+
+/* The policy on one path argument; on success *path is the resolved path
+ * that Linux gets (no link, no "..": what was checked is what is used). */
+static long check_path(long nr, int dirfd, char *path, bool write, bool follow)
+{
+	char real[PATH_MAX];
+	int line;
+	if (!policy_has_path_rules() || !path[0])
+		return 0;
+	long r = sandbox_resolve(dirfd, path, follow, real);
+	if (r)
+		return r;
+	if (policy_check_path(real, write, &line))
+		return deny(nr, -EACCES, "%s \"%s\" (%s), %s", write ? "write" : "read", path, real,
+			    line ? "path rule at line" : "no path rule covers it");
+	memcpy(path, real, strlen(real) + 1);
+	return 0;
+}
+
+static long checked_args(long nr, const struct call_spec *c, uint64_t *a, char paths[2][PATH_MAX])
 {
 	unsigned npaths = 0;
 	for (int i = 0; i < 6; i++) {
@@ -253,10 +316,22 @@ static long checked_args(const struct call_spec *c, uint64_t *a, char paths[2][P
 		switch (s->kind) {
 		case ARG_PATH:
 		case ARG_PATH0: {
-			int r = umem_strcpy(paths[npaths], PATH_MAX, p);
+			char *path = paths[npaths++];
+			long r = umem_strcpy(path, PATH_MAX, p);
 			if (r)
 				return r;
-			a[i] = (uint64_t)paths[npaths++];
+			if (s->kind == ARG_PATH || s->len) {
+				unsigned f = s->len;
+				bool follow = !(f & PATH_NOFOLLOW);
+				if (s->len_arg != 0xff && (a[s->len_arg] & AT_SYMLINK_NOFOLLOW))
+					follow = false;
+				if (nr == SYS_linkat && i == 1)
+					follow = a[4] & AT_SYMLINK_FOLLOW;
+				r = check_path(nr, (f & PATH_AT) ? (int)a[i - 1] : AT_FDCWD, path, f & PATH_WRITE, follow);
+				if (r)
+					return r;
+			}
+			a[i] = (uint64_t)path;
 			break;
 		}
 		case ARG_IN:
@@ -454,6 +529,8 @@ static long readlink_call(long nr, uint64_t *a, char paths[2][PATH_MAX])
 		return -EINVAL;
 	if (!umem_ok(buf, size, true))
 		return -EFAULT;
+	if ((r = check_path(nr, nr == SYS_readlink ? AT_FDCWD : (int)a[0], paths[0], false, false)))
+		return r;
 	if ((nr == SYS_readlink || (int)a[0] == AT_FDCWD || paths[0][0] == '/') && is_own_exe_link(paths[0])) {
 		size_t n = strlen(sandbox_exe_path);
 		if (n > size)
@@ -519,6 +596,11 @@ static long msg_call(long nr, uint64_t *a)
 	for (size_t i = 0; i < m.msg_iovlen; i++)
 		if (iov[i].iov_len && !umem_ok((uintptr_t)iov[i].iov_base, iov[i].iov_len, recv))
 			return -EFAULT;
+	if (!recv && m.msg_name) {
+		long r = check_sockaddr(nr, false, (uint64_t)m.msg_name, m.msg_namelen);
+		if (r)
+			return r;
+	}
 	m.msg_iov = iov;
 	uint64_t user = a[1];
 	a[1] = (uint64_t)&m;
@@ -530,6 +612,89 @@ static long msg_call(long nr, uint64_t *a)
 		u->msg_flags = m.msg_flags;
 	}
 	return r;
+}
+
+/* open, openat, creat. With path rules the path is resolved and checked
+ * first (write access for O_WRONLY, O_RDWR, O_CREAT, O_TRUNC), then opened
+ * by openat2 with RESOLVE_NO_SYMLINKS, so no link swapped in since can
+ * redirect it. Always: what was opened is looked at again through
+ * /proc/self/fd, and /proc/PID/mem (the monitor's memory through Linux)
+ * is refused whatever the policy. */
+static long open_call(long nr, uint64_t *a)
+{
+	char path[PATH_MAX];
+	int dirfd = nr == SYS_openat ? (int)a[0] : AT_FDCWD;
+	uint64_t p = nr == SYS_openat ? a[1] : a[0];
+	uint64_t flags = nr == SYS_creat ? (O_CREAT | O_WRONLY | O_TRUNC) : nr == SYS_openat ? a[2] : a[1];
+	uint64_t mode = nr == SYS_creat ? a[1] : nr == SYS_openat ? a[3] : a[2];
+	long r = umem_strcpy(path, sizeof(path), p);
+	if (r)
+		return r;
+	bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+	long fd;
+	if (policy_has_path_rules() && path[0]) {
+		r = check_path(nr, dirfd, path, write, !(flags & O_NOFOLLOW));
+		if (r)
+			return r;
+		/* openat2 refuses what open ignores: mode bits above 07777 */
+		struct open_how how = {.flags = flags, .mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode & 07777) : 0,
+				       .resolve = RESOLVE_NO_SYMLINKS};
+		uint64_t b[6] = {(uint64_t)AT_FDCWD, (uint64_t)path, (uint64_t)&how, sizeof(how)};
+		fd = pass(SYS_openat2, b);
+	} else {
+		uint64_t b[6] = {(uint64_t)dirfd, (uint64_t)path, flags, mode};
+		fd = pass(SYS_openat, b);
+	}
+	if (fd < 0)
+		return fd;
+	char real[PATH_MAX];
+	int line;
+	if (!sandbox_fd_path((int)fd, real, sizeof(real)) &&
+	    (sandbox_is_mem_file(real) || (policy_has_path_rules() && real[0] == '/' && policy_check_path(real, write, &line)))) {
+		uint64_t c[6] = {(uint64_t)fd};
+		pass(SYS_close, c);
+		return deny(nr, -EACCES, "opened \"%s\" (%s): %s", path, real,
+			    sandbox_is_mem_file(real) ? "a process's memory file" : "not allowed by the path rules");
+	}
+	return fd;
+}
+
+/* The policy on a socket address: IP addresses by the net rules, Unix
+ * socket paths by the path rules (write access). */
+static long check_sockaddr(long nr, bool bind, uint64_t addr, uint64_t len)
+{
+	unsigned char sa[128];
+	int line;
+	if (!addr)
+		return 0;
+	if (len > sizeof(sa))
+		len = sizeof(sa);
+	if (!umem_ok(addr, len, false))
+		return -EFAULT;
+	memcpy(sa, (void *)addr, len);
+	if (len > sizeof(sa_family_t) && ((struct sockaddr *)sa)->sa_family == AF_UNIX) {
+		char path[PATH_MAX];
+		size_t n = len - sizeof(sa_family_t);
+		if (!sa[sizeof(sa_family_t)]) /* abstract: no path */
+			return 0;
+		memcpy(path, sa + sizeof(sa_family_t), n);
+		path[n] = 0;
+		return check_path(nr, AT_FDCWD, path, true, !bind);
+	}
+	if (policy_check_net(bind, sa, len, &line)) {
+		char text[64] = "?";
+		unsigned port = 0;
+		if (((struct sockaddr *)sa)->sa_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, text, sizeof(text));
+			port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+		} else if (((struct sockaddr *)sa)->sa_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof(text));
+			port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+		}
+		return deny(nr, -EACCES, "%s %s port %u, %s%s", bind ? "bind" : "connect", text, port,
+			    line ? "net rule at line " : "no net rule covers it", "");
+	}
+	return 0;
 }
 
 /* fork, vfork (done as fork: the monitor cannot share its memory with a
@@ -604,7 +769,7 @@ static long execve_call(long nr, uint64_t *a)
 {
 	static char path[PATH_MAX];
 	static char strings[EXEC_MAX_BYTES];
-	static char *argv[EXEC_MAX_STRINGS + 8], *envp[EXEC_MAX_STRINGS];
+	static char *argv[EXEC_MAX_STRINGS + 16], *envp[EXEC_MAX_STRINGS];
 	uint64_t p_path = a[0], p_argv = a[1], p_envp = a[2];
 	if (nr == SYS_execveat) {
 		if ((int)a[0] != AT_FDCWD || a[4])
@@ -616,12 +781,14 @@ static long execve_call(long nr, uint64_t *a)
 		return r;
 	if (is_own_exe_link(path)) /* the sandboxee's own program, not the monitor */
 		snprintf(path, sizeof(path), "%s", sandbox_exe_path);
+	if ((r = check_path(nr, AT_FDCWD, path, false, true)))
+		return r;
 	/* what execve itself would refuse first */
 	struct dune_tf t = {.rax = SYS_access, .rdi = (uint64_t)path, .rsi = X_OK};
 	dune_passthrough_syscall(&t);
 	if ((long)t.rax)
 		return (long)t.rax;
-	unsigned head = sandbox_exec_argv(argv, 8, path), argc = 0, envc = 0;
+	unsigned head = sandbox_exec_argv(argv, 16, path), argc = 0, envc = 0;
 	char *pool = strings;
 	size_t left = sizeof(strings);
 	if (p_argv && (r = copy_string_array(p_argv, argv + head, EXEC_MAX_STRINGS, &argc, &pool, &left)))
@@ -651,6 +818,14 @@ static bool quietly_unsupported(long nr)
 	return nr == SYS_rseq || nr == SYS_set_robust_list || nr == SYS_get_robust_list;
 }
 
+long sandbox_syscall_number(const char *name)
+{
+	for (unsigned long nr = 0; nr < NCALLS && nr < POLICY_MAX_SYSCALL; nr++)
+		if (calls[nr].name && !strcmp(calls[nr].name + 4, name))
+			return (long)nr;
+	return -1;
+}
+
 static const char *call_name(long nr)
 {
 	return nr >= 0 && (unsigned long)nr < NCALLS && calls[nr].name ? calls[nr].name + 4 : "?";
@@ -659,7 +834,19 @@ static const char *call_name(long nr)
 static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 {
 	char paths[2][PATH_MAX];
+	long r = policy_check_syscall(nr);
+	if (r)
+		return deny(nr, r, "system call rule");
 	switch (nr) {
+	case SYS_open: case SYS_openat: case SYS_creat: return open_call(nr, a);
+	case SYS_connect: case SYS_bind:
+		if ((r = check_sockaddr(nr, nr == SYS_bind, a[1], a[2])))
+			return r;
+		break;
+	case SYS_sendto:
+		if ((r = check_sockaddr(nr, false, a[4], a[5])))
+			return r;
+		break;
 	case SYS_mmap:
 		if (!((int)a[3] & MAP_ANONYMOUS) && monitor_fd((int)a[4]))
 			return -EBADF;
@@ -709,7 +896,7 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 			sb_msg("dune-sandbox: system call %ld is not supported yet: -ENOSYS\n", nr);
 		return -ENOSYS;
 	}
-	long r = checked_args(&calls[nr], a, paths);
+	r = checked_args(nr, &calls[nr], a, paths);
 	return r ? r : pass(nr, a);
 }
 

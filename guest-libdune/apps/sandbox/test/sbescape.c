@@ -7,6 +7,7 @@
  * linked at 0x60000000 (guest-libdune/Makefile). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,11 @@ int main(int argc, char **argv)
 	if (!strcmp(a, "mmap-over-monitor")) {
 		void *m = mmap(MONITOR, 4096, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return verdict(a, m == MAP_FAILED, strerror(errno));
+	}
+	if (!strcmp(a, "proc-self-mem")) { /* Linux would write the monitor's memory for us */
+		int fd = open("/proc/self/mem", O_RDWR);
+		int fd2 = open("/proc/thread-self/mem", O_RDONLY);
+		return verdict(a, fd < 0 && errno == EACCES && fd2 < 0, strerror(errno));
 	}
 	if (!strcmp(a, "exec-then-hlt")) { /* the new image must be in a sandbox too */
 		char *args[] = {argv[0], "hlt", NULL};

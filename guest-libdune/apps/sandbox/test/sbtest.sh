@@ -65,7 +65,8 @@ else
 fi
 
 # attacks that must be refused with an error
-for a in write-from-monitor read-into-monitor writev-into-monitor path-in-monitor mprotect-monitor mmap-over-monitor; do
+for a in write-from-monitor read-into-monitor writev-into-monitor path-in-monitor mprotect-monitor mmap-over-monitor \
+	proc-self-mem; do
 	out=$($SB -- $ESC $a 2>&1); st=$?
 	if [ $st -eq 0 ] && echo "$out" | grep -q "refused"; then verdict "escape.$a" ok "$out"; else verdict "escape.$a" fail "status $st: $out"; fi
 done
@@ -84,17 +85,76 @@ done
 # a fork child and an execve'd image are sandboxed too: their HLT is the
 # monitor's #GP (natively, too, a SIGSEGV, but without the monitor's line)
 out=$($SB -- $ESC exec-then-hlt 2>&1); st=$?
-if [ $st -eq 139 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a general protection fault"; then
+if [ $st -eq 139 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a #GP fault"; then
 	verdict escape.exec-then-hlt ok "status $st: $(echo "$out" | head -1)"
 else
 	verdict escape.exec-then-hlt fail "status $st: $out"
 fi
 out=$($SB -- $ESC fork-then-hlt 2>&1); st=$?
-if [ $st -eq 0 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a general protection fault"; then
+if [ $st -eq 0 ] && echo "$out" | grep -q "^dune-sandbox: .*sbescape: a #GP fault"; then
 	verdict escape.fork-then-hlt ok "$(echo "$out" | tr '\n' ' ')"
 else
 	verdict escape.fork-then-hlt fail "status $st: $out"
 fi
+
+# policies: paths by their real path, the network, system calls, the log
+mkdir -p $work/data $work/secret $work/rw
+echo public > $work/data/file
+echo secret > $work/secret/key
+ln -s ../secret/key $work/data/link
+cat > $work/web.policy <<'POLICY'
+# dune-sandbox test policy
+path ro /
+path deny /tmp/sbtest/secret
+path rw /tmp/sbtest/rw
+path rw /dev/null
+net connect allow 127.0.0.1 7000
+net connect deny any
+syscall deny mkdir
+POLICY
+P="$SB --policy $work/web.policy --log $work/deny.log --"
+expect() { # id want-status grep-pattern text command...
+	id=$1 want=$2 pat=$3 text=$4; shift 4
+	out=$("$@" 2>&1); st=$?
+	if [ $st -eq $want ] && echo "$out" | grep -q -- "$pat"; then
+		verdict "$id" ok "$text: status $st, $(echo "$out" | head -1)"
+	else
+		verdict "$id" fail "$text: status $st (want $want), output: $out"
+	fi
+}
+expect policy.read-allowed 0 '^public$' "a file under 'path ro /'" $P busybox cat $work/data/file
+expect policy.read-denied 1 'Permission denied' "a file under 'path deny'" $P busybox cat $work/secret/key
+expect policy.dotdot 1 'Permission denied' "the same through .." $P busybox cat $work/data/../secret/key
+expect policy.symlink 1 'Permission denied' "the same through a symlink in an allowed directory" $P busybox cat $work/data/link
+expect policy.write-ro 1 'Permission denied' "a new file under 'path ro'" $P busybox cp $work/data/file $work/data/new
+[ -e $work/data/new ] && verdict policy.write-ro-nothing fail "the file was created" || verdict policy.write-ro-nothing ok "no file was created"
+expect policy.write-rw 0 '^public$' "a new file under 'path rw', read back" \
+	$P busybox sh -c "busybox cp $work/data/file $work/rw/new && busybox cat $work/rw/new"
+expect policy.syscall-deny 1 'Operation not permitted' "'syscall deny mkdir' (in a read-write directory)" $P busybox mkdir $work/rw/dir
+expect policy.exec 1 'Permission denied' "a program the sandboxee starts keeps the policy" $P busybox sh -c "busybox cat $work/secret/key"
+expect policy.kill-on-deny 159 '' "--kill-on-deny: SIGSYS" $SB --policy $work/web.policy --kill-on-deny -- busybox cat $work/secret/key
+ip link set lo up
+timeout 60 busybox nc -l -p 7000 > $work/nc.out &
+timeout 60 busybox nc -l -p 7001 > /dev/null &
+sleep 1
+echo "hello over lo" | timeout 30 $P busybox nc 127.0.0.1 7000 > /dev/null 2>&1; st=$?
+sleep 1
+if [ $st -eq 0 ] && grep -q "hello over lo" $work/nc.out; then
+	verdict policy.net-allowed ok "connect to 127.0.0.1:7000 ('net connect allow'): the listener got the line"
+else
+	verdict policy.net-allowed fail "status $st, listener got: $(cat $work/nc.out)"
+fi
+expect policy.net-denied 1 'Permission denied' "connect to 127.0.0.1:7001 (a listener there; 'net connect deny any')" \
+	timeout 30 $P busybox nc 127.0.0.1 7001
+kill %1 %2 2>/dev/null
+n=0
+for pat in 'deny openat: read "/tmp/sbtest/secret/key"' 'deny openat: read "/tmp/sbtest/data/../secret/key" (/tmp/sbtest/secret/key)' \
+	'deny mkdir: system call rule' 'deny connect: connect 127.0.0.1 port 7001' 'deny openat: write'; do
+	grep -q -F "$pat" $work/deny.log && n=$((n + 1))
+done
+if [ $n -eq 5 ]; then verdict policy.logged ok "--log has each refusal ($(wc -l < $work/deny.log) lines)"; else verdict policy.logged fail "$n of 5 found: $(cat $work/deny.log)"; fi
+printf 'path ro /\npth rw /tmp\n' > $work/bad.policy
+expect policy.bad-file 126 "bad.policy:2: unknown keyword 'pth'" "a bad policy file" $SB --policy $work/bad.policy -- busybox true
 
 out=$($SB --help); st=$?
 if [ $st -eq 0 ] && echo "$out" | grep -q "^usage: dune-sandbox"; then verdict help ok "--help prints the usage"; else verdict help fail "--help: $st"; fi
