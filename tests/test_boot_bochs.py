@@ -501,7 +501,7 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     --help and a missing program."""
     ids = ["sandbox." + i for i in (
         "echo", "cat", "ls", "sort", "wc", "sha256sum", "exit-status", "missing-file", "uname",
-        "dyn-sha256sum", "dyn-sort", "dyn-ls", "sh-script", "gzip",
+        "dyn-sha256sum", "dyn-sort", "dyn-ls", "sh-script", "shebang", "mremap", "gzip",
         "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
         "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
         "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",

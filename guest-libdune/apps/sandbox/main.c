@@ -180,6 +180,62 @@ static void register_handlers(void)
 	dune_register_syscall_handler(sandbox_syscall);
 }
 
+/* #! scripts, as Linux's binfmt_script: the program becomes INTERP [ARG]
+ * PATH ARGS[1...], interpreters of interpreters up to 4 deep. 0 when path
+ * is not a script (the loader then says what it is). */
+static int follow_shebang(const char **path, char ***argv, char *err, size_t n)
+{
+	static char lines[5][256];
+	for (int depth = 0;; depth++) {
+		int fd = open(*path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		char *buf = lines[depth < 5 ? depth : 4];
+		ssize_t k = read(fd, buf, sizeof(lines[0]) - 1);
+		close(fd);
+		if (k < 2 || buf[0] != '#' || buf[1] != '!')
+			return 0;
+		if (depth == 4) {
+			snprintf(err, n, "%.400s: more than 4 levels of #! interpreters", *path);
+			return -ELOOP;
+		}
+		buf[k] = 0;
+		char *end = strchr(buf, '\n');
+		if (!end && k == (ssize_t)sizeof(lines[0]) - 1) {
+			snprintf(err, n, "%.400s: its #! line is too long", *path);
+			return -ENOEXEC;
+		}
+		if (end)
+			*end = 0;
+		char *interp = buf + 2 + strspn(buf + 2, " \t"), *arg = interp + strcspn(interp, " \t");
+		if (*arg) {
+			*arg++ = 0;
+			arg += strspn(arg, " \t");
+			for (size_t len = strlen(arg); len && (arg[len - 1] == ' ' || arg[len - 1] == '\t'); len--)
+				arg[len - 1] = 0;
+		}
+		if (!*interp) {
+			snprintf(err, n, "%.400s: an empty #! line", *path);
+			return -ENOEXEC;
+		}
+		int argc = 0;
+		while ((*argv)[argc])
+			argc++;
+		char **next = calloc((size_t)argc + 3, sizeof(*next));
+		if (!next)
+			return -ENOMEM;
+		int i = 0;
+		next[i++] = interp;
+		if (*arg)
+			next[i++] = arg;
+		next[i++] = (char *)*path;
+		for (int j = 1; j < argc; j++)
+			next[i++] = (*argv)[j];
+		*argv = next;
+		*path = interp;
+	}
+}
+
 /* PROG as execvp would find it. */
 static const char *resolve(const char *prog, char *buf, size_t n)
 {
@@ -304,7 +360,10 @@ int main(int argc, char **argv)
 	}
 	umem_entered();
 	struct sb_image img;
-	r = load_program(path, argv + optind, environ, &img, err, sizeof(err));
+	char **prog_argv = argv + optind;
+	r = follow_shebang(&path, &prog_argv, err, sizeof(err));
+	if (!r)
+		r = load_program(path, prog_argv, environ, &img, err, sizeof(err));
 	if (r) {
 		sb_msg("dune-sandbox: %s\n", err);
 		return r == -ENOENT ? 127 : 126;

@@ -48,6 +48,7 @@ long umem_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off
 long umem_munmap(uintptr_t addr, size_t len);
 long umem_mprotect(uintptr_t addr, size_t len, int prot);
 long umem_brk(uintptr_t want);
+long umem_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags);
 void umem_set_brk_area(uintptr_t start); /* the reserved SB_BRK_MAX after the program */
 
 /* loader.c */

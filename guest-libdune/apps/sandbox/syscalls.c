@@ -806,11 +806,6 @@ static long execve_call(long nr, uint64_t *a)
 	return (long)t.rax;
 }
 
-static long mremap_call(uint64_t *a)
-{
-	(void)a;
-	return -ENOMEM; /* glibc falls back to allocate, copy and free */
-}
 
 /* Deliberately -ENOSYS, without a word: libc works without them. */
 static bool quietly_unsupported(long nr)
@@ -854,7 +849,7 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 	case SYS_munmap: return umem_munmap(a[0], a[1]);
 	case SYS_mprotect: return umem_mprotect(a[0], a[1], (int)a[2]);
 	case SYS_brk: return umem_brk(a[0]);
-	case SYS_mremap: return mremap_call(a);
+	case SYS_mremap: return umem_mremap(a[0], a[1], a[2], (int)a[3]);
 	case SYS_arch_prctl: return arch_prctl_call(a);
 	case SYS_ioctl: return ioctl_call(a);
 	case SYS_fcntl: return fcntl_call(a);

@@ -6,6 +6,7 @@
  * main.c's fault handler). Every memory call of the sandboxee is checked
  * against this list, so it cannot unmap, remap or change the monitor's
  * memory, and every pointer it passes to Linux must lie in it. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -278,6 +279,38 @@ long umem_mprotect(uintptr_t addr, size_t len, int prot)
 	if (!r)
 		r = insert(addr, end, prot);
 	return r ? r : set_ptes(addr, end, prot);
+}
+
+/* mremap of the sandboxee's own memory, all of one protection; a move
+ * (MREMAP_MAYMOVE) goes where Linux's mmap area has room. MREMAP_FIXED
+ * and MREMAP_DONTUNMAP are not done. */
+long umem_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags)
+{
+	uintptr_t old_end = SB_PAGE_UP(old + old_len);
+	new_len = SB_PAGE_UP(new_len);
+	if ((old & (SB_PAGE - 1)) || !new_len || (flags & ~MREMAP_MAYMOVE) || old_end < old)
+		return -EINVAL;
+	if (!owned(old, old_end))
+		return -EFAULT;
+	int prot = -1;
+	for (unsigned i = 0; i < nregions; i++) {
+		if (regions[i].end <= old || regions[i].start >= old_end)
+			continue;
+		if (prot != -1 && regions[i].prot != prot)
+			return -EINVAL; /* one protection only */
+		prot = regions[i].prot;
+	}
+	long r = raw(SYS_mremap, (long)old, (long)(old_end - old), (long)new_len, flags, 0, 0);
+	if (r < 0 && r > -4096)
+		return r;
+	clear_ptes(old, old_end);
+	flush();
+	cut(old, old_end);
+	if (!umem_in_window((uintptr_t)r, new_len) || umem_add((uintptr_t)r, new_len, prot)) {
+		raw(SYS_munmap, r, (long)new_len, 0, 0, 0, 0);
+		return -ENOMEM;
+	}
+	return r;
 }
 
 /* brk inside the reservation made at load time (PROT_NONE until used). */

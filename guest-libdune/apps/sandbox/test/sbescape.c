@@ -58,6 +58,25 @@ int main(int argc, char **argv)
 		void *m = mmap(MONITOR, 4096, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		return verdict(a, m == MAP_FAILED, strerror(errno));
 	}
+	if (!strcmp(a, "mremap")) { /* not an attack: the monitor's mremap keeps the data */
+		size_t small = 1 << 20, big = 4 << 20;
+		unsigned char *m = mmap(NULL, small, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return 2;
+		for (size_t i = 0; i < small; i += 4096)
+			m[i] = (unsigned char)(i >> 12);
+		unsigned char *g = mremap(m, small, big, MREMAP_MAYMOVE);
+		if (g == MAP_FAILED) {
+			printf("mremap: failed (%s)\n", strerror(errno));
+			return 1;
+		}
+		size_t bad = 0;
+		for (size_t i = 0; i < small; i += 4096)
+			bad += g[i] != (unsigned char)(i >> 12);
+		g[big - 1] = 1; /* the new part is there and writable */
+		printf("mremap: 1 MiB grown to 4 MiB (%s), %zu pages differ\n", g == m ? "in place" : "moved", bad);
+		return bad ? 1 : munmap(g, big) != 0;
+	}
 	if (!strcmp(a, "proc-self-mem")) { /* Linux would write the monitor's memory for us */
 		int fd = open("/proc/self/mem", O_RDWR);
 		int fd2 = open("/proc/thread-self/mem", O_RDONLY);

@@ -15,6 +15,16 @@ verdict() { # id ok|fail text
 	if [ "$2" = ok ]; then echo "ok sandbox.$1 - $3"; else echo "not ok sandbox.$1 - $3"; failures=$((failures + 1)); fi
 }
 
+expect() { # id want-status grep-pattern text command...
+	id=$1 want=$2 pat=$3 text=$4; shift 4
+	out=$("$@" 2>&1); st=$?
+	if [ $st -eq $want ] && echo "$out" | grep -q -- "$pat"; then
+		verdict "$id" ok "$text: status $st, $(echo "$out" | head -1)"
+	else
+		verdict "$id" fail "$text: status $st (want $want), output: $out"
+	fi
+}
+
 # same stdout+stderr and status natively and sandboxed
 same() {
 	id=$1; shift
@@ -54,8 +64,13 @@ busybox gzip -c $w/blob | busybox gunzip | busybox sha256sum
 busybox ls -l $w/fruit $w/nothing-here 2>&1
 for f in pear fig; do busybox grep -c $f $w/fruit; done
 busybox false || echo "false failed as it should"
+$w/hello.sh from-the-script
 SCRIPT
+printf '#!/bin/busybox sh\necho "hello from a #! script: $*"\n' > $work/hello.sh
+chmod +x $work/hello.sh
 same sh-script busybox sh $work/script.sh
+same shebang $work/hello.sh one two
+expect mremap 0 '^mremap: 1 MiB grown to 4 MiB .*, 0 pages differ$' "mremap with MREMAP_MAYMOVE" $SB -- $ESC mremap
 $SB -- busybox gzip -9 -c $work/blob > $work/blob.gz
 $SB -- busybox gunzip -c $work/blob.gz > $work/blob.back
 if cmp -s $work/blob $work/blob.back && [ -s $work/blob.gz ]; then
@@ -113,15 +128,6 @@ net connect deny any
 syscall deny mkdir
 POLICY
 P="$SB --policy $work/web.policy --log $work/deny.log --"
-expect() { # id want-status grep-pattern text command...
-	id=$1 want=$2 pat=$3 text=$4; shift 4
-	out=$("$@" 2>&1); st=$?
-	if [ $st -eq $want ] && echo "$out" | grep -q -- "$pat"; then
-		verdict "$id" ok "$text: status $st, $(echo "$out" | head -1)"
-	else
-		verdict "$id" fail "$text: status $st (want $want), output: $out"
-	fi
-}
 expect policy.read-allowed 0 '^public$' "a file under 'path ro /'" $P busybox cat $work/data/file
 expect policy.read-denied 1 'Permission denied' "a file under 'path deny'" $P busybox cat $work/secret/key
 expect policy.dotdot 1 'Permission denied' "the same through .." $P busybox cat $work/data/../secret/key
