@@ -508,7 +508,7 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
         "escape.exec-then-hlt", "escape.fork-then-hlt", "escape.proc-self-mem",
         "policy.read-allowed", "policy.read-denied", "policy.dotdot", "policy.symlink", "policy.write-ro",
         "policy.write-ro-nothing", "policy.write-rw", "policy.syscall-deny", "policy.exec", "policy.kill-on-deny",
-        "policy.net-allowed", "policy.net-denied", "policy.logged", "policy.bad-file",
+        "policy.net-allowed", "policy.net-denied", "policy.logged", "policy.limit", "policy.bad-file",
         "help", "no-program")]
     dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
     assert "GUEST: sbtest rc=0" in dunehv_boot.user_output(bochs_main.output)

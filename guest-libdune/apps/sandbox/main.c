@@ -369,6 +369,10 @@ int main(int argc, char **argv)
 		return r == -ENOENT ? 127 : 126;
 	}
 	umem_set_brk_area(img.brk_start);
+	if ((r = policy_apply_limits(err, sizeof(err)))) {
+		sb_msg("dune-sandbox: %s\n", err);
+		return 126;
+	}
 	/* What exec would have made of the process: its name, its exe link. */
 	static char exe[4096];
 	if (!realpath(path, exe))

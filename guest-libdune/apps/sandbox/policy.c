@@ -56,6 +56,23 @@ static const struct {
 } limits[] = {{"nofile", RLIMIT_NOFILE}, {"as", RLIMIT_AS}, {"cpu", RLIMIT_CPU}, {"fsize", RLIMIT_FSIZE},
 	      {"nproc", RLIMIT_NPROC}, {"data", RLIMIT_DATA}, {"stack", RLIMIT_STACK}, {"core", RLIMIT_CORE}};
 
+static unsigned long long limit_value[sizeof(limits) / sizeof(limits[0])];
+static bool limit_set[sizeof(limits) / sizeof(limits[0])];
+
+/* The limits, set once the program is loaded (the monitor's own set-up,
+ * libdune's page pool included, does not count against them). */
+int policy_apply_limits(char *err, size_t n)
+{
+	for (unsigned i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		struct rlimit rl = {limit_value[i], limit_value[i]};
+		if (limit_set[i] && setrlimit(limits[i].resource, &rl)) {
+			snprintf(err, n, "limit %s %llu: %s", limits[i].name, limit_value[i], strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static int parse_error(char *err, size_t n, const char *file, int line, const char *what, const char *word)
 {
 	snprintf(err, n, "%s:%d: %s%s%s%s", file, line, what, word ? " '" : "", word ? word : "", word ? "'" : "");
@@ -178,9 +195,8 @@ static int parse_line(char **w, int nw, int line, char *err, size_t n, const cha
 			unsigned long long v = strtoull(w[2], &end, 0);
 			if (*end || w[2][0] == '-')
 				return parse_error(err, n, file, line, "a limit wants a number, not", w[2]);
-			struct rlimit rl = {v, v};
-			if (setrlimit(limits[i].resource, &rl))
-				return parse_error(err, n, file, line, strerror(errno), w[1]);
+			limit_value[i] = v;
+			limit_set[i] = true;
 			return 0;
 		}
 		return parse_error(err, n, file, line, "no such limit:", w[1]);

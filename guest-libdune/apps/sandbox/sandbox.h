@@ -85,6 +85,7 @@ int policy_check_path(const char *real, bool write, int *rule_line);
 int policy_check_net(bool bind, const void *sockaddr, size_t len, int *rule_line);
 int policy_check_syscall(long nr); /* 0 or -EPERM */
 bool policy_has_path_rules(void);
+int policy_apply_limits(char *err, size_t n);
 /* syscalls.c: a system call's number by its name, or -1. */
 long sandbox_syscall_number(const char *name);
 

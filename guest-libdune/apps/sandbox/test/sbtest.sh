@@ -159,6 +159,9 @@ for pat in 'deny openat: read "/tmp/sbtest/secret/key"' 'deny openat: read "/tmp
 	grep -q -F "$pat" $work/deny.log && n=$((n + 1))
 done
 if [ $n -eq 5 ]; then verdict policy.logged ok "--log has each refusal ($(wc -l < $work/deny.log) lines)"; else verdict policy.logged fail "$n of 5 found: $(cat $work/deny.log)"; fi
+printf 'limit fsize 1024\n' > $work/limit.policy
+expect policy.limit 153 '' "'limit fsize 1024': writing 4096 bytes ends with SIGXFSZ" \
+	$SB --policy $work/limit.policy -- busybox sh -c "busybox head -c 4096 /bin/busybox > $work/rw/big"
 printf 'path ro /\npth rw /tmp\n' > $work/bad.policy
 expect policy.bad-file 126 "bad.policy:2: unknown keyword 'pth'" "a bad policy file" $SB --policy $work/bad.policy -- busybox true
 
