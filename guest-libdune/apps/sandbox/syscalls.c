@@ -33,32 +33,33 @@
 
 int sandbox_log_fd = -1;
 
-void sb_msg(const char *fmt, ...)
+/* One formatted line to fd, from ring 0 (a system call through Linux). */
+static void write_line(int fd, const char *fmt, va_list ap)
 {
 	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
-	struct dune_tf t = {.rax = SYS_write, .rdi = 2, .rsi = (uint64_t)line, .rdx = (uint64_t)(n > 0 ? n : 0)};
+	struct dune_tf t = {.rax = SYS_write, .rdi = (uint64_t)fd, .rsi = (uint64_t)line, .rdx = (uint64_t)(n > 0 ? n : 0)};
 	dune_passthrough_syscall(&t);
+}
+
+void sb_msg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(2, fmt, ap);
+	va_end(ap);
 }
 
 void sandbox_log(const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 	if (sandbox_log_fd < 0)
 		return;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	write_line(sandbox_log_fd, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (n > 0)
-		(void)!write(sandbox_log_fd, line, (size_t)n);
 }
 
 /* What an argument is (the rest are plain values). */
