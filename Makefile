@@ -116,6 +116,16 @@ $(UNIT_BIN): $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c tests/uni
 	gcc $(UNIT_CFLAGS) -o $@ $(patsubst %,hv/%.c,$(UNIT_HV)) $(wildcard tests/unit/*.c)
 unit-bin: $(UNIT_BIN)
 
+# dune-sandbox's policy and path resolution, on the host with the same sanitizers.
+SANDBOX_UNIT_BIN := $(BUILD)/unit/sandbox-unit
+SANDBOX_UNIT_SRC := guest-libdune/apps/sandbox/policy.c guest-libdune/apps/sandbox/paths.c \
+	guest-libdune/apps/sandbox/test/policy_unit.c
+$(SANDBOX_UNIT_BIN): $(SANDBOX_UNIT_SRC) guest-libdune/apps/sandbox/sandbox.h
+	@mkdir -p $(@D)
+	gcc -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+		-Iguest-libdune -Iguest-libdune/apps/sandbox -o $@ $(SANDBOX_UNIT_SRC)
+sandbox-unit-bin: $(SANDBOX_UNIT_BIN)
+
 run: setup
 	@$(MAKE) --no-print-directory efi guest
 	$(PYTHON) scripts/run-demo.py

@@ -38,6 +38,19 @@ def test_every_suite_passes():
     assert re.search(r"^\d+ tests, 0 failed checks$", r.stdout, re.M)
 
 
+def test_sandbox_policy_and_paths():
+    """guest-libdune/apps/sandbox's policy parser and matching and its path
+    resolution (.., links, descriptors), on the host with the sanitizers."""
+    subprocess.run(["make", "-s", "sandbox-unit-bin"], cwd=ROOT, check=True)
+    r = subprocess.run([str(ROOT / "build/unit/sandbox-unit")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    print(r.stdout)
+    print(r.stderr)
+    assert r.returncode == 0, r.stderr
+    for name in ("policy.paths", "policy.net", "policy.syscalls_and_options", "policy.bad_files", "paths.resolve"):
+        assert f"PASS {name}" in r.stdout
+    assert "5 tests, 0 failed checks" in r.stdout
+
+
 def test_runner_reports_failures():
     """The runner must be able to fail: an unknown test name selects nothing
     and exits non-zero instead of claiming success."""

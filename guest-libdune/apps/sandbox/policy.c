@@ -210,6 +210,17 @@ static int parse_line(char **w, int nw, int line, char *err, size_t n, const cha
 	return parse_error(err, n, file, line, "unknown keyword", w[0]);
 }
 
+void policy_reset(void)
+{
+	for (unsigned i = 0; i < n_path_rules; i++)
+		free(path_rules[i].prefix);
+	n_path_rules = n_net_rules = 0;
+	memset(syscall_rule, 0, sizeof(syscall_rule));
+	memset(limit_set, 0, sizeof(limit_set));
+	syscall_default_deny = policy_kill_on_deny = false;
+	policy_file = NULL;
+}
+
 int policy_load(const char *file, char *err, size_t n)
 {
 	FILE *f = fopen(file, "re");

@@ -80,6 +80,7 @@ enum policy_access { POLICY_DENY, POLICY_RO, POLICY_RW };
 extern bool policy_kill_on_deny;
 extern const char *policy_file;
 int policy_load(const char *file, char *err, size_t n);
+void policy_reset(void); /* back to the null policy */
 /* 0 or -EACCES; *rule_line: the rule that decided (0: no rule). */
 int policy_check_path(const char *real, bool write, int *rule_line);
 int policy_check_net(bool bind, const void *sockaddr, size_t len, int *rule_line);
