@@ -292,9 +292,12 @@ static long check_path(long nr, int dirfd, char *path, bool write, bool follow)
 	long r = sandbox_resolve(dirfd, path, follow, real);
 	if (r)
 		return r;
-	if (policy_check_path(real, write, &line))
-		return deny(nr, -EACCES, "%s \"%s\" (%s), %s", write ? "write" : "read", path, real,
-			    line ? "path rule at line" : "no path rule covers it");
+	if (policy_check_path(real, write, &line)) {
+		if (line)
+			return deny(nr, -EACCES, "%s \"%s\" (%s), path rule at line %d", write ? "write" : "read", path, real,
+				    line);
+		return deny(nr, -EACCES, "%s \"%s\" (%s), no path rule covers it", write ? "write" : "read", path, real);
+	}
 	memcpy(path, real, strlen(real) + 1);
 	return 0;
 }
@@ -692,8 +695,10 @@ static long check_sockaddr(long nr, bool bind, uint64_t addr, uint64_t len)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, text, sizeof(text));
 			port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 		}
-		return deny(nr, -EACCES, "%s %s port %u, %s%s", bind ? "bind" : "connect", text, port,
-			    line ? "net rule at line " : "no net rule covers it", "");
+		if (line)
+			return deny(nr, -EACCES, "%s %s port %u, net rule at line %d", bind ? "bind" : "connect", text, port,
+				    line);
+		return deny(nr, -EACCES, "%s %s port %u, no net rule covers it", bind ? "bind" : "connect", text, port);
 	}
 	return 0;
 }

@@ -154,8 +154,9 @@ expect policy.net-denied 1 'Permission denied' "connect to 127.0.0.1:7001 (a lis
 	timeout 30 $P busybox nc 127.0.0.1 7001
 kill %1 %2 2>/dev/null
 n=0
-for pat in 'deny openat: read "/tmp/sbtest/secret/key"' 'deny openat: read "/tmp/sbtest/data/../secret/key" (/tmp/sbtest/secret/key)' \
-	'deny mkdir: system call rule' 'deny connect: connect 127.0.0.1 port 7001' 'deny openat: write'; do
+for pat in 'deny openat: read "/tmp/sbtest/secret/key" (/tmp/sbtest/secret/key), path rule at line 3' \
+	'deny openat: read "/tmp/sbtest/data/../secret/key" (/tmp/sbtest/secret/key), path rule at line 3' \
+	'deny mkdir: system call rule' 'deny connect: connect 127.0.0.1 port 7001, net rule at line 7' 'deny openat: write'; do
 	grep -q -F "$pat" $work/deny.log && n=$((n + 1))
 done
 if [ $n -eq 5 ]; then verdict policy.logged ok "--log has each refusal ($(wc -l < $work/deny.log) lines)"; else verdict policy.logged fail "$n of 5 found: $(cat $work/deny.log)"; fi
