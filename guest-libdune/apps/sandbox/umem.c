@@ -245,24 +245,34 @@ long umem_munmap(uintptr_t addr, size_t len)
 	uintptr_t end = SB_PAGE_UP(addr + len);
 	if ((addr & (SB_PAGE - 1)) || !len || end < addr)
 		return -EINVAL;
-	/* Only the sandboxee's own pages; holes in the range are fine (as Linux). */
+	/* Only the sandboxee's own pages; holes in the range are fine (as
+	 * Linux). Its page-table entries and its claim go first: once Linux
+	 * may hand the addresses to the monitor, no user entry may lead there
+	 * (a munmap that then fails leaves memory the sandboxee lost, never
+	 * memory it kept too much of). At most 64 regions at once. */
+	struct region gone[64];
+	unsigned n = 0;
 	for (unsigned i = 0; i < nregions; i++) {
 		uintptr_t s = regions[i].start > addr ? regions[i].start : addr;
 		uintptr_t e = regions[i].end < end ? regions[i].end : end;
 		if (s >= e)
 			continue;
-		long r = raw(SYS_munmap, (long)s, (long)(e - s), 0, 0, 0, 0);
-		if (r)
-			return r;
+		if (n == sizeof(gone) / sizeof(gone[0]))
+			return -ENOMEM;
+		gone[n++] = (struct region){s, e, 0};
 	}
-	for (unsigned i = 0; i < nregions; i++) {
-		uintptr_t s = regions[i].start > addr ? regions[i].start : addr;
-		uintptr_t e = regions[i].end < end ? regions[i].end : end;
-		if (s < e)
-			clear_ptes(s, e);
-	}
+	long r = cut(addr, end);
+	if (r)
+		return r;
+	for (unsigned i = 0; i < n; i++)
+		clear_ptes(gone[i].start, gone[i].end);
 	flush();
-	return cut(addr, end);
+	for (unsigned i = 0; i < n; i++) {
+		long u = raw(SYS_munmap, (long)gone[i].start, (long)(gone[i].end - gone[i].start), 0, 0, 0, 0);
+		if (u && !r)
+			r = u;
+	}
+	return r;
 }
 
 long umem_mprotect(uintptr_t addr, size_t len, int prot)
