@@ -9,8 +9,11 @@
  *   loader.c   ELF loading (static and PT_INTERP, PIE or not), the initial
  *              stack and auxiliary vector
  *   syscalls.c the system-call table: what each argument is, checked before
- *              Linux sees it; calls it does not know are refused
- *   main.c     the command line, Dune entry, running the program */
+ *              Linux sees it; calls it does not know are refused; fork and
+ *              execve (a new monitor)
+ *   policy.c   the policy file: path, net, syscall, limit and on-deny rules
+ *   paths.c    paths resolved to their real path for the policy
+ *   main.c     the command line, Dune entry, faults, running the program */
 #ifndef SANDBOX_H
 #define SANDBOX_H
 
