@@ -240,10 +240,16 @@ int acpi_sleep_from_tables(u64 rsdp_pa, acpi_map_fn map, void *ctx, struct acpi_
 	return 0;
 }
 
+/* Whether an access of size bytes at port includes guarded byte b. */
+static bool in_access(const struct acpi_guarded_byte *b, u16 port, u32 size)
+{
+	return b->port >= port && (u32)b->port < (u32)port + size;
+}
+
 bool acpi_sleep_touches(const struct acpi_sleep_guard *g, u16 port, u32 size)
 {
 	for (u32 i = 0; i < g->count; i++)
-		if (g->bytes[i].port >= port && (u32)g->bytes[i].port < (u32)port + size)
+		if (in_access(&g->bytes[i], port, size))
 			return true;
 	return false;
 }
@@ -253,7 +259,7 @@ struct acpi_out_verdict acpi_sleep_filter_out(const struct acpi_sleep_guard *g, 
 	struct acpi_out_verdict v = {.value = value, .refused = -1};
 	for (u32 i = 0; i < g->count; i++) {
 		const struct acpi_guarded_byte *b = &g->bytes[i];
-		if (b->port < port || (u32)b->port >= (u32)port + size)
+		if (!in_access(b, port, size))
 			continue;
 		unsigned shift = 8 * (b->port - port);
 		u8 byte = (u8)(value >> shift);
@@ -288,7 +294,7 @@ u32 acpi_sleep_filter_in(const struct acpi_sleep_guard *g, u16 port, u32 size, u
 		return value;
 	for (u32 i = 0; i < g->count; i++) {
 		const struct acpi_guarded_byte *b = &g->bytes[i];
-		if (b->role == ACPI_BYTE_WAKE_STATUS && b->port >= port && (u32)b->port < (u32)port + size)
+		if (b->role == ACPI_BYTE_WAKE_STATUS && in_access(b, port, size))
 			value |= ACPI_WAK_STS << (8 * (b->port - port));
 	}
 	return value;

@@ -93,21 +93,14 @@ static void usage(FILE *f)
 		   "Exit status: PROG's, or 128+N when signal N ended it; 126/127 when it could not run.\n");
 }
 
-static long raw_syscall(long nr, long a, long b, long c, long d)
-{
-	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a, .rsi = (uint64_t)b, .rdx = (uint64_t)c, .rcx = (uint64_t)d};
-	dune_passthrough_syscall(&t);
-	return (long)t.rax;
-}
-
 /* Ends the process with sig, its default action, as Linux would have. */
 void sandbox_kill(int sig)
 {
 	uint64_t dfl[4] = {(uint64_t)SIG_DFL, 0, 0, 0}, unblock = 1ull << (sig - 1);
-	raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, 8);
-	raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&unblock, 0, 8);
-	raw_syscall(SYS_tgkill, getpid(), (long)gettid(), sig, 0);
-	raw_syscall(SYS_exit_group, 128 + sig, 0, 0, 0);
+	sb_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, 8, 0, 0);
+	sb_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&unblock, 0, 8, 0, 0);
+	sb_syscall(SYS_tgkill, getpid(), (long)gettid(), sig, 0, 0, 0);
+	sb_syscall(SYS_exit_group, 128 + sig, 0, 0, 0, 0, 0);
 	for (;;)
 		;
 }

@@ -29,6 +29,16 @@
 #define SB_STACK_SIZE (8ul << 20)
 #define SB_BRK_MAX (1ul << 30) /* address space reserved for brk after the program */
 
+/* A system call to Linux from the monitor (ring 0), with Linux's raw
+ * result (-errno on failure); unused arguments are 0. */
+static inline long sb_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a0, .rsi = (uint64_t)a1, .rdx = (uint64_t)a2,
+			    .rcx = (uint64_t)a3 /* r10 */, .r8 = (uint64_t)a4, .r9 = (uint64_t)a5};
+	dune_passthrough_syscall(&t);
+	return (long)t.rax;
+}
+
 /* umem.c */
 int umem_init(void);
 /* From now on the page tables are the CPU's: changes are flushed. */

@@ -40,8 +40,7 @@ static void write_line(int fd, const char *fmt, va_list ap)
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
-	struct dune_tf t = {.rax = SYS_write, .rdi = (uint64_t)fd, .rsi = (uint64_t)line, .rdx = (uint64_t)(n > 0 ? n : 0)};
-	dune_passthrough_syscall(&t);
+	sb_syscall(SYS_write, fd, (long)line, n > 0 ? n : 0, 0, 0, 0);
 }
 
 void sb_msg(const char *fmt, ...)
@@ -361,9 +360,7 @@ static long checked_args(long nr, const struct call_spec *c, uint64_t *a, char p
 
 static long pass(long nr, const uint64_t *a)
 {
-	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = a[0], .rsi = a[1], .rdx = a[2], .rcx = a[3], .r8 = a[4], .r9 = a[5]};
-	dune_passthrough_syscall(&t);
-	return (long)t.rax;
+	return sb_syscall(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 }
 
 /* readv and friends: the iovec array is copied, each buffer checked. */
@@ -447,8 +444,7 @@ static long sigaction_call(uint64_t *a)
 		memcpy(&act, (void *)a[1], sizeof(act));
 		if (act.handler == (uint64_t)SIG_DFL || act.handler == (uint64_t)SIG_IGN) {
 			struct k_sigaction k = {act.handler, 0, 0, act.mask};
-			struct dune_tf t = {.rax = SYS_rt_sigaction, .rdi = (uint64_t)sig, .rsi = (uint64_t)&k, .rdx = 0, .rcx = 8};
-			dune_passthrough_syscall(&t);
+			sb_syscall(SYS_rt_sigaction, sig, (long)&k, 0, 8, 0, 0);
 		}
 		actions[sig] = act;
 	}
@@ -790,10 +786,8 @@ static long execve_call(long nr, uint64_t *a)
 	if ((r = check_path(nr, AT_FDCWD, path, false, true)))
 		return r;
 	/* what execve itself would refuse first */
-	struct dune_tf t = {.rax = SYS_access, .rdi = (uint64_t)path, .rsi = X_OK};
-	dune_passthrough_syscall(&t);
-	if ((long)t.rax)
-		return (long)t.rax;
+	if ((r = sb_syscall(SYS_access, (long)path, X_OK, 0, 0, 0, 0)))
+		return r;
 	unsigned head = sandbox_exec_argv(argv, 16, path), argc = 0, envc = 0;
 	char *pool = strings;
 	size_t left = sizeof(strings);
@@ -806,10 +800,7 @@ static long execve_call(long nr, uint64_t *a)
 	envp[0] = NULL;
 	if (p_envp && (r = copy_string_array(p_envp, envp, EXEC_MAX_STRINGS, &envc, &pool, &left)))
 		return r;
-	t = (struct dune_tf){.rax = SYS_execve, .rdi = (uint64_t)sandbox_monitor_path, .rsi = (uint64_t)argv,
-			     .rdx = (uint64_t)envp};
-	dune_passthrough_syscall(&t);
-	return (long)t.rax;
+	return sb_syscall(SYS_execve, (long)sandbox_monitor_path, (long)argv, (long)envp, 0, 0, 0);
 }
 
 

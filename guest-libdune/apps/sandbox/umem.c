@@ -194,14 +194,6 @@ int umem_strcpy(char *buf, size_t n, uintptr_t p)
 	return -ENAMETOOLONG;
 }
 
-static long raw(long nr, long a, long b, long c, long d, long e, long f)
-{
-	struct dune_tf tf = {.rax = (uint64_t)nr, .rdi = (uint64_t)a, .rsi = (uint64_t)b, .rdx = (uint64_t)c,
-			     .rcx = (uint64_t)d, .r8 = (uint64_t)e, .r9 = (uint64_t)f};
-	dune_passthrough_syscall(&tf);
-	return (long)tf.rax;
-}
-
 /* mmap: a hint is dropped (Linux then picks an address in its mmap area,
  * which is a guest-physical window); MAP_FIXED may replace only the
  * sandboxee's own memory, else it must land where nothing is mapped. */
@@ -226,15 +218,15 @@ long umem_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off
 	} else {
 		addr = 0;
 	}
-	long r = raw(SYS_mmap, (long)addr, (long)size, prot, flags & ~MAP_GROWSDOWN, fd, off);
+	long r = sb_syscall(SYS_mmap, (long)addr, (long)size, prot, flags & ~MAP_GROWSDOWN, fd, off);
 	if (r < 0 && r > -4096)
 		return r;
 	if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && addr && (uintptr_t)r != addr) {
-		raw(SYS_munmap, r, (long)size, 0, 0, 0, 0); /* kernels before 4.17 ignore the flag */
+		sb_syscall(SYS_munmap, r, (long)size, 0, 0, 0, 0); /* kernels before 4.17 ignore the flag */
 		return -EEXIST;
 	}
 	if (!umem_in_window((uintptr_t)r, size) || umem_add((uintptr_t)r, size, prot)) {
-		raw(SYS_munmap, r, (long)size, 0, 0, 0, 0);
+		sb_syscall(SYS_munmap, r, (long)size, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
 	return r;
@@ -268,7 +260,7 @@ long umem_munmap(uintptr_t addr, size_t len)
 		clear_ptes(gone[i].start, gone[i].end);
 	flush();
 	for (unsigned i = 0; i < n; i++) {
-		long u = raw(SYS_munmap, (long)gone[i].start, (long)(gone[i].end - gone[i].start), 0, 0, 0, 0);
+		long u = sb_syscall(SYS_munmap, (long)gone[i].start, (long)(gone[i].end - gone[i].start), 0, 0, 0, 0);
 		if (u && !r)
 			r = u;
 	}
@@ -282,7 +274,7 @@ long umem_mprotect(uintptr_t addr, size_t len, int prot)
 		return -EINVAL;
 	if (!owned(addr, end))
 		return -ENOMEM;
-	long r = raw(SYS_mprotect, (long)addr, (long)(end - addr), prot, 0, 0, 0);
+	long r = sb_syscall(SYS_mprotect, (long)addr, (long)(end - addr), prot, 0, 0, 0);
 	if (r)
 		return r;
 	r = cut(addr, end);
@@ -310,14 +302,14 @@ long umem_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags)
 			return -EINVAL; /* one protection only */
 		prot = regions[i].prot;
 	}
-	long r = raw(SYS_mremap, (long)old, (long)(old_end - old), (long)new_len, flags, 0, 0);
+	long r = sb_syscall(SYS_mremap, (long)old, (long)(old_end - old), (long)new_len, flags, 0, 0);
 	if (r < 0 && r > -4096)
 		return r;
 	clear_ptes(old, old_end);
 	flush();
 	cut(old, old_end);
 	if (!umem_in_window((uintptr_t)r, new_len) || umem_add((uintptr_t)r, new_len, prot)) {
-		raw(SYS_munmap, r, (long)new_len, 0, 0, 0, 0);
+		sb_syscall(SYS_munmap, r, (long)new_len, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
 	return r;
@@ -335,7 +327,7 @@ long umem_brk(uintptr_t want)
 		return (long)brk_cur;
 	if (new_top < old_top) {
 		/* give the pages back: fresh zero pages if it grows again, as brk */
-		raw(SYS_madvise, (long)new_top, (long)(old_top - new_top), MADV_DONTNEED, 0, 0, 0);
+		sb_syscall(SYS_madvise, (long)new_top, (long)(old_top - new_top), MADV_DONTNEED, 0, 0, 0);
 		umem_mprotect(new_top, old_top - new_top, PROT_NONE);
 	}
 	brk_cur = want;
