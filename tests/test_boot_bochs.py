@@ -487,7 +487,11 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     sort, wc, sha256sum, sh's exit status, a missing file, uname, a gzip -9
     and gunzip round trip) and dynamically linked programs of Debian's
     coreutils (sha256sum, sort, ls -l: ld.so loaded from PT_INTERP) give
-    the same output and exit status sandboxed as natively; sbescape's
+    the same output and exit status sandboxed as natively; threads: a
+    pthread program (sbthreads: mutex, atomics, TLS, condition variable,
+    100 threads one after another, a thread's thread, mmap/malloc in 4
+    threads at once, fork in a thread, posix_spawn) judges itself, and
+    Debian's xz -T2 compresses as natively and decompresses; sbescape's
     attacks on the monitor (its memory passed to write, read, writev and
     openat, mprotect and MAP_FIXED over it) get errors, and its reads and
     writes of the monitor, VMCALL, HLT and a CR3 write end it with the
@@ -502,6 +506,8 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     ids = ["sandbox." + i for i in (
         "echo", "cat", "ls", "sort", "wc", "sha256sum", "exit-status", "missing-file", "uname",
         "dyn-sha256sum", "dyn-sort", "dyn-ls", "sh-script", "shebang", "mremap", "gzip",
+        "threads.counter", "threads.tls-and-tids", "threads.condvar", "threads.churn", "threads.nested",
+        "threads.memory", "threads.fork-in-thread", "threads.posix-spawn", "xz-threads",
         "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
         "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
         "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",

@@ -81,20 +81,27 @@ cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootf
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"
 cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" "$out/libdune/ring3gate" \
-	"$out/libdune/dune-sandbox" "$out/libdune/sbescape" "$top/guest-libdune/apps/sandbox/test/sbtest.sh" \
+	"$out/libdune/dune-sandbox" "$out/libdune/sbescape" "$out/libdune/sbthreads" "$top/guest-libdune/apps/sandbox/test/sbtest.sh" \
 	"$out/rootfs/opt/libdune/"
 
-# Dynamically linked programs from Debian's packages (coreutils), with the
-# libraries ldd names, for dune-sandbox's tests.
+# Dynamically linked programs from Debian's packages (coreutils, xz-utils),
+# with the libraries ldd names, for dune-sandbox's tests.
 echo "guest/build: Debian's dynamic programs for dune-sandbox"
 mkdir -p "$out/rootfs/usr/bin"
-for prog in /usr/bin/sha256sum /usr/bin/sort /usr/bin/ls; do
-	[ -x "$prog" ] || die "$prog missing (coreutils)"
+for prog in /usr/bin/sha256sum /usr/bin/sort /usr/bin/ls /usr/bin/xz; do
+	[ -x "$prog" ] || die "$prog missing (coreutils, xz-utils)"
 	cp "$prog" "$out/rootfs/usr/bin/"
 	for lib in $(ldd "$prog" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
 		mkdir -p "$out/rootfs$(dirname "$lib")"
 		cp -L "$lib" "$out/rootfs$lib"
 	done
 done
+
+# glibc opens libgcc_s with dlopen for pthread_exit and pthread_cancel
+# (unwinding), so ldd does not name it
+gcc_s=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+[ -n "$gcc_s" ] || die "libgcc_s.so.1 missing (libgcc-s1)"
+mkdir -p "$out/rootfs$(dirname "$gcc_s")"
+cp -L "$gcc_s" "$out/rootfs$gcc_s"
 
 "$top/scripts/build-initramfs.sh" "$out/initrd.img" "$out/rootfs"

@@ -120,10 +120,15 @@ static void page_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	uintptr_t page = SB_PAGE_DOWN(addr);
 	ptent_t *pte;
 	if (!(tf->cs & 3)) {
+		sb_lock(); /* another thread may be mapping the same page */
 		bool present = !dune_vm_lookup(pgroot, (void *)page, CREATE_NONE, &pte) && (*pte & PTE_P);
-		if (present || umem_owns(page, SB_PAGE) || !umem_in_window(page, SB_PAGE) ||
-		    dune_vm_map_phys(pgroot, (void *)page, SB_PAGE, (void *)dune_va_to_pa((void *)page), PERM_R | PERM_W))
+		bool bad = (fec & 1) /* a protection fault */ ||
+			   (!present && (umem_owns(page, SB_PAGE) || !umem_in_window(page, SB_PAGE) ||
+					 dune_vm_map_phys(pgroot, (void *)page, SB_PAGE, (void *)dune_va_to_pa((void *)page),
+							  PERM_R | PERM_W)));
+		if (bad)
 			monitor_bug("a page fault", tf);
+		sb_unlock();
 		dune_flush_tlb_one(page);
 		return;
 	}

@@ -8,6 +8,8 @@
  *              and the checks on every pointer it passes
  *   loader.c   ELF loading (static and PT_INTERP, PIE or not), the initial
  *              stack and auxiliary vector
+ *   threads.c  clone of threads (a monitor thread each), their exit,
+ *              set_tid_address and futex
  *   syscalls.c the system-call table: what each argument is, checked before
  *              Linux sees it; calls it does not know are refused; fork and
  *              execve (a new monitor)
@@ -40,6 +42,9 @@ static inline long sb_syscall(long nr, long a0, long a1, long a2, long a3, long 
 }
 
 /* umem.c */
+/* The lock on the sandboxee's memory list and the page tables (recursive). */
+void sb_lock(void);
+void sb_unlock(void);
 int umem_init(void);
 /* From now on the page tables are the CPU's: changes are flushed. */
 void umem_entered(void);
@@ -73,6 +78,14 @@ struct sb_image {
 /* Loads path with argv/envp into the sandboxee's memory; on error a
  * message in err (size n) and a negative errno. */
 int load_program(const char *path, char *const argv[], char *const envp[], struct sb_image *img, char *err, size_t n);
+
+/* threads.c: clone with CLONE_THREAD (a: the call's arguments; tf: the
+ * parent's registers), and the calls that act on one thread */
+long sandbox_clone_thread(const uint64_t *a, const struct dune_tf *tf);
+long sandbox_thread_exit(uint64_t status);
+long sandbox_set_tid_address(uint64_t at);
+long sandbox_futex(uint64_t *a);
+void sandbox_thread_forked(void);
 
 /* syscalls.c */
 void sandbox_syscall(struct dune_tf *tf);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,7 +213,8 @@ static const struct call_spec calls[] = {
 	CALL(SYS_poll, INOUTN(0, 1, 8)),
 	CALL(SYS_wait4, OUT_FIX0(1, 4), OUT_FIX0(3, 144)),
 	CALL(SYS_waitid, OUT_FIX0(2, 128), OUT_FIX0(4, 144)),
-	CALL(SYS_set_tid_address, OUT_FIX(0, 4)),
+	CALL(SYS_set_tid_address), /* done by threads.c */
+	CALL(SYS_futex),
 	CALL(SYS_madvise),          /* the range: checked in dispatch */
 	CALL(SYS_sched_getaffinity, OUT(2, 1)),
 	CALL(SYS_getgroups, OUTN(1, 0, 4)),
@@ -368,7 +370,7 @@ static long vectored(long nr, uint64_t *a, bool linux_writes)
 {
 	if (monitor_fd((int)a[0]))
 		return -EBADF;
-	static struct iovec iov[IOV_MAX];
+	struct iovec iov[IOV_MAX]; /* per thread: on the handler's stack */
 	uint64_t count = a[2];
 	if (count > IOV_MAX)
 		return -EINVAL;
@@ -469,13 +471,17 @@ static long arch_prctl_call(uint64_t *a)
 	}
 }
 
-/* Signals to the sandboxee itself only (its own process and thread). */
+/* Signals to the sandboxee itself only (its own process and threads;
+ * tkill as tgkill in this process, so Linux refuses another's thread). */
 static long kill_call(long nr, uint64_t *a)
 {
 	long pid = (long)getpid();
-	if ((nr == SYS_kill && (long)a[0] != pid && a[0] != 0) || (nr == SYS_tgkill && (long)a[0] != pid) ||
-	    (nr == SYS_tkill && (long)a[0] != (long)gettid()))
+	if ((nr == SYS_kill && (long)a[0] != pid && a[0] != 0) || (nr == SYS_tgkill && (long)a[0] != pid))
 		return -EPERM;
+	if (nr == SYS_tkill) {
+		uint64_t b[6] = {(uint64_t)pid, a[0], a[1]};
+		return pass(SYS_tgkill, b);
+	}
 	return pass(nr, a);
 }
 
@@ -580,8 +586,8 @@ static long msg_call(long nr, uint64_t *a)
 {
 	if (monitor_fd((int)a[0]))
 		return -EBADF;
-	static struct msghdr m;
-	static struct iovec iov[IOV_MAX];
+	struct msghdr m;
+	struct iovec iov[IOV_MAX];
 	bool recv = nr == SYS_recvmsg;
 	if (!umem_ok(a[1], sizeof(m), recv))
 		return -EFAULT;
@@ -699,13 +705,17 @@ static long check_sockaddr(long nr, bool bind, uint64_t addr, uint64_t len)
 	return 0;
 }
 
-/* fork, vfork (done as fork: the monitor cannot share its memory with a
- * second process) and clone without CLONE_VM: a new process with a copy of
- * the sandboxee and of the monitor. The child comes back here in Linux mode
- * (dune-abi 1.9) with 0; it enters Dune with a context of its own, its page
- * tables being its copy of ours, and resumes ring 3 with 0. */
-static void __attribute__((noreturn)) fork_child(struct dune_tf *tf)
+/* fork, vfork and clone of a process: a new process with a copy of the
+ * sandboxee and of the monitor (vfork and posix_spawn's CLONE_VM|CLONE_VFORK
+ * too, as the monitor cannot share its memory with a second process; the
+ * parent still waits for the child's execve or exit). The child comes back
+ * here in Linux mode (dune-abi 1.9) with 0; it enters Dune with a context
+ * of its own, its page tables being its copy of ours, and resumes ring 3
+ * with 0, on the stack clone named if any. Threads: threads.c. */
+static void __attribute__((noreturn)) fork_child(struct dune_tf *tf, uint64_t stack)
 {
+	sb_unlock();
+	sandbox_thread_forked();
 	int r = dune_enter();
 	if (r) {
 		char msg[96];
@@ -714,25 +724,35 @@ static void __attribute__((noreturn)) fork_child(struct dune_tf *tf)
 		syscall(SYS_exit_group, 126);
 	}
 	tf->rax = 0;
+	if (stack)
+		tf->rsp = stack;
 	dune_pop_trap_frame(tf);
 }
 
 static long fork_call(long nr, uint64_t *a, struct dune_tf *tf)
 {
+	uint64_t b[6] = {SIGCHLD}, stack = 0;
+	if (nr == SYS_vfork)
+		b[0] = CLONE_VFORK | SIGCHLD;
 	if (nr == SYS_clone) {
 		uint64_t flags = a[0];
-		if (flags & (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_SETTLS))
-			return -ENOSYS; /* threads: not yet */
-		if (a[1])
-			return -EINVAL; /* a new stack for a process of its own */
+		if (flags & CLONE_THREAD)
+			return sandbox_clone_thread(a, tf);
+		if (flags & (CLONE_SIGHAND | CLONE_SETTLS | CLONE_FILES | CLONE_FS))
+			return -EINVAL; /* shared with a process of its own: not done */
 		if ((flags & (CLONE_PARENT_SETTID | CLONE_PIDFD)) && !umem_ok(a[2], 4, true))
 			return -EFAULT;
 		if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !umem_ok(a[3], 4, true))
 			return -EFAULT;
+		stack = a[1];
+		b[0] = flags & ~(uint64_t)CLONE_VM;
+		b[2] = a[2], b[3] = a[3];
 	}
-	long r = pass(nr == SYS_vfork ? SYS_fork : nr, a);
+	sb_lock(); /* no other thread of the monitor mid-change in the child's copy */
+	long r = pass(SYS_clone, b);
 	if (r == 0)
-		fork_child(tf);
+		fork_child(tf, stack);
+	sb_unlock();
 	return r;
 }
 
@@ -767,7 +787,7 @@ static long copy_string_array(uint64_t array, char **out, unsigned max, unsigned
 	return 0;
 }
 
-static long execve_call(long nr, uint64_t *a)
+static long execve_locked(long nr, uint64_t *a)
 {
 	static char path[PATH_MAX];
 	static char strings[EXEC_MAX_BYTES];
@@ -803,11 +823,21 @@ static long execve_call(long nr, uint64_t *a)
 	return sb_syscall(SYS_execve, (long)sandbox_monitor_path, (long)argv, (long)envp, 0, 0, 0);
 }
 
+static long execve_call(long nr, uint64_t *a)
+{
+	static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER; /* its buffers: one execve at a time */
+	pthread_mutex_lock(&exec_lock);
+	long r = execve_locked(nr, a);
+	pthread_mutex_unlock(&exec_lock);
+	return r;
+}
+
 
 /* Deliberately -ENOSYS, without a word: libc works without them. */
 static bool quietly_unsupported(long nr)
 {
-	return nr == SYS_rseq || nr == SYS_set_robust_list || nr == SYS_get_robust_list;
+	return nr == SYS_rseq || nr == SYS_set_robust_list || nr == SYS_get_robust_list ||
+	       nr == SYS_clone3; /* glibc then uses clone */
 }
 
 long sandbox_syscall_number(const char *name)
@@ -880,6 +910,9 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 	case SYS_sendmsg: case SYS_recvmsg: return msg_call(nr, a);
 	case SYS_fork: case SYS_vfork: case SYS_clone: return fork_call(nr, a, tf);
 	case SYS_execve: case SYS_execveat: return execve_call(nr, a);
+	case SYS_exit: return sandbox_thread_exit(a[0]);
+	case SYS_set_tid_address: return sandbox_set_tid_address(a[0]);
+	case SYS_futex: return sandbox_futex(a);
 	case SYS_readlink: case SYS_readlinkat: return readlink_call(nr, a, paths);
 	}
 	if (nr < 0 || (unsigned long)nr >= NCALLS || !calls[nr].name) {

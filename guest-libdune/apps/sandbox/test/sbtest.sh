@@ -78,6 +78,21 @@ if cmp -s $work/blob $work/blob.back && [ -s $work/blob.gz ]; then
 else
 	verdict gzip fail "gzip/gunzip round trip differs"
 fi
+# threads: a pthread program that judges itself (its lines are its
+# verdicts), and Debian's xz with two threads, compressing (64 KiB blocks,
+# one per worker) and decompressing, its output the same as natively's
+THR=${THR:-/opt/libdune/sbthreads}
+$SB -- $THR 2>&1; st=$?
+[ $st -eq 0 ] || { echo "sbthreads sandboxed: status $st"; failures=$((failures + 1)); }
+/usr/bin/xz -T2 -1 --block-size=64KiB -c $work/blob > $work/native.xz
+$SB -- /usr/bin/xz -vv -T2 -1 --block-size=64KiB -c $work/blob > $work/sandboxed.xz 2> $work/xz.err; st=$?
+$SB -- /usr/bin/xz -T2 -d -c $work/sandboxed.xz > $work/blob.xzback; st2=$?
+if [ $st -eq 0 ] && [ $st2 -eq 0 ] && grep -q "Using up to 2 threads" $work/xz.err && cmp -s $work/native.xz $work/sandboxed.xz &&
+	cmp -s $work/blob $work/blob.xzback; then
+	verdict xz-threads ok "xz -T2 sandboxed: $(wc -c < $work/sandboxed.xz) bytes, the same as native xz -T2's; xz -T2 -d gives the input back"
+else
+	verdict xz-threads fail "xz -T2: status $st and $st2; $(cat $work/xz.err)"
+fi
 
 # attacks that must be refused with an error
 for a in write-from-monitor read-into-monitor writev-into-monitor path-in-monitor mprotect-monitor mmap-over-monitor \
