@@ -117,6 +117,7 @@ struct call_spec {
 #define STAT_SIZE 144
 #define STATX_SIZE 256
 #define TIMESPEC 16
+#define EPOLL_EVENT 12 /* struct epoll_event is packed on x86-64 */
 
 /* The calls passed to Linux once their arguments are checked. The name is
  * the SYS_ constant's. */
@@ -231,6 +232,23 @@ static const struct call_spec calls[] = {
 	CALL(SYS_fadvise64, FD(0)),
 	CALL(SYS_fallocate, FD(0)),
 	CALL(SYS_getpriority),
+	CALL(SYS_ppoll, INOUTN(0, 1, 8), INOUT_FIX0(2, TIMESPEC), IN_FIX0(3, 8)),
+	CALL(SYS_epoll_create),
+	CALL(SYS_epoll_create1),
+	CALL(SYS_epoll_ctl, FD(0), FD(2), IN_FIX0(3, EPOLL_EVENT)),
+	CALL(SYS_epoll_wait, FD(0), OUTN(1, 2, EPOLL_EVENT)),
+	CALL(SYS_epoll_pwait, FD(0), OUTN(1, 2, EPOLL_EVENT), IN_FIX0(4, 8)),
+	CALL(SYS_epoll_pwait2, FD(0), OUTN(1, 2, EPOLL_EVENT), IN_FIX0(3, TIMESPEC), IN_FIX0(4, 8)),
+	CALL(SYS_eventfd),
+	CALL(SYS_eventfd2),
+	CALL(SYS_timerfd_create),
+	CALL(SYS_timerfd_settime, FD(0), IN_FIX(2, 2 * TIMESPEC), OUT_FIX0(3, 2 * TIMESPEC)),
+	CALL(SYS_timerfd_gettime, FD(0), OUT_FIX(1, 2 * TIMESPEC)),
+	CALL(SYS_signalfd, FD(0), IN_FIX(1, 8)),
+	CALL(SYS_signalfd4, FD(0), IN_FIX(1, 8)),
+	CALL(SYS_rt_sigpending, OUT_FIX(0, 8)),
+	CALL(SYS_rt_sigtimedwait, IN_FIX(0, 8), OUT_FIX0(1, 128), IN_FIX0(2, TIMESPEC)),
+	CALL(SYS_rt_sigsuspend, IN_FIX(0, 8)),
 	/* done by dispatch: in the table for their names (policies, logs) */
 	CALL(SYS_mmap), CALL(SYS_munmap), CALL(SYS_mprotect), CALL(SYS_brk), CALL(SYS_mremap),
 	CALL(SYS_arch_prctl), CALL(SYS_ioctl), CALL(SYS_fcntl), CALL(SYS_rt_sigaction), CALL(SYS_rt_sigprocmask),
@@ -238,7 +256,7 @@ static const struct call_spec calls[] = {
 	CALL(SYS_writev), CALL(SYS_pwritev), CALL(SYS_pwritev2), CALL(SYS_prlimit64), CALL(SYS_sched_setaffinity),
 	CALL(SYS_setrlimit), CALL(SYS_prctl), CALL(SYS_readlink), CALL(SYS_readlinkat), CALL(SYS_accept),
 	CALL(SYS_accept4), CALL(SYS_getsockname), CALL(SYS_getpeername), CALL(SYS_recvfrom), CALL(SYS_getsockopt),
-	CALL(SYS_sendmsg), CALL(SYS_recvmsg), CALL(SYS_fork), CALL(SYS_vfork), CALL(SYS_clone), CALL(SYS_execve),
+	CALL(SYS_sendmsg), CALL(SYS_recvmsg), CALL(SYS_select), CALL(SYS_pselect6), CALL(SYS_fork), CALL(SYS_vfork), CALL(SYS_clone), CALL(SYS_execve),
 	CALL(SYS_execveat),
 };
 
@@ -620,6 +638,48 @@ static long msg_call(long nr, uint64_t *a)
 	return r;
 }
 
+/* select and pselect6: the descriptor sets are copied in, may not name
+ * the monitor's descriptors, and go back with Linux's result; the
+ * remaining time too. */
+#define SELECT_MAX_FDS 4096
+static long select_call(long nr, uint64_t *a)
+{
+	uint64_t nfds = a[0];
+	if ((int64_t)nfds < 0 || nfds > SELECT_MAX_FDS)
+		return -EINVAL;
+	size_t bytes = ((nfds + 63) / 64) * 8;
+	uint64_t sets[3][SELECT_MAX_FDS / 64], user[3] = {a[1], a[2], a[3]};
+	for (int i = 0; i < 3; i++) {
+		if (!user[i])
+			continue;
+		if (!umem_ok(user[i], bytes, true))
+			return -EFAULT;
+		memcpy(sets[i], (void *)user[i], bytes);
+		for (unsigned k = 0; k < n_monitor_fds; k++)
+			if ((uint64_t)monitor_fds[k] < nfds && (sets[i][monitor_fds[k] / 64] >> (monitor_fds[k] % 64)) & 1)
+				return -EBADF;
+		a[1 + i] = (uint64_t)sets[i];
+	}
+	/* the timeout: a timeval (select) or timespec (pselect6), both 16
+	 * bytes, written back by Linux */
+	if (a[4] && !umem_ok(a[4], 16, true))
+		return -EFAULT;
+	uint64_t sigmask[2];
+	if (nr == SYS_pselect6 && a[5]) { /* { const sigset_t *ss; size_t ss_len } */
+		if (!umem_ok(a[5], 16, false))
+			return -EFAULT;
+		memcpy(sigmask, (void *)a[5], 16);
+		if (sigmask[0] && !umem_ok(sigmask[0], 8, false))
+			return -EFAULT;
+		a[5] = (uint64_t)sigmask;
+	}
+	long r = pass(nr, a);
+	for (int i = 0; i < 3; i++)
+		if (user[i] && r >= 0)
+			memcpy((void *)user[i], sets[i], bytes);
+	return r;
+}
+
 /* open, openat, creat. With path rules the path is resolved and checked
  * first (write access for O_WRONLY, O_RDWR, O_CREAT, O_TRUNC), then opened
  * by openat2 with RESOLVE_NO_SYMLINKS, so no link swapped in since can
@@ -908,6 +968,7 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 	case SYS_getsockopt:
 		return socket_out_call(nr, a);
 	case SYS_sendmsg: case SYS_recvmsg: return msg_call(nr, a);
+	case SYS_select: case SYS_pselect6: return select_call(nr, a);
 	case SYS_fork: case SYS_vfork: case SYS_clone: return fork_call(nr, a, tf);
 	case SYS_execve: case SYS_execveat: return execve_call(nr, a);
 	case SYS_exit: return sandbox_thread_exit(a[0]);

@@ -79,11 +79,14 @@ else
 	verdict gzip fail "gzip/gunzip round trip differs"
 fi
 # threads: a pthread program that judges itself (its lines are its
-# verdicts), and Debian's xz with two threads, compressing (64 KiB blocks,
+# verdicts), an event-loop one (epoll, eventfd, timerfd, select, signalfd)
+# the same way, and Debian's xz with two threads, compressing (64 KiB blocks,
 # one per worker) and decompressing, its output the same as natively's
 THR=${THR:-/opt/libdune/sbthreads}
 $SB -- $THR 2>&1; st=$?
 [ $st -eq 0 ] || { echo "sbthreads sandboxed: status $st"; failures=$((failures + 1)); }
+$SB -- ${EVT:-/opt/libdune/sbevents} 2>&1; st=$?
+[ $st -eq 0 ] || { echo "sbevents sandboxed: status $st"; failures=$((failures + 1)); }
 /usr/bin/xz -T2 -1 --block-size=64KiB -c $work/blob > $work/native.xz
 $SB -- /usr/bin/xz -vv -T2 -1 --block-size=64KiB -c $work/blob > $work/sandboxed.xz 2> $work/xz.err; st=$?
 $SB -- /usr/bin/xz -T2 -d -c $work/sandboxed.xz > $work/blob.xzback; st2=$?
