@@ -17,6 +17,7 @@ import dunehv_boot  # noqa: E402
 
 MODES = ["native", "sandbox-null", "sandbox-file", "ptrace-file", "seccomp-file"]
 WORKLOADS = [
+    ("start", "busybox true (a program's start and exit)"),
     ("stat-tree", "busybox ls -lR of 20 dirs x 10 files (syscall-heavy)"),
     ("small-reads", "busybox dd bs=16 of 64 KiB (syscall-heavy)"),
     ("fork-exec", "busybox sh: 20 x fork+exec busybox true"),
@@ -41,13 +42,13 @@ def main():
     print("\ndune-sandbox vs native, ptrace and seccomp: Bochs 3.0, 2 CPUs, median of 3 runs")
     print("(TSC = emulated instructions, not cycles; ratios to native in this run; file policy: / ro,")
     print(" the work directory rw, one directory denied; the same rules in all three interposers)")
-    head = f"{'workload':<48}{'native':>14}{'calls':>7}" + "".join(f"{m:>14}" for m in MODES[1:])
+    head = f"{'workload':<54}{'native':>12}{'calls':>7}" + "".join(f"{m:>14}" for m in MODES[1:])
     print(head)
     for w, label in WORKLOADS:
         nat = cells.get((w, "native"))
         if not nat:
             continue
-        row = f"{label.format(mb=mb):<48}{nat:>14}{calls.get(w, 0):>7}"
+        row = f"{label.format(mb=mb):<54}{nat:>12}{calls.get(w, 0):>7}"
         for m in MODES[1:]:
             v = cells.get((w, m))
             row += f"{(v / nat if v else float('nan')):>13.2f}x"

@@ -81,14 +81,24 @@ static int map_image(struct dune_elf *elf, const char *path, size_t extra, struc
 			continue;
 		if (!out->phdr && h->e_phoff >= p->p_offset && h->e_phoff - p->p_offset < p->p_filesz)
 			out->phdr = p->p_vaddr + (h->e_phoff - p->p_offset) + out->bias;
+		/* as binfmt_elf: the file's pages privately (only what the program
+		 * touches is read), the rest of the last file page zeroed, then
+		 * anonymous pages for the rest of p_memsz (bss) */
 		uintptr_t va = p->p_vaddr + out->bias, page = SB_PAGE_DOWN(va), end = SB_PAGE_UP(va + p->p_memsz);
-		if (mmap((void *)page, end - page, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
-		    MAP_FAILED)
+		uintptr_t file_end = va + p->p_filesz, file_pages_end = SB_PAGE_UP(file_end);
+		int prot = prot_of(p), zero_tail = p->p_memsz > p->p_filesz && (file_end & (SB_PAGE - 1));
+		if (p->p_filesz &&
+		    mmap((void *)page, file_pages_end - page, prot | (zero_tail ? PROT_WRITE : 0), MAP_FIXED | MAP_PRIVATE,
+			 elf->fd, (off_t)SB_PAGE_DOWN(p->p_offset)) == MAP_FAILED)
 			return fail(err, n, -errno, "%s: cannot map a segment (%s)", path);
-		memcpy((void *)va, elf->mem + p->p_offset, p->p_filesz);
-		int prot = prot_of(p);
-		if (mprotect((void *)page, end - page, prot))
-			return fail(err, n, -errno, "%s: mprotect of a segment (%s)", path);
+		if (zero_tail) {
+			memset((void *)file_end, 0, file_pages_end - file_end);
+			if (!(prot & PROT_WRITE) && mprotect((void *)page, file_pages_end - page, prot))
+				return fail(err, n, -errno, "%s: mprotect of a segment (%s)", path);
+		}
+		uintptr_t anon = p->p_filesz ? file_pages_end : page;
+		if (end > anon && mmap((void *)anon, end - anon, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+			return fail(err, n, -errno, "%s: cannot map a segment's bss (%s)", path);
 	}
 	/* Register the segments after all are in: two may share a page. */
 	uintptr_t at = (uintptr_t)base;

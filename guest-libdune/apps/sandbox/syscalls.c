@@ -30,9 +30,16 @@
 #include <unistd.h>
 #include <asm/prctl.h>
 
+#include "fpu.h"
 #include "sandbox.h"
 
 int sandbox_log_fd = -1;
+
+/* The sandboxee's FPU, SSE and AVX registers while the monitor handles its
+ * system call: the monitor's C code and libc use them, and Linux keeps
+ * every register but RAX, RCX and R11 across a system call (code with an
+ * XMM value live across an inline SYSCALL relies on that). */
+static __thread struct fpu_area ring3_fpu;
 
 /* One formatted line to fd, from ring 0 (a system call through Linux). */
 static void write_line(int fd, const char *fmt, va_list ap)
@@ -786,6 +793,7 @@ static void __attribute__((noreturn)) fork_child(struct dune_tf *tf, uint64_t st
 	tf->rax = 0;
 	if (stack)
 		tf->rsp = stack;
+	dune_fpu_load(&ring3_fpu); /* its copy of the parent's */
 	dune_pop_trap_frame(tf);
 }
 
@@ -988,6 +996,7 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 
 void sandbox_syscall(struct dune_tf *tf)
 {
+	dune_fpu_save_safe(&ring3_fpu); /* before any C code that may use them */
 	long nr = (long)tf->rax;
 	uint64_t a[6] = {tf->rdi, tf->rsi, tf->rdx, tf->rcx /* r10 */, tf->r8, tf->r9};
 	long r = dispatch(nr, a, tf);
@@ -995,4 +1004,5 @@ void sandbox_syscall(struct dune_tf *tf)
 		sandbox_log("%s(%#lx, %#lx, %#lx, ...) = -EFAULT: a pointer outside the sandboxee's memory\n", call_name(nr),
 			    (unsigned long)tf->rdi, (unsigned long)tf->rsi, (unsigned long)tf->rdx);
 	tf->rax = (uint64_t)r;
+	dune_fpu_load(&ring3_fpu);
 }

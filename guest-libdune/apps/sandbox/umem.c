@@ -70,15 +70,19 @@ static bool in_dune; /* umem_entered: the page tables are live, flush after chan
 
 void umem_entered(void) { in_dune = true; }
 
-/* Clears the page-table entries of [start, end); none of them maps a page
- * of libdune's pool (umem_in_window keeps the sandboxee out of it). */
+static int clear_one(const void *arg, ptent_t *pte, void *va)
+{
+	(void)arg, (void)va;
+	*pte = 0;
+	return 0;
+}
+
+/* Clears the page-table entries of [start, end), visiting only present
+ * ones (a 1 GiB reservation has none); none of them maps a page of
+ * libdune's pool (umem_in_window keeps the sandboxee out of it). */
 static void clear_ptes(uintptr_t start, uintptr_t end)
 {
-	for (uintptr_t v = start; v < end; v += SB_PAGE) {
-		ptent_t *pte;
-		if (!dune_vm_lookup(pgroot, (void *)v, CREATE_NONE, &pte))
-			*pte = 0;
-	}
+	dune_vm_page_walk(pgroot, (void *)start, (void *)end, clear_one, NULL);
 }
 
 static void flush(void)

@@ -54,6 +54,7 @@ run() { # workload command...
 	echo "bench-sandbox: calls $name $calls"
 }
 
+run start busybox true
 run stat-tree busybox ls -lR $w/tree
 run small-reads busybox dd if=$w/small of=/dev/null bs=16
 run fork-exec busybox sh $w/forkexec.sh
