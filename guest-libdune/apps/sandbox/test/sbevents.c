@@ -2,8 +2,8 @@
 /* An ordinary dynamically linked glibc program (no libdune) that waits on
  * descriptors the ways event loops do: epoll, eventfd, timerfd, ppoll,
  * select and pselect6, signalfd. sbtest.sh runs it sandboxed. Each check
- * prints "ok|not ok sandbox.events.<id> - ..."; the exit status is the
- * number of failures. It judges itself: natively it passes the same checks. */
+ * prints "sbevents: ok|not ok sandbox.events.<id> - ..." (test/verdict.h);
+ * the exit status is the number of failures. It judges itself: natively it passes the same checks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -19,25 +19,14 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static int failures;
-
-__attribute__((format(printf, 3, 4))) static void verdict(const char *id, int ok, const char *fmt, ...)
-{
-	va_list ap;
-	printf("%s sandbox.events.%s - ", ok ? "ok" : "not ok", id);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	failures += !ok;
-}
+#define VERDICT_PROGRAM "sbevents"
+#include "../../../test/verdict.h"
 
 static void check_epoll(void)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC), efd = eventfd(0, EFD_NONBLOCK), p[2];
 	if (ep < 0 || efd < 0 || pipe(p)) {
-		verdict("epoll", 0, "setup: %s", strerror(errno));
+		verdict(0, "sandbox.events.epoll", "setup: %s", strerror(errno));
 		return;
 	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 7}, out[4];
@@ -57,7 +46,7 @@ static void check_epoll(void)
 	sigset_t mask;
 	sigemptyset(&mask);
 	int n2 = epoll_pwait(ep, out, 4, 0, &mask); /* the pipe still has its byte */
-	verdict("epoll", none == 0 && n == 2 && sum == 16 && got == 3 && n2 == 1 && out[0].data.u64 == 9,
+	verdict(none == 0 && n == 2 && sum == 16 && got == 3 && n2 == 1 && out[0].data.u64 == 9, "sandbox.events.epoll",
 		"epoll over an eventfd and a pipe: %d then %d ready (data sum %llu), the eventfd read %llu, epoll_pwait %d",
 		none, n, (unsigned long long)sum, (unsigned long long)got, n2);
 	close(ep), close(efd), close(p[0]), close(p[1]);
@@ -74,7 +63,7 @@ static void check_timerfd(void)
 	int n = ppoll(&pfd, 1, &limit, NULL);
 	uint64_t expirations = 0;
 	ssize_t k = read(t, &expirations, 8);
-	verdict("timerfd-ppoll", t >= 0 && !r && !g && n == 1 && k == 8 && expirations == 1,
+	verdict(t >= 0 && !r && !g && n == 1 && k == 8 && expirations == 1, "sandbox.events.timerfd-ppoll",
 		"a 20 ms timerfd: ppoll saw it (%d), %llu expiration read", n, (unsigned long long)expirations);
 	close(t);
 }
@@ -109,7 +98,7 @@ static void check_select(void)
 	struct timeval zero = {0, 0};
 	errno = 0;
 	int n3 = select(1001, &bad, NULL, NULL, &zero), e3 = errno;
-	verdict("select", n == 2 && both && n2 == 0 && (n3 == 0 || (n3 == -1 && e3 == EBADF)),
+	verdict(n == 2 && both && n2 == 0 && (n3 == 0 || (n3 == -1 && e3 == EBADF)), "sandbox.events.select",
 		"select on a pipe's two ends: %d ready; pselect on an empty pipe: %d; descriptor 1000: %d (%s)", n, n2, n3,
 		strerror(e3));
 	close(p[0]), close(p[1]);
@@ -128,8 +117,8 @@ static void check_signalfd(void)
 	int was_pending = sigismember(&pending, SIGUSR1);
 	struct signalfd_siginfo si;
 	ssize_t k = read(fd, &si, sizeof(si));
-	verdict("signalfd", fd >= 0 && was_pending && k == sizeof(si) && si.ssi_signo == SIGUSR1 &&
-				    si.ssi_pid == (uint32_t)getpid(),
+	verdict(fd >= 0 && was_pending && k == sizeof(si) && si.ssi_signo == SIGUSR1 &&
+				    si.ssi_pid == (uint32_t)getpid(), "sandbox.events.signalfd",
 		"a blocked SIGUSR1 to itself: pending %d, read from a signalfd: signal %u from pid %u", was_pending,
 		si.ssi_signo, si.ssi_pid);
 	close(fd);
@@ -141,6 +130,6 @@ int main(void)
 	check_timerfd();
 	check_select();
 	check_signalfd();
-	printf("sbevents: failures=%d\n", failures);
-	return failures;
+	printf("sbevents: failures=%d\n", verdict_failures);
+	return verdict_failures;
 }

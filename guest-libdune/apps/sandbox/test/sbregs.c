@@ -33,21 +33,26 @@ int main(void)
 	static const char msg[] = "", path[] = "/proc/self/status";
 	long pid = 0;
 	/* all in one asm statement, so the compiler keeps nothing of its own
-	 * in the vector registers across the calls */
+	 * in the vector registers across the calls: write(1, "", 0), getpid,
+	 * openat(AT_FDCWD, path, O_RDONLY) */
+#define THE_CALLS \
+	"mov $1, %%eax\n\tmov $1, %%edi\n\tmov %[msg], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t" \
+	"mov $39, %%eax\n\tsyscall\n\tmov %%rax, %[pid]\n\t" \
+	"mov $257, %%eax\n\tmov $-100, %%rdi\n\tmov %[path], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t"
+#define THE_OPERANDS \
+	: [pid] "=m"(pid) \
+	: [in] "r"(in), [out] "r"(out), [msg] "r"(msg), [path] "r"(path) \
+	: "rax", "rcx", "rdx", "rsi", "rdi", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", \
+	  "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
 	if (avx) {
 		__asm__ volatile(
 #define L(n) "vmovdqa " #n "*32(%[in]), %%ymm" #n "\n\t"
 #define S(n) "vmovdqa %%ymm" #n ", " #n "*32(%[out])\n\t"
 			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
-			"mov $1, %%eax\n\tmov $1, %%edi\n\tmov %[msg], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t"
-			"mov $39, %%eax\n\tsyscall\n\tmov %%rax, %[pid]\n\t"
-			"mov $257, %%eax\n\tmov $-100, %%rdi\n\tmov %[path], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t"
+			THE_CALLS
 			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
 			"vzeroupper"
-			: [pid] "=m"(pid)
-			: [in] "r"(in), [out] "r"(out), [msg] "r"(msg), [path] "r"(path)
-			: "rax", "rcx", "rdx", "rsi", "rdi", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
-			  "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+			THE_OPERANDS);
 #undef L
 #undef S
 	} else {
@@ -55,14 +60,9 @@ int main(void)
 #define L(n) "movdqa " #n "*32(%[in]), %%xmm" #n "\n\t"
 #define S(n) "movdqa %%xmm" #n ", " #n "*32(%[out])\n\t"
 			L(0) L(1) L(2) L(3) L(4) L(5) L(6) L(7) L(8) L(9) L(10) L(11) L(12) L(13) L(14) L(15)
-			"mov $1, %%eax\n\tmov $1, %%edi\n\tmov %[msg], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t"
-			"mov $39, %%eax\n\tsyscall\n\tmov %%rax, %[pid]\n\t"
-			"mov $257, %%eax\n\tmov $-100, %%rdi\n\tmov %[path], %%rsi\n\txor %%edx, %%edx\n\tsyscall\n\t"
+			THE_CALLS
 			S(0) S(1) S(2) S(3) S(4) S(5) S(6) S(7) S(8) S(9) S(10) S(11) S(12) S(13) S(14) S(15)
-			: [pid] "=m"(pid)
-			: [in] "r"(in), [out] "r"(out), [msg] "r"(msg), [path] "r"(path)
-			: "rax", "rcx", "rdx", "rsi", "rdi", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
-			  "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+			THE_OPERANDS);
 #undef L
 #undef S
 	}

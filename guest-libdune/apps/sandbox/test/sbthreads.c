@@ -2,7 +2,8 @@
 /* An ordinary dynamically linked glibc program (no libdune) with POSIX
  * threads and posix_spawn, for dune-sandbox's clone support; sbtest.sh
  * runs it sandboxed.
- * Each check prints "ok|not ok sandbox.threads.<id> - ..." and the exit
+ * Each check prints "sbthreads: ok|not ok sandbox.threads.<id> - ..."
+ * (test/verdict.h) and the exit
  * status is the number of failures. It judges itself: the same program
  * natively passes the same checks. */
 #define _GNU_SOURCE
@@ -20,19 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-__attribute__((format(printf, 3, 4))) static void verdict(const char *id, int ok, const char *fmt, ...)
-{
-	va_list ap;
-	printf("%s sandbox.threads.%s - ", ok ? "ok" : "not ok", id);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	failures += !ok;
-}
+#define VERDICT_PROGRAM "sbthreads"
+#include "../../../test/verdict.h"
 
 #define NTHREADS 4
 #define ROUNDS 20000
@@ -64,7 +54,7 @@ static void check_counter(void)
 	long ret_ok = 1;
 	for (long i = 0; i < NTHREADS; i++)
 		if (pthread_create(&th[i], NULL, count, (void *)i)) {
-			verdict("counter", 0, "pthread_create failed");
+			verdict(0, "sandbox.threads.counter", "pthread_create failed");
 			return;
 		}
 	for (long i = 0; i < NTHREADS; i++) {
@@ -72,13 +62,13 @@ static void check_counter(void)
 		pthread_join(th[i], &ret);
 		ret_ok &= (long)ret == ROUNDS * 10 + i;
 	}
-	verdict("counter", counter == NTHREADS * ROUNDS && atomic_counter == NTHREADS * ROUNDS,
+	verdict(counter == NTHREADS * ROUNDS && atomic_counter == NTHREADS * ROUNDS, "sandbox.threads.counter",
 		"%d threads x %d: mutex count %ld, atomic count %ld", NTHREADS, ROUNDS, counter, (long)atomic_counter);
 	int distinct = 1;
 	for (int i = 0; i < NTHREADS; i++)
 		for (int j = 0; j < i; j++)
 			distinct &= tids[i] != tids[j] && tids[i] != getpid() && tids[i] > 0;
-	verdict("tls-and-tids", ret_ok && mine == 0 && distinct,
+	verdict(ret_ok && mine == 0 && distinct, "sandbox.threads.tls-and-tids",
 		"each thread's __thread counter was its own (main's still %ld), tids distinct from each other and the pid",
 		mine);
 }
@@ -119,7 +109,7 @@ static void check_condvar(void)
 		pthread_mutex_unlock(&q_lock);
 	}
 	pthread_join(th, NULL);
-	verdict("condvar", sum == (long)ITEMS * (ITEMS + 1) / 2, "%d items through a condition variable, sum %ld", ITEMS,
+	verdict(sum == (long)ITEMS * (ITEMS + 1) / 2, "sandbox.threads.condvar", "%d items through a condition variable, sum %ld", ITEMS,
 		sum);
 }
 
@@ -144,7 +134,7 @@ static void check_churn(void)
 		else
 			ok = (long)ret == ((i & 1) ? i : i + 1);
 	}
-	verdict("churn", ok, "%d threads created and joined one after another (half by pthread_exit)", CHURN);
+	verdict(ok, "sandbox.threads.churn", "%d threads created and joined one after another (half by pthread_exit)", CHURN);
 }
 
 /* nested: a thread that starts a thread */
@@ -164,7 +154,7 @@ static void check_nested(void)
 	void *ret = NULL;
 	pthread_create(&th, NULL, outer, (void *)40);
 	pthread_join(th, &ret);
-	verdict("nested", (long)ret == 42, "a thread's own thread returned %ld", (long)ret);
+	verdict((long)ret == 42, "sandbox.threads.nested", "a thread's own thread returned %ld", (long)ret);
 }
 
 /* memory: threads map, fill, check, unmap and malloc at once (each with
@@ -203,7 +193,7 @@ static void check_memory(void)
 		pthread_join(th[i], &ret);
 		bad |= (long)ret;
 	}
-	verdict("memory", !bad, "%d threads each mapped, checked and unmapped %d ranges and malloc'd 300 KB blocks (%ld)",
+	verdict(!bad, "sandbox.threads.memory", "%d threads each mapped, checked and unmapped %d ranges and malloc'd 300 KB blocks (%ld)",
 		NTHREADS, MAPS, bad);
 }
 
@@ -226,7 +216,7 @@ static void check_fork(void)
 	void *ret = NULL;
 	pthread_create(&th, NULL, fork_here, NULL);
 	pthread_join(th, &ret);
-	verdict("fork-in-thread", (long)ret == 42, "a thread forked; its child's exit status %ld", (long)ret);
+	verdict((long)ret == 42, "sandbox.threads.fork-in-thread", "a thread forked; its child's exit status %ld", (long)ret);
 }
 
 /* posix_spawn: glibc's clone(CLONE_VM | CLONE_VFORK) on a stack of its own */
@@ -246,7 +236,7 @@ static void check_spawn(void)
 	/* a missing program: glibc's error from the child, or (a fork-like
 	 * child, as in the sandbox) the child's exit status 127 */
 	bool missing_ok = e2 == ENOENT || (!e2 && WIFEXITED(st2) && WEXITSTATUS(st2) == 127);
-	verdict("posix-spawn", !e && WIFEXITED(st) && WEXITSTATUS(st) == 5 && missing_ok,
+	verdict(!e && WIFEXITED(st) && WEXITSTATUS(st) == 5 && missing_ok, "sandbox.threads.posix-spawn",
 		"posix_spawn of busybox sh: exit status %d; of a missing program: error %d, status %#x", WEXITSTATUS(st), e2,
 		st2);
 }
@@ -260,6 +250,6 @@ int main(void)
 	check_memory();
 	check_fork();
 	check_spawn();
-	printf("sbthreads: failures=%d\n", failures);
-	return failures;
+	printf("sbthreads: failures=%d\n", verdict_failures);
+	return verdict_failures;
 }
