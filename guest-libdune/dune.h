@@ -160,6 +160,12 @@ extern int dune_register_intr_handler(int vec, dune_intr_cb cb);
 extern int dune_register_signal_handler(int signum, dune_intr_cb cb);
 extern void dune_register_pgflt_handler(dune_pgflt_cb cb);
 extern void dune_register_syscall_handler(dune_syscall_cb cb);
+/* Ours: called in Linux mode, on the thread's exit stack, after a session
+ * that a signal ended (the Linux-mode handlers have run) and before the
+ * context is re-entered; it may change conf's registers (dune-sandbox
+ * enters its program's signal handlers so). */
+typedef void (*dune_signal_reentry_cb)(struct dune_config *conf);
+extern void dune_register_signal_reentry_hook(dune_signal_reentry_cb cb);
 extern int dune_jump_to_user(struct dune_tf *tf);
 extern void dune_ret_from_user(int ret) __attribute__((noreturn));
 extern void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));

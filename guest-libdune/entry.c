@@ -153,6 +153,9 @@ void dune_set_user_fs(unsigned long fs_base)
 
 void *dune_exit_stack_top(void) { return (void *)(((uint64_t)percpu->exit_stack + EXIT_STACK_SIZE) & ~15ull); }
 
+static dune_signal_reentry_cb signal_reentry;
+void dune_register_signal_reentry_hook(dune_signal_reentry_cb cb) { signal_reentry = cb; }
+
 /* How a session ended: returns to re-enter, or ends the thread/process. */
 static void session_ended(struct dune_config *conf)
 {
@@ -161,7 +164,10 @@ static void session_ended(struct dune_config *conf)
 		syscall(conf->rax == SYS_exit_group ? SYS_exit_group : SYS_exit, conf->status);
 		break;
 	case DUNE_RET_SIGNAL:
-		/* the signal was delivered on the way here: carry on */
+		/* the signal was delivered on the way here (Linux-mode handlers):
+		 * the hook may change where the context goes on, then carry on */
+		if (signal_reentry)
+			signal_reentry(conf);
 		return;
 	case DUNE_RET_EPT_VIOLATION:
 		fprintf(stderr, "dune: exit due to EPT violation at rip 0x%llx\n", (unsigned long long)conf->rip);

@@ -132,6 +132,10 @@ static void page_fault(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 		dune_flush_tlb_one(page);
 		return;
 	}
+	/* to its SIGSEGV handler if it has one (first: the message's libc
+	 * code would use the vector registers) */
+	if (sandbox_signal_fault(SIGSEGV, umem_owns(page, SB_PAGE) ? SEGV_ACCERR : SEGV_MAPERR, addr, tf))
+		return;
 	sb_msg("dune-sandbox: %s: %s at 0x%lx (rip 0x%lx, error 0x%lx): SIGSEGV\n", prog_name,
 	       umem_owns(page, SB_PAGE) ? "an access its protection refuses" : "a page fault outside its memory",
 	       (unsigned long)addr, (unsigned long)tf->rip, (unsigned long)fec);
@@ -143,8 +147,12 @@ static void exception(struct dune_tf *tf, int vector, int sig, const char *what)
 {
 	if (!(tf->cs & 3))
 		monitor_bug(what, tf);
+	/* the si_code and address Linux gives (arch/x86/kernel/traps.c) */
+	int code = vector == 0 ? FPE_INTDIV : vector == 6 ? ILL_ILLOPN : vector == 17 ? BUS_ADRALN
+		 : (vector == 16 || vector == 19) ? FPE_FLTINV : vector == 1 ? TRAP_TRACE : SI_KERNEL;
+	if (sandbox_signal_fault(sig, code, code == SI_KERNEL ? 0 : tf->rip, tf))
+		return;
 	sb_msg("dune-sandbox: %s: %s at rip 0x%lx: %s\n", prog_name, what, (unsigned long)tf->rip, strsignal(sig));
-	(void)vector;
 	sandbox_kill(sig);
 }
 
@@ -351,6 +359,7 @@ int main(int argc, char **argv)
 	 * sandboxee into one of those; so no sandboxee memory may exist yet. */
 	umem_init();
 	register_handlers();
+	sandbox_signal_init();
 	r = dune_enter();
 	if (r) {
 		fprintf(stderr, "dune-sandbox: entering Dune mode failed: %s\n", strerror(-r));

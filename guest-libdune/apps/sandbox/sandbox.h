@@ -8,6 +8,7 @@
  *              and the checks on every pointer it passes
  *   loader.c   ELF loading (static and PT_INTERP, PIE or not), the initial
  *              stack and auxiliary vector
+ *   signal.c   signals to the sandboxee's handlers: frames, rt_sigreturn
  *   threads.c  clone of threads (a monitor thread each), their exit,
  *              set_tid_address and futex
  *   syscalls.c the system-call table: what each argument is, checked before
@@ -86,6 +87,25 @@ long sandbox_thread_exit(uint64_t status);
 long sandbox_set_tid_address(uint64_t at);
 long sandbox_futex(uint64_t *a);
 void sandbox_thread_forked(void);
+
+/* signal.c. A sigaction of the sandboxee's, in the kernel's layout. */
+struct sb_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+void sandbox_signal_init(void);
+void sandbox_signal_forked(void);
+/* The monitor's Linux-mode disposition for sig, as the sandboxee's act says. */
+long sandbox_signal_install(int sig, const struct sb_sigaction *act);
+/* On the way back to ring 3 from system call nr (its result in tf->rax):
+ * a signal this thread took, into the sandboxee's handler (fpu: its vector
+ * registers, as saved on entry). */
+void sandbox_signal_deliver(struct dune_tf *tf, long nr, struct fpu_area *fpu);
+/* A fault in ring 3: true when it went to the sandboxee's handler. */
+bool sandbox_signal_fault(int sig, int code, uintptr_t addr, struct dune_tf *tf);
+long sandbox_sigreturn(struct dune_tf *tf, struct fpu_area *fpu);
+/* syscalls.c: the sandboxee's sigaction for sig; back to SIG_DFL */
+void sandbox_signal_action(int sig, struct sb_sigaction *act);
+void sandbox_signal_reset(int sig);
 
 /* syscalls.c */
 void sandbox_syscall(struct dune_tf *tf);

@@ -162,6 +162,8 @@ static const struct call_spec calls[] = {
 	CALL(SYS_getsid),
 	CALL(SYS_sched_yield),
 	CALL(SYS_alarm),
+	CALL(SYS_setitimer, IN_FIX0(1, 32), OUT_FIX0(2, 32)),
+	CALL(SYS_getitimer, OUT_FIX(1, 32)),
 	CALL(SYS_pause),
 	CALL(SYS_exit),
 	CALL(SYS_exit_group),
@@ -264,7 +266,7 @@ static const struct call_spec calls[] = {
 	CALL(SYS_setrlimit), CALL(SYS_prctl), CALL(SYS_readlink), CALL(SYS_readlinkat), CALL(SYS_accept),
 	CALL(SYS_accept4), CALL(SYS_getsockname), CALL(SYS_getpeername), CALL(SYS_recvfrom), CALL(SYS_getsockopt),
 	CALL(SYS_sendmsg), CALL(SYS_recvmsg), CALL(SYS_select), CALL(SYS_pselect6), CALL(SYS_fork), CALL(SYS_vfork), CALL(SYS_clone), CALL(SYS_execve),
-	CALL(SYS_execveat),
+	CALL(SYS_execveat), CALL(SYS_rt_sigreturn),
 };
 
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -449,35 +451,50 @@ static long fcntl_call(uint64_t *a)
 	}
 }
 
-/* Signal dispositions, kept by the monitor: SIG_DFL and SIG_IGN are also
- * set in Linux (so SIGPIPE ignored stays ignored); a handler is recorded
- * but not installed (delivery to the sandboxee's handlers: README, not yet). */
-struct k_sigaction {
-	uint64_t handler, flags, restorer, mask;
-};
-static struct k_sigaction actions[65];
+/* Signal dispositions, kept by the monitor; in Linux SIG_DFL and SIG_IGN
+ * as they are (so SIGPIPE ignored stays ignored), a handler as the
+ * monitor's recorder (signal.c), which delivers to the sandboxee's. */
+static struct sb_sigaction actions[65];
+static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sandbox_signal_action(int sig, struct sb_sigaction *act)
+{
+	pthread_mutex_lock(&actions_lock);
+	*act = actions[sig];
+	pthread_mutex_unlock(&actions_lock);
+}
+
+void sandbox_signal_reset(int sig)
+{
+	struct sb_sigaction dfl = {(uint64_t)SIG_DFL, 0, 0, 0};
+	pthread_mutex_lock(&actions_lock);
+	actions[sig] = dfl;
+	sandbox_signal_install(sig, &dfl);
+	pthread_mutex_unlock(&actions_lock);
+}
 
 static long sigaction_call(uint64_t *a)
 {
 	int sig = (int)a[0];
-	if (sig < 1 || sig > 64 || a[3] != 8 || sig == SIGKILL || sig == SIGSTOP)
+	if (sig < 1 || sig > 64 || a[3] != 8 || ((sig == SIGKILL || sig == SIGSTOP) && a[1]))
 		return -EINVAL;
-	if ((a[1] && !umem_ok(a[1], sizeof(struct k_sigaction), false)) ||
-	    (a[2] && !umem_ok(a[2], sizeof(struct k_sigaction), true)))
+	if ((a[1] && !umem_ok(a[1], sizeof(struct sb_sigaction), false)) ||
+	    (a[2] && !umem_ok(a[2], sizeof(struct sb_sigaction), true)))
 		return -EFAULT;
-	struct k_sigaction old = actions[sig];
+	pthread_mutex_lock(&actions_lock);
+	struct sb_sigaction old = actions[sig];
+	long r = 0;
 	if (a[1]) {
-		struct k_sigaction act;
+		struct sb_sigaction act;
 		memcpy(&act, (void *)a[1], sizeof(act));
-		if (act.handler == (uint64_t)SIG_DFL || act.handler == (uint64_t)SIG_IGN) {
-			struct k_sigaction k = {act.handler, 0, 0, act.mask};
-			sb_syscall(SYS_rt_sigaction, sig, (long)&k, 0, 8, 0, 0);
-		}
-		actions[sig] = act;
+		act.mask &= ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+		if (!(r = sandbox_signal_install(sig, &act)))
+			actions[sig] = act;
 	}
-	if (a[2])
+	pthread_mutex_unlock(&actions_lock);
+	if (!r && a[2])
 		memcpy((void *)a[2], &old, sizeof(old));
-	return 0;
+	return r;
 }
 
 static long arch_prctl_call(uint64_t *a)
@@ -783,6 +800,7 @@ static void __attribute__((noreturn)) fork_child(struct dune_tf *tf, uint64_t st
 {
 	sb_unlock();
 	sandbox_thread_forked();
+	sandbox_signal_forked();
 	int r = dune_enter();
 	if (r) {
 		char msg[96];
@@ -924,6 +942,8 @@ static const char *call_name(long nr)
 static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 {
 	char paths[2][PATH_MAX];
+	if (nr == SYS_rt_sigreturn) /* never refused: a handler's return */
+		return sandbox_sigreturn(tf, &ring3_fpu);
 	long r = policy_check_syscall(nr);
 	if (r)
 		return deny(nr, r, "system call rule");
@@ -1004,5 +1024,6 @@ void sandbox_syscall(struct dune_tf *tf)
 		sandbox_log("%s(%#lx, %#lx, %#lx, ...) = -EFAULT: a pointer outside the sandboxee's memory\n", call_name(nr),
 			    (unsigned long)tf->rdi, (unsigned long)tf->rsi, (unsigned long)tf->rdx);
 	tf->rax = (uint64_t)r;
+	sandbox_signal_deliver(tf, nr, &ring3_fpu);
 	dune_fpu_load(&ring3_fpu);
 }

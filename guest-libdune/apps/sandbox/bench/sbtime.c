@@ -2,8 +2,8 @@
 /* sbtime REPS -- CMD ARGS...: runs CMD REPS times, its stdout and stderr
  * to /dev/null, and prints "MEDIAN MIN STATUS": time stamp counter ticks
  * from fork to the end of waitpid (in Bochs the TSC counts emulated
- * instructions, not cycles), and the exit status of the last run (128+N
- * for signal N). For make bench-sandbox (sbbench.sh). */
+ * instructions, not cycles), and the exit status of the first run that
+ * failed, else 0 (128+N for signal N). For make bench-sandbox (sbbench.sh). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 		int st = 0;
 		waitpid(pid, &st, 0);
 		t[i] = __rdtsc() - t0;
-		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (!status) /* the first run that failed, if any */
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	qsort(t, (size_t)reps, sizeof(t[0]), cmp);
 	printf("%llu %llu %d\n", (unsigned long long)t[reps / 2], (unsigned long long)t[0], status);

@@ -79,8 +79,9 @@ else
 	verdict gzip fail "gzip/gunzip round trip differs"
 fi
 # threads: a pthread program that judges itself (its lines are its
-# verdicts), an event-loop one (epoll, eventfd, timerfd, select, signalfd)
-# and one on the vector registers a system call keeps, the same way, and
+# verdicts), an event-loop one (epoll, eventfd, timerfd, select, signalfd),
+# one with signal handlers and one on the vector registers a system call
+# keeps, the same way, and
 # Debian's xz with two threads, compressing (64 KiB blocks,
 # one per worker) and decompressing, its output the same as natively's
 THR=${THR:-/opt/libdune/sbthreads}
@@ -88,6 +89,8 @@ $SB -- $THR 2>&1; st=$?
 [ $st -eq 0 ] || { echo "sbthreads sandboxed: status $st"; failures=$((failures + 1)); }
 $SB -- ${REGS:-/opt/libdune/sbregs} 2>&1; st=$?
 [ $st -eq 0 ] || { echo "sbregs sandboxed: status $st"; failures=$((failures + 1)); }
+$SB -- ${SIGS:-/opt/libdune/sbsignals} 2>&1; st=$?
+[ $st -eq 0 ] || { echo "sbsignals sandboxed: status $st"; failures=$((failures + 1)); }
 $SB -- ${EVT:-/opt/libdune/sbevents} 2>&1; st=$?
 [ $st -eq 0 ] || { echo "sbevents sandboxed: status $st"; failures=$((failures + 1)); }
 /usr/bin/xz -T2 -1 --block-size=64KiB -c $work/blob > $work/native.xz
