@@ -38,6 +38,8 @@ def main():
             failed.append(f"{w} {m}: exit status {st}")
     for w, n in re.findall(r"^bench-sandbox: calls (\S+) (\d+)\s*$", r.output, re.M):
         calls[w] = int(n)
+    exits = {w: (int(n), int(t)) for w, n, t in
+             re.findall(r"^bench-sandbox: exits (\S+) (\d+) (\d+)\s*$", r.output, re.M)}
     broken = re.findall(r"^bench-sandbox: policy-broken (\S+)", r.output, re.M)
     print("\ndune-sandbox vs native, ptrace and seccomp: Bochs 3.0, 2 CPUs, median of 3 runs")
     print("(TSC = emulated instructions, not cycles; ratios to native in this run; file policy: / ro,")
@@ -63,6 +65,13 @@ def main():
     g, gn = cells.get(("gzip-9", "sandbox-null")), cells.get(("gzip-9", "native"))
     if g and gn:
         print(f"gzip-9 under dune-sandbox: {g / gn:.3f}x native (goal <= 1.05)")
+    if exits:
+        print("\nVM exits of the Dune contexts in one sandboxed run (null policy), all CPUs:")
+        for w, _label in WORKLOADS:
+            if w in exits:
+                n, t = exits[w]
+                per_call = f", {n / calls[w]:.2f} per system call" if calls.get(w) else ""
+                print(f"  {w:<12}{n:>10} exits{per_call}, {n / max(t, 1) * 1e6:.1f} per million ticks")
     print("The paper (Dune, OSDI 2012, Section 6): sandboxed SPEC2000 and lighttpd within a few percent of native.")
     if failed or broken:
         print("\nproblems: " + "; ".join(failed + [f"the policy did not hold under {b}" for b in broken]))

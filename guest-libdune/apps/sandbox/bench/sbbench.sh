@@ -4,8 +4,9 @@
 # ptrace-box and under seccomp-box (both enforcing the same file policy).
 # Prints "bench-sandbox: WORKLOAD MODE MEDIAN MIN STATUS" (sbtime: TSC
 # ticks, in Bochs emulated instructions) and "bench-sandbox: calls WORKLOAD
-# N" (system calls per run, counted by ptrace-box), then "bench-sandbox:
-# done". SBBENCH_GZIP_MB sizes the compute-bound workload (default 16).
+# N" (system calls per run, counted by ptrace-box), "bench-sandbox: exits
+# WORKLOAD N TICKS" (VM exits of Dune contexts in one sandboxed run, with
+# hvprobe loaded), then "bench-sandbox: done". SBBENCH_GZIP_MB sizes the compute-bound workload (default 16).
 D=${D:-/opt/libdune}
 REPS=${SBBENCH_REPS:-3}
 MB=${SBBENCH_GZIP_MB:-16}
@@ -37,6 +38,12 @@ i=0
 while [ $i -lt 20 ]; do busybox true; i=$((i + 1)); done
 SCRIPT
 
+# VM exits of Dune contexts so far, all CPUs (hvprobe's /proc/dunehv/cpustat)
+dune_exits() {
+	awk '/^cpustat cpu=[0-9]+ apic=/ { for (i = 1; i <= NF; i++) if ($i ~ /^dune_exits=/) { sub("dune_exits=", "", $i); n += $i } }
+	     END { print n + 0 }' /proc/dunehv/cpustat 2>/dev/null
+}
+
 run() { # workload command...
 	name=$1; shift
 	for mode in native sandbox-null sandbox-file ptrace-file seccomp-file; do
@@ -52,6 +59,10 @@ run() { # workload command...
 	done
 	calls=$($D/ptrace-box --count -- "$@" 2>&1 >/dev/null | sed -n 's/^ptrace-box: \([0-9]*\) system calls$/\1/p')
 	echo "bench-sandbox: calls $name $calls"
+	# one more sandboxed run, counting the Dune contexts' VM exits
+	before=$(dune_exits)
+	ticks=$($D/sbtime 1 -- $D/dune-sandbox -- "$@" | cut -d' ' -f1)
+	echo "bench-sandbox: exits $name $(($(dune_exits) - before)) $ticks"
 }
 
 run start busybox true
