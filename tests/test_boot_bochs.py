@@ -497,7 +497,8 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
     sbregs: XMM/YMM registers kept across system calls the monitor handles;
     sbsignals: the program's own handlers (raise, a timer during a loop
     without system calls, EINTR and SA_RESTART, a blocked signal, SIGSEGV
-    handlers that return or siglongjmp, SIGCHLD); sbescape's
+    handlers that return or siglongjmp, SIGCHLD, SA_ONSTACK on a
+    sigaltstack); sbescape's
     attacks on the monitor (its memory passed to write, read, writev and
     openat, mprotect and MAP_FIXED over it) get errors, and its reads and
     writes of the monitor, VMCALL, HLT and a CR3 write end it with the
@@ -516,7 +517,7 @@ def test_dune_sandbox_runs_unmodified_programs_confined(bochs_main):
         "threads.memory", "threads.fork-in-thread", "threads.posix-spawn", "xz-threads",
         "events.epoll", "events.timerfd-ppoll", "events.select", "events.signalfd", "regs.vector-across-syscall",
         "signals.raise", "signals.async", "signals.eintr", "signals.restart", "signals.mask", "signals.segv-return",
-        "signals.segv-longjmp", "signals.sigchld",
+        "signals.segv-longjmp", "signals.sigchld", "signals.altstack",
         "escape.write-from-monitor", "escape.read-into-monitor", "escape.writev-into-monitor",
         "escape.path-in-monitor", "escape.mprotect-monitor", "escape.mmap-over-monitor",
         "escape.read-monitor", "escape.write-monitor", "escape.vmcall", "escape.hlt", "escape.cr-write",

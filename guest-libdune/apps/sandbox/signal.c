@@ -47,6 +47,8 @@ struct rt_sigframe {
 #define UC_STRICT_RESTORE_SS 0x4
 #define RED_ZONE 128
 #define SA_RESTORER 0x04000000 /* <asm/signal.h>; glibc always sets it */
+#define SS_AUTODISARM_FLAG (1u << 31) /* <linux/signal.h>; accepted, not done */
+#define KERNEL_MINSIGSTKSZ 2048ul
 #define FIX_EFLAGS 0x50dd5ul /* AC|OF|DF|TF|SF|ZF|AF|PF|CF|RF: what sigreturn may change, as Linux's */
 
 /* A signal taken by this thread, not yet given to the sandboxee. */
@@ -56,6 +58,46 @@ static __thread struct {
 	siginfo_t info;
 } pending[MAX_PENDING];
 static __thread volatile int n_pending;
+
+/* sigaltstack, per thread (a new thread has none; a fork child keeps its
+ * parent's): handlers with SA_ONSTACK run there. */
+static __thread stack_t altstack = {.ss_flags = SS_DISABLE};
+
+static bool on_altstack(uintptr_t sp)
+{
+	uintptr_t base = (uintptr_t)altstack.ss_sp;
+	return !(altstack.ss_flags & SS_DISABLE) && sp > base && sp <= base + altstack.ss_size;
+}
+
+long sandbox_sigaltstack(uint64_t new_ss, uint64_t old_ss, uint64_t sp)
+{
+	stack_t old = altstack, want;
+	if (!(old.ss_flags & SS_DISABLE))
+		old.ss_flags = on_altstack(sp) ? SS_ONSTACK : 0;
+	if (new_ss) {
+		if (!umem_ok(new_ss, sizeof(want), false))
+			return -EFAULT;
+		memcpy(&want, (void *)new_ss, sizeof(want));
+		if (on_altstack(sp))
+			return -EPERM;
+		int mode = (int)((unsigned)want.ss_flags & ~SS_AUTODISARM_FLAG);
+		if (mode == SS_DISABLE) {
+			altstack = (stack_t){.ss_flags = SS_DISABLE};
+		} else if (mode != 0 && mode != SS_ONSTACK) {
+			return -EINVAL;
+		} else if (want.ss_size < KERNEL_MINSIGSTKSZ) {
+			return -ENOMEM;
+		} else {
+			altstack = (stack_t){.ss_sp = want.ss_sp, .ss_flags = 0, .ss_size = want.ss_size};
+		}
+	}
+	if (old_ss) {
+		if (!umem_ok(old_ss, sizeof(old), true))
+			return -EFAULT;
+		memcpy((void *)old_ss, &old, sizeof(old));
+	}
+	return 0;
+}
 
 /* The Linux-mode handler: runs in the monitor's thread when Linux takes a
  * signal the sandboxee handles (during a system call the monitor passed to
@@ -132,6 +174,9 @@ static bool build_frame(int sig, const siginfo_t *info, struct regs *r, struct f
 	struct sb_sigaction act;
 	sandbox_signal_action(sig, &act);
 	uintptr_t sp = r->rsp - RED_ZONE;
+	bool was_on = on_altstack(r->rsp);
+	if ((act.flags & SA_ONSTACK) && !(altstack.ss_flags & SS_DISABLE) && !was_on)
+		sp = (uintptr_t)altstack.ss_sp + altstack.ss_size; /* no red zone to keep there */
 	sp = (sp - sizeof(struct fpu_area)) & ~63ul;
 	uintptr_t fp = sp;
 	uintptr_t frame = ((sp - sizeof(struct rt_sigframe)) & ~15ul) - 8;
@@ -142,7 +187,9 @@ static bool build_frame(int sig, const siginfo_t *info, struct regs *r, struct f
 	f->pretcode = act.restorer;
 	f->info = *info;
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_flags = SS_DISABLE;
+	f->uc.uc_stack = altstack;
+	if (!(altstack.ss_flags & SS_DISABLE))
+		f->uc.uc_stack.ss_flags = was_on ? SS_ONSTACK : 0;
 	greg_t *g = f->uc.uc_mcontext.gregs;
 	g[REG_R8] = (greg_t)r->r8, g[REG_R9] = (greg_t)r->r9, g[REG_R10] = (greg_t)r->r10, g[REG_R11] = (greg_t)r->r11;
 	g[REG_R12] = (greg_t)r->r12, g[REG_R13] = (greg_t)r->r13, g[REG_R14] = (greg_t)r->r14, g[REG_R15] = (greg_t)r->r15;
@@ -334,3 +381,6 @@ void sandbox_signal_init(void) { dune_register_signal_reentry_hook(on_reentry); 
 
 /* A fork child does not inherit its parent's pending signals. */
 void sandbox_signal_forked(void) { n_pending = 0; }
+
+/* A new thread has no alternate signal stack. */
+void sandbox_signal_new_thread(void) { altstack = (stack_t){.ss_flags = SS_DISABLE}; }

@@ -266,7 +266,7 @@ static const struct call_spec calls[] = {
 	CALL(SYS_setrlimit), CALL(SYS_prctl), CALL(SYS_readlink), CALL(SYS_readlinkat), CALL(SYS_accept),
 	CALL(SYS_accept4), CALL(SYS_getsockname), CALL(SYS_getpeername), CALL(SYS_recvfrom), CALL(SYS_getsockopt),
 	CALL(SYS_sendmsg), CALL(SYS_recvmsg), CALL(SYS_select), CALL(SYS_pselect6), CALL(SYS_fork), CALL(SYS_vfork), CALL(SYS_clone), CALL(SYS_execve),
-	CALL(SYS_execveat), CALL(SYS_rt_sigreturn),
+	CALL(SYS_execveat), CALL(SYS_rt_sigreturn), CALL(SYS_sigaltstack),
 };
 
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -969,6 +969,7 @@ static long dispatch(long nr, uint64_t *a, struct dune_tf *tf)
 	case SYS_ioctl: return ioctl_call(a);
 	case SYS_fcntl: return fcntl_call(a);
 	case SYS_rt_sigaction: return sigaction_call(a);
+	case SYS_sigaltstack: return sandbox_sigaltstack(a[0], a[1], tf->rsp);
 	case SYS_rt_sigprocmask:
 		if (a[3] != 8)
 			return -EINVAL;

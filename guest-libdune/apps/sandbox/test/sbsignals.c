@@ -180,6 +180,42 @@ static void check_sigchld(void)
 	signal(SIGCHLD, SIG_DFL);
 }
 
+/* SA_ONSTACK: the handler runs on the sigaltstack, which reports itself
+ * in use there */
+static char alt[65536] __attribute__((aligned(16)));
+static volatile uintptr_t handler_sp;
+static volatile int alt_flags_inside;
+static void on_alt(int sig)
+{
+	(void)sig;
+	volatile char here;
+	handler_sp = (uintptr_t)&here;
+	stack_t cur;
+	sigaltstack(NULL, &cur);
+	alt_flags_inside = cur.ss_flags;
+}
+
+static void check_altstack(void)
+{
+	stack_t ss = {.ss_sp = alt, .ss_size = sizeof(alt)}, old;
+	int r = sigaltstack(&ss, &old);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alt;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	int inside = handler_sp > (uintptr_t)alt && handler_sp <= (uintptr_t)alt + sizeof(alt);
+	stack_t after;
+	sigaltstack(NULL, &after);
+	verdict(!r && (old.ss_flags & SS_DISABLE) && inside && alt_flags_inside == SS_ONSTACK && after.ss_flags == 0,
+		"sandbox.signals.altstack", "sigaltstack %d (none before: %d); the handler ran %s it, flags there %d, after %d", r,
+		(old.ss_flags & SS_DISABLE) != 0, inside ? "on" : "off", alt_flags_inside, after.ss_flags);
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void)
 {
 	check_raise();
@@ -188,6 +224,7 @@ int main(void)
 	check_mask();
 	check_segv();
 	check_sigchld();
+	check_altstack();
 	printf("sbsignals: failures=%d\n", verdict_failures);
 	return verdict_failures;
 }
