@@ -94,7 +94,6 @@ struct sb_sigaction {
 };
 void sandbox_signal_init(void);
 void sandbox_signal_forked(void);
-void sandbox_signal_new_thread(void);
 /* sigaltstack (sp: the caller's stack pointer) */
 long sandbox_sigaltstack(uint64_t new_ss, uint64_t old_ss, uint64_t sp);
 /* The monitor's Linux-mode disposition for sig, as the sandboxee's act says. */

@@ -59,8 +59,9 @@ static __thread struct {
 } pending[MAX_PENDING];
 static __thread volatile int n_pending;
 
-/* sigaltstack, per thread (a new thread has none; a fork child keeps its
- * parent's): handlers with SA_ONSTACK run there. */
+/* sigaltstack, per thread (a new thread starts with this initial value,
+ * none; a fork child keeps its parent's): handlers with SA_ONSTACK run
+ * there. */
 static __thread stack_t altstack = {.ss_flags = SS_DISABLE};
 
 static bool on_altstack(uintptr_t sp)
@@ -159,10 +160,14 @@ static void set_mask(uint64_t mask)
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 }
 
-/* The registers a frame saves and a handler starts from. */
+/* The registers a frame saves and a handler starts from, in the order of
+ * the mcontext's gregs (REG_R8 .. REG_EFL), so they copy as one block. */
 struct regs {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, rflags;
 };
+_Static_assert(REG_R8 == 0 && offsetof(struct regs, rax) / 8 == REG_RAX && offsetof(struct regs, rip) / 8 == REG_RIP &&
+		       offsetof(struct regs, rflags) / 8 == REG_EFL && sizeof(struct regs) == 8 * (REG_EFL + 1),
+	       "struct regs follows the gregs order");
 
 /* Builds the frame for sig on the sandboxee's stack from r and the
  * sandboxee's vector registers (fpu: an XSAVE area, reset to the initial
@@ -191,11 +196,7 @@ static bool build_frame(int sig, const siginfo_t *info, struct regs *r, struct f
 	if (!(altstack.ss_flags & SS_DISABLE))
 		f->uc.uc_stack.ss_flags = was_on ? SS_ONSTACK : 0;
 	greg_t *g = f->uc.uc_mcontext.gregs;
-	g[REG_R8] = (greg_t)r->r8, g[REG_R9] = (greg_t)r->r9, g[REG_R10] = (greg_t)r->r10, g[REG_R11] = (greg_t)r->r11;
-	g[REG_R12] = (greg_t)r->r12, g[REG_R13] = (greg_t)r->r13, g[REG_R14] = (greg_t)r->r14, g[REG_R15] = (greg_t)r->r15;
-	g[REG_RDI] = (greg_t)r->rdi, g[REG_RSI] = (greg_t)r->rsi, g[REG_RBP] = (greg_t)r->rbp, g[REG_RBX] = (greg_t)r->rbx;
-	g[REG_RDX] = (greg_t)r->rdx, g[REG_RAX] = (greg_t)r->rax, g[REG_RCX] = (greg_t)r->rcx, g[REG_RSP] = (greg_t)r->rsp;
-	g[REG_RIP] = (greg_t)r->rip, g[REG_EFL] = (greg_t)r->rflags;
+	memcpy(g, r, sizeof(*r));
 	g[REG_CSGSFS] = (greg_t)(0x33 | (0x2bull << 48)); /* cs, gs, fs, ss */
 	g[REG_TRAPNO] = info->si_signo == SIGSEGV ? 14 : 0;
 	if (info->si_signo == SIGSEGV)
@@ -253,6 +254,16 @@ static void __attribute__((noreturn)) frame_failed(int sig)
 	sandbox_kill(SIGSEGV);
 }
 
+/* tf (ring 3's registers, in ring 0) goes to the handler of sig. */
+static void enter_handler(struct dune_tf *tf, int sig, const siginfo_t *info, struct fpu_area *fpu, uint64_t mask)
+{
+	struct regs r;
+	tf_to_regs(tf, &r);
+	if (!build_frame(sig, info, &r, fpu, mask))
+		frame_failed(sig);
+	regs_to_tf(&r, tf);
+}
+
 void sandbox_signal_deliver(struct dune_tf *tf, long nr, struct fpu_area *fpu)
 {
 	int sig;
@@ -267,11 +278,7 @@ void sandbox_signal_deliver(struct dune_tf *tf, long nr, struct fpu_area *fpu)
 		tf->rax = (uint64_t)nr;
 		tf->rip -= 2; /* the SYSCALL again */
 	}
-	struct regs r;
-	tf_to_regs(tf, &r);
-	if (!build_frame(sig, &info, &r, fpu, current_mask()))
-		frame_failed(sig);
-	regs_to_tf(&r, tf);
+	enter_handler(tf, sig, &info, fpu, current_mask());
 }
 
 bool sandbox_signal_fault(int sig, int code, uintptr_t addr, struct dune_tf *tf)
@@ -289,11 +296,7 @@ bool sandbox_signal_fault(int sig, int code, uintptr_t addr, struct dune_tf *tf)
 	info.si_signo = sig;
 	info.si_code = code;
 	info.si_addr = (void *)addr;
-	struct regs r;
-	tf_to_regs(tf, &r);
-	if (!build_frame(sig, &info, &r, fpu, mask))
-		frame_failed(sig);
-	regs_to_tf(&r, tf);
+	enter_handler(tf, sig, &info, fpu, mask);
 	dune_fpu_load(fpu);
 	return true;
 }
@@ -328,11 +331,8 @@ long sandbox_sigreturn(struct dune_tf *tf, struct fpu_area *fpu)
 		*fpu = copy;
 	}
 	const greg_t *g = uc.uc_mcontext.gregs;
-	struct regs r = {(uint64_t)g[REG_R8],  (uint64_t)g[REG_R9],  (uint64_t)g[REG_R10], (uint64_t)g[REG_R11],
-			 (uint64_t)g[REG_R12], (uint64_t)g[REG_R13], (uint64_t)g[REG_R14], (uint64_t)g[REG_R15],
-			 (uint64_t)g[REG_RDI], (uint64_t)g[REG_RSI], (uint64_t)g[REG_RBP], (uint64_t)g[REG_RBX],
-			 (uint64_t)g[REG_RDX], (uint64_t)g[REG_RAX], (uint64_t)g[REG_RCX], (uint64_t)g[REG_RSP],
-			 (uint64_t)g[REG_RIP], 0};
+	struct regs r;
+	memcpy(&r, g, sizeof(r));
 	r.rflags = (tf->rflags & ~FIX_EFLAGS) | ((uint64_t)g[REG_EFL] & FIX_EFLAGS);
 	regs_to_tf(&r, tf);
 	set_mask(uc.uc_sigmask);
@@ -382,5 +382,3 @@ void sandbox_signal_init(void) { dune_register_signal_reentry_hook(on_reentry); 
 /* A fork child does not inherit its parent's pending signals. */
 void sandbox_signal_forked(void) { n_pending = 0; }
 
-/* A new thread has no alternate signal stack. */
-void sandbox_signal_new_thread(void) { altstack = (stack_t){.ss_flags = SS_DISABLE}; }

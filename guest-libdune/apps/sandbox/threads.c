@@ -63,7 +63,6 @@ static void *thread_main(void *arg)
 		put_tid(s->ctid, tid);
 	clear_tid = (s->flags & CLONE_CHILD_CLEARTID) ? s->ctid : 0;
 	dune_set_user_fs(s->fs);
-	sandbox_signal_new_thread(); /* TLS is fresh anyway; said for the reader */
 	started_by_clone = true;
 	s->tid = tid;
 	sem_post(&s->ready); /* s is gone from here on */
