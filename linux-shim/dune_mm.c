@@ -431,6 +431,65 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
 	return (int)r;
 }
 
+/* Fault-around, as Linux does for file pages (do_fault_around): with a
+ * 4 KiB fault, the other pages of its aligned 64 KiB block that Linux has
+ * present already in the same VMA are mapped too, read-only (a write still
+ * faults, as without) and executable as the VMA is. Only present pages
+ * (get_user_page_fast_only: no fault, no allocation), so the process's
+ * memory is what it was; what it saves is a run exit per page for the
+ * program text Linux's own fault-around brought in, and for the pages a
+ * forked child shares with its parent. */
+#define AROUND_PAGES 16
+
+struct around {
+	u64 gpa[AROUND_PAGES];
+	struct page *page[AROUND_PAGES];
+	int n;
+};
+
+static void around_release(struct around *a)
+{
+	while (a->n > 0)
+		unpin_user_page(a->page[--a->n]);
+}
+
+/* Pins the present neighbours of hva (not yet mapped); before ept_lock. */
+static void around_pin(struct dune_vcpu *v, const struct vma_view *view, u64 gpa, unsigned long hva, struct around *a)
+{
+	unsigned long block = hva & ~(AROUND_PAGES * PAGE_SIZE - 1), addr, at;
+	struct page *page;
+
+	a->n = 0;
+	for (addr = max(block, view->start); addr < min(block + AROUND_PAGES * PAGE_SIZE, view->end); addr += PAGE_SIZE) {
+		u64 n_gpa = (gpa & PAGE_MASK) + addr - (hva & PAGE_MASK);
+
+		if (addr == (hva & PAGE_MASK) || !gpa_to_hva(v, n_gpa, &at) || at != addr ||
+		    xa_load(&v->pages, n_gpa >> PAGE_SHIFT))
+			continue;
+		if (!get_user_page_fast_only(addr, 0, &page))
+			continue; /* not present in Linux: left to its own fault */
+		put_page(page);
+		if (pin_user_pages_fast(addr, 1, 0, &page) != 1)
+			continue;
+		a->gpa[a->n] = n_gpa;
+		a->page[a->n++] = page;
+	}
+}
+
+/* Maps the pinned neighbours; ept_lock held, the sequence checked. Each
+ * pin goes to its entry, or is dropped. */
+static void around_map(struct dune_vcpu *v, bool exec, struct around *a)
+{
+	while (a->n > 0) {
+		struct page *page = a->page[--a->n];
+		u64 n_gpa = a->gpa[a->n];
+
+		if (xa_load(&v->pages, n_gpa >> PAGE_SHIFT) ||
+		    map_entry(v, n_gpa, page_entry(page, false, 0), page_to_phys(page), false, exec))
+			unpin_user_page(page);
+	}
+}
+
 /* EPT violation at gpa: pin the process's page behind it and map it (with
  * a 2 MiB leaf when a huge page backs the whole aligned range and its VMA
  * covers it), executable if the VMA is.
@@ -456,6 +515,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 	unsigned long hva;
 	struct vma_view view;
 	struct page *page = NULL, **huge = NULL;
+	struct around around = {.n = 0};
 	phys_addr_t huge_phys = 0, phys_1g = 0;
 	u64 seq, pfn = 0;
 	unsigned int in_progress;
@@ -497,6 +557,8 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 			if (huge)
 				huge_phys = pin_huge_range(page, hva, write, huge);
 		}
+		if (!phys_1g && !huge_phys)
+			around_pin(v, &view, gpa, hva, &around);
 		spin_lock(&v->ept_lock);
 		if (seq == v->mmu_seq && !v->mmu_invalidating)
 			break;
@@ -509,6 +571,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 		if (huge_phys)
 			unpin_user_pages(huge, PTRS_PER_PMD);
 		huge_phys = 0;
+		around_release(&around);
 		if (in_progress) {
 			kfree(huge);
 			return -EAGAIN;
@@ -541,7 +604,10 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 		r = map_entry(v, gpa, page_entry(page, write, 0), page_to_phys(page), write, grant_exec);
 	else
 		r = map_entry(v, gpa, xa_mk_value(pfn), PFN_PHYS(pfn), write, grant_exec);
+	if (!r)
+		around_map(v, view.exec, &around);
 	spin_unlock(&v->ept_lock);
+	around_release(&around); /* what was not mapped */
 	if (r && page)
 		unpin_user_page(page);
 	kfree(huge);

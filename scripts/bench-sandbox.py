@@ -6,7 +6,9 @@ same file policy: ptrace-box (PTRACE_SYSCALL, as strace-style sandboxes) and
 seccomp-box (seccomp-bpf, SECCOMP_RET_USER_NOTIF for the path calls). Each
 cell is the median of 3 runs in time stamp counter ticks; in Bochs the TSC
 counts emulated instructions, not cycles, so the ratios to native in the
-same run are what compare. GZIP_MB=N sizes the compute-bound input (16)."""
+same run are what compare. GZIP_MB=N sizes the compute-bound input (16);
+ONLY=a,b runs only those workloads (start, stat-tree, small-reads, fork-exec,
+gzip-9)."""
 import os
 import re
 import sys
@@ -24,10 +26,16 @@ WORKLOADS = [
     ("gzip-9", "busybox gzip -9 of {mb} MiB (compute-bound)"),
 ]
 
+# VMX basic exit reasons (SDM Vol. 3D Appendix C) a Dune context shows
+VMX_REASONS = {0: "exception", 1: "external interrupt", 10: "CPUID", 18: "VMCALL (system call)",
+               48: "EPT violation", 52: "preemption timer"}
+
 
 def main():
     mb = int(os.environ.get("GZIP_MB", "16"))
-    cfg = dunehv_boot.config(cmdline=f"console=ttyS0 hvtest.bench=sandbox hvtest.sbbench_mb={mb}")
+    only = os.environ.get("ONLY", "")
+    cmdline = f"console=ttyS0 hvtest.bench=sandbox hvtest.sbbench_mb={mb}" + (f" hvtest.sbbench_only={only}" if only else "")
+    cfg = dunehv_boot.config(cmdline=cmdline)
     r = dunehv_boot.boot("bench-sandbox", "bochs", cfg=cfg, timeout_s=5400, memory_mb=2048, cpus=2)
     if "bench-sandbox: done" not in r.output or r.reason != "shutdown":
         sys.exit(f"bench-sandbox: the guest benchmark did not finish ({r.reason}); see {r.log_path}")
@@ -40,6 +48,8 @@ def main():
         calls[w] = int(n)
     exits = {w: (int(n), int(t)) for w, n, t in
              re.findall(r"^bench-sandbox: exits (\S+) (\d+) (\d+)\s*$", r.output, re.M)}
+    reasons = {w: dict((int(r), int(n)) for r, n in re.findall(r"(\d+)=(\d+)", rest)) for w, rest in
+               re.findall(r"^bench-sandbox: exit-reasons (\S+)(.*)$", r.output, re.M)}
     broken = re.findall(r"^bench-sandbox: policy-broken (\S+)", r.output, re.M)
     print("\ndune-sandbox vs native, ptrace and seccomp: Bochs 3.0, 2 CPUs, median of 3 runs")
     print("(TSC = emulated instructions, not cycles; ratios to native in this run; file policy: / ro,")
@@ -72,6 +82,9 @@ def main():
                 n, t = exits[w]
                 per_call = f", {n / calls[w]:.2f} per system call" if calls.get(w) else ""
                 print(f"  {w:<12}{n:>10} exits{per_call}, {n / max(t, 1) * 1e6:.1f} per million ticks")
+                if reasons.get(w):
+                    print(" " * 14 + ", ".join(f"{c} {VMX_REASONS.get(k, f'reason {k}')}"
+                                               for k, c in sorted(reasons[w].items())))
     print("The paper (Dune, OSDI 2012, Section 6): sandboxed SPEC2000 and lighttpd within a few percent of native.")
     if failed or broken:
         print("\nproblems: " + "; ".join(failed + [f"the policy did not hold under {b}" for b in broken]))

@@ -80,6 +80,9 @@ static void print_cpustat(struct seq_file *m, const struct dunehv_cpu_stats *st)
 	for (r = 0; r < DUNEHV_NR_EXIT_REASONS; r++)
 		if (st->count[r])
 			seq_printf(m, "cpustat cpu=%u reason=%u count=%llu\n", st->cpu, r, st->count[r]);
+	for (r = 0; r < DUNEHV_NR_EXIT_REASONS; r++)
+		if (st->dune_count[r])
+			seq_printf(m, "cpustat cpu=%u dune_reason=%u count=%llu\n", st->cpu, r, st->dune_count[r]);
 }
 
 /* The machine-wide counters that every CPU's stats carry, printed once (from

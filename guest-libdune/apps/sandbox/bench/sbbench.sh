@@ -6,7 +6,10 @@
 # ticks, in Bochs emulated instructions) and "bench-sandbox: calls WORKLOAD
 # N" (system calls per run, counted by ptrace-box), "bench-sandbox: exits
 # WORKLOAD N TICKS" (VM exits of Dune contexts in one sandboxed run, with
-# hvprobe loaded), then "bench-sandbox: done". SBBENCH_GZIP_MB sizes the compute-bound workload (default 16).
+# hvprobe loaded) and "bench-sandbox: exit-reasons WORKLOAD R=N..." (the
+# same by the backend's exit reason), then "bench-sandbox: done".
+# SBBENCH_GZIP_MB sizes the compute-bound workload (default 16);
+# SBBENCH_ONLY=a,b runs only those workloads.
 D=${D:-/opt/libdune}
 REPS=${SBBENCH_REPS:-3}
 MB=${SBBENCH_GZIP_MB:-16}
@@ -44,8 +47,15 @@ dune_exits() {
 	     END { print n + 0 }' /proc/dunehv/cpustat 2>/dev/null
 }
 
+# The Dune contexts' VM exits by reason so far, summed over CPUs: "REASON COUNT" lines.
+dune_reasons() {
+	awk '/^cpustat cpu=[0-9]+ dune_reason=/ { split($3, r, "="); split($4, c, "="); n[r[2]] += c[2] }
+	     END { for (k in n) print k, n[k] }' /proc/dunehv/cpustat 2>/dev/null | sort -n
+}
+
 run() { # workload command...
 	name=$1; shift
+	case ",${SBBENCH_ONLY:-$name}," in *",$name,"*) ;; *) return ;; esac
 	for mode in native sandbox-null sandbox-file ptrace-file seccomp-file; do
 		case $mode in
 		native) pre="" ;;
@@ -61,8 +71,13 @@ run() { # workload command...
 	echo "bench-sandbox: calls $name $calls"
 	# one more sandboxed run, counting the Dune contexts' VM exits
 	before=$(dune_exits)
+	dune_reasons > $w/reasons.before
 	ticks=$($D/sbtime 1 -- $D/dune-sandbox -- "$@" | cut -d' ' -f1)
 	echo "bench-sandbox: exits $name $(($(dune_exits) - before)) $ticks"
+	dune_reasons | awk -v name="$name" -v before=$w/reasons.before '
+		BEGIN { while ((getline l < before) > 0) { split(l, f, " "); b[f[1]] = f[2] } }
+		{ if ($2 - b[$1] > 0) s = s " " $1 "=" ($2 - b[$1]) }
+		END { print "bench-sandbox: exit-reasons " name s }'
 }
 
 run start busybox true
