@@ -239,7 +239,7 @@ static u64 map_flags(bool write, bool exec)
  * leaf must not reach into a neighbour with other rights). */
 struct vma_view {
 	unsigned long start, end;
-	bool exec, hugetlb_1g;
+	bool exec, hugetlb_1g, file;
 };
 
 static bool view_vma(struct mm_struct *mm, unsigned long hva, struct vma_view *view)
@@ -252,6 +252,7 @@ static bool view_vma(struct mm_struct *mm, unsigned long hva, struct vma_view *v
 		view->start = vma->vm_start;
 		view->end = vma->vm_end;
 		view->exec = vma->vm_flags & VM_EXEC;
+		view->file = vma->vm_file;
 		view->hugetlb_1g = is_vm_hugetlb_page(vma) && huge_page_size(hstate_vma(vma)) == SZ_1G;
 	}
 	mmap_read_unlock(mm);
@@ -432,13 +433,15 @@ static int map_1g(struct dune_vcpu *v, u64 gpa, phys_addr_t phys, struct page *p
 }
 
 /* Fault-around, as Linux does for file pages (do_fault_around): with a
- * 4 KiB fault, the other pages of its aligned 64 KiB block that Linux has
- * present already in the same VMA are mapped too, read-only (a write still
- * faults, as without) and executable as the VMA is. Only present pages
- * (get_user_page_fast_only: no fault, no allocation), so the process's
- * memory is what it was; what it saves is a run exit per page for the
- * program text Linux's own fault-around brought in, and for the pages a
- * forked child shares with its parent. */
+ * 4 KiB fault in a file mapping, the other pages of its aligned 64 KiB
+ * block that Linux has present already in the same VMA are mapped too,
+ * read-only (a write still faults, as without) and executable as the VMA
+ * is. Only present pages (get_user_page_fast_only: no fault, no
+ * allocation), so the process's memory is what it was; what it saves is a
+ * run exit per page of the program text and data that Linux's own
+ * fault-around brought in with the first. Not in anonymous memory: there
+ * a first touch is Linux's first touch too, its neighbours are absent, and
+ * looking for them made a fresh page's EPT fault twice as dear. */
 #define AROUND_PAGES 16
 
 struct around {
@@ -557,7 +560,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 			if (huge)
 				huge_phys = pin_huge_range(page, hva, write, huge);
 		}
-		if (!phys_1g && !huge_phys)
+		if (!phys_1g && !huge_phys && view.file)
 			around_pin(v, &view, gpa, hva, &around);
 		spin_lock(&v->ept_lock);
 		if (seq == v->mmu_seq && !v->mmu_invalidating)

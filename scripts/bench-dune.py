@@ -37,6 +37,8 @@ def main():
         lx, du = int(vals["linux_" + key]), int(vals["dune_" + key])
         print(f"{label:<64}{lx:>10}{du:>10}{du / lx:>8.2f}   {pl} / {pd}")
     print(f"{'VM exits per Dune system call':<64}{'':>10}{vals['dune_exits_per_syscall']:>10}")
+    if "linux_ioctl" in vals:
+        print(f"{'an ioctl round trip (what each Dune system call adds in Linux)':<64}{vals['linux_ioctl']:>10}")
     for key, label in (("dune_migrations_per_move", "context migrations (VMCLEAR on the old CPU) per move"),
                        ("dune_shootdowns_per_unmap", "INVEPT shoot-downs per munmap from the other CPU"),
                        ("dune_requests_per_unmap", "cross-CPU requests (NMI IPIs) per munmap from the other CPU")):

@@ -3,6 +3,8 @@
  * emulated instructions, not cycles). Prints "bench: <key> <value>" lines
  * that scripts/bench-dune.py turns into a table. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -241,6 +243,16 @@ int main(void)
 	for (int i = 0; i < N; i++)
 		syscall(SYS_getpid);
 	printf("bench: linux_getpid %lu\n", (tsc() - t0) / N);
+	/* an ioctl dune.ko refuses: the kernel round trip that each Dune
+	 * system call adds (the trampoline's DUNE_RESUME) */
+	int probe_fd = open("/dev/dune", O_RDWR);
+	if (probe_fd >= 0) {
+		t0 = tsc();
+		for (int i = 0; i < N; i++)
+			ioctl(probe_fd, 0xdead);
+		printf("bench: linux_ioctl %lu\n", (tsc() - t0) / N);
+		close(probe_fd);
+	}
 	printf("bench: linux_first_touch %lu\n", touch_pages());
 	struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
 	sigaction(SIGSEGV, &sa, NULL);
