@@ -85,6 +85,9 @@ __dune_restore_and_ret:
 #define PERCPU_UFS_BASE   24
 #define PERCPU_IN_USER    32
 #define PERCPU_RSP0       44              /* TSS.rsp0: "TRAP_STACK" */
+#define PERCPU_USER_CR3   0x198           /* libdune_priv.h (checked there) */
+#define PERCPU_KERNEL_CR3 0x1a0
+#define PERCPU_TMP2       0x1a8
 #define PERCPU_IST1       76              /* TSS.ist1: where every trap lands */
 #define TRAP_STACK_SIZE   (64 * 1024)     /* libdune_priv.h */
 #define MSR_FS_BASE       0xc0000100
@@ -146,6 +149,20 @@ __dune_restore_and_ret:
 	wrmsr
 	.endm
 
+/* Entered from ring 3: ring 0's page table first, if ring 3 has its own
+ * (dune_set_user_cr3). Until then nothing but the thread's block and the
+ * stack the CPU chose is touched: ring 3's table may hold other pages at
+ * the addresses of globals. RAX is kept (via the block). */
+	.macro KERNEL_CR3_FROM_RING3
+	mov gs:[PERCPU_TMP2], rax
+	mov rax, gs:[PERCPU_KERNEL_CR3]
+	test rax, rax
+	jz .Lsame_cr3\@
+	mov cr3, rax
+.Lsame_cr3\@:
+	mov rax, gs:[PERCPU_TMP2]
+	.endm
+
 /* RFLAGS.IOPL := 3, ring 0's mark (POPF sets IOPL at CPL 0 only) */
 	.macro SET_RING0_IOPL
 	pushfq
@@ -172,6 +189,7 @@ __dune_syscall:
 	popfq
 	jmp rcx
 1:	swapgs                             /* GS base: the thread's block */
+	KERNEL_CR3_FROM_RING3
 	mov gs:[PERCPU_TMP], rsp
 	mov rsp, gs:[PERCPU_RSP0]
 	push USER_SS                       /* ss */
@@ -233,6 +251,7 @@ trap_common:
 	test qword ptr [rsp + 24], 3       /* interrupted cs (rax, err, rip, cs) */
 	jz 0f
 	swapgs                             /* from ring 3: GS base, the thread's block */
+	KERNEL_CR3_FROM_RING3
 0:	push rbx                           /* scratch; the 7 words are at rsp + 16 */
 	push rcx
 	mov rbx, gs:[PERCPU_IST1]
@@ -293,7 +312,11 @@ to_ring3:
 	or qword ptr [rsp + TF_RFLAGS], 2
 	LOAD_FS_BASE PERCPU_UFS_BASE
 	mov qword ptr gs:[PERCPU_IN_USER], 1
-	POP_GPRS
+	mov rax, gs:[PERCPU_USER_CR3]      /* ring 3's own page table, if it has one */
+	test rax, rax
+	jz 4f
+	mov cr3, rax
+4:	POP_GPRS
 	add rsp, 8                         /* error code */
 	swapgs                             /* GS base: ring 3's own */
 	iretq                              /* cannot fault: selectors and RIP checked */

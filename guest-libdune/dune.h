@@ -172,6 +172,13 @@ extern void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));
 extern __sighandler_t dune_signal(int sig, __sighandler_t cb);
 extern unsigned long dune_get_user_fs(void);
 extern void dune_set_user_fs(unsigned long fs_base);
+/* Ours: ring 3 of this thread runs on user_cr3 (a CR3 value: root, PCID,
+ * no-flush bit), and every entry from ring 3 (system call, trap,
+ * interrupt) loads kernel_cr3 before it touches anything but the thread's
+ * block; both 0 (the default): ring 3 shares ring 0's page table. Ring 3's
+ * table must map the thread's block, trap stack, GDT, IDT and libdune's
+ * entry code as ring 0's does (supervisor-only is enough). */
+extern void dune_set_user_cr3(uint64_t user_cr3, uint64_t kernel_cr3);
 extern void dune_passthrough_syscall(struct dune_tf *tf);
 extern void dune_dump_trap_frame(struct dune_tf *tf);
 extern int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,6 +3,7 @@
  * tables, and each thread's entry into Dune mode (GDT, TSS, IDT). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,7 @@ int dune_init(bool map_full)
 		fprintf(stderr, "dune: building the page tables failed: %d\n", r);
 		return r;
 	}
-	dune_idt_init();
-	return 0;
+	return dune_idt_init();
 }
 
 static struct dune_percpu *create_percpu(void)
@@ -90,7 +90,7 @@ static void load_descriptor_tables(struct dune_percpu *p)
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) gdtr = {sizeof(p->gdt) - 1, (uint64_t)p->gdt},
-				  idtr = {sizeof(dune_idt) - 1, (uint64_t)dune_idt};
+				  idtr = {256 * sizeof(struct idt_gate) - 1, (uint64_t)dune_idt};
 	__asm__ volatile("lgdt %0\n\t"
 			 "lidt %1\n\t"
 			 "mov %2, %%ax\n\t"
@@ -142,6 +142,17 @@ int dune_enter(void)
 	/* Dune mode, ring 0 */
 	load_descriptor_tables(percpu);
 	return 0;
+}
+
+_Static_assert(offsetof(struct dune_percpu, user_cr3) == PERCPU_USER_CR3_OFF &&
+		       offsetof(struct dune_percpu, kernel_cr3) == PERCPU_KERNEL_CR3_OFF &&
+		       offsetof(struct dune_percpu, tmp2) == PERCPU_TMP2_OFF,
+	       "dune.S's offsets");
+
+void dune_set_user_cr3(uint64_t user_cr3, uint64_t kernel_cr3)
+{
+	percpu->user_cr3 = user_cr3;
+	percpu->kernel_cr3 = kernel_cr3;
 }
 
 unsigned long dune_get_user_fs(void) { return percpu ? percpu->ufs_base : 0; }

@@ -46,11 +46,22 @@ struct dune_percpu {
 	struct dune_config conf;
 	void *trap_stack;
 	void *exit_stack;
+	/* dune_set_user_cr3 (ours): the page table ring 3 runs on, and the
+	 * one every entry from ring 3 switches back to before anything else
+	 * (0: ring 3 shares ring 0's); tmp2 is the entry code's scratch. */
+	uint64_t user_cr3;
+	uint64_t kernel_cr3;
+	uint64_t tmp2;
 } __attribute__((aligned(64)));
 
-extern struct idt_gate dune_idt[256];
+/* dune.S's offsets of the fields above */
+#define PERCPU_USER_CR3_OFF 0x198
+#define PERCPU_KERNEL_CR3_OFF 0x1a0
+#define PERCPU_TMP2_OFF 0x1a8
+
+extern struct idt_gate *dune_idt; /* a page of its own: see trap.c */
 extern int dune_fd;
-void dune_idt_init(void);
+int dune_idt_init(void);
 int dune_setup_mappings(bool map_full);
 int dune_map_regions_of(void *a, void *b);
 int dune_page_init(void);

@@ -11,12 +11,21 @@
 static dune_intr_cb intr_cbs[256];
 static dune_pgflt_cb pgflt_cb;
 static dune_syscall_cb syscall_cb;
-struct idt_gate dune_idt[256] __attribute__((aligned(16)));
+/* The IDT is a page of the pool, not a global: a program may give ring 3
+ * a page table of its own in which its globals are other pages (libsthread
+ * maps snapshots there, dune_set_user_cr3), and the CPU must find the
+ * real IDT through any page table ring 3 runs on. */
+struct idt_gate *dune_idt;
 
 extern char __dune_trap_stubs[];
 
-void dune_idt_init(void)
+int dune_idt_init(void)
 {
+	_Static_assert(256 * sizeof(struct idt_gate) == PGSIZE, "the IDT is one page");
+	struct page *pg = dune_page_alloc();
+	if (!pg)
+		return -ENOMEM;
+	dune_idt = (struct idt_gate *)dune_page2pa(pg);
 	for (int v = 0; v < 256; v++) {
 		uint64_t h = (uint64_t)(__dune_trap_stubs + 16 * v);
 		struct idt_gate *g = &dune_idt[v];
@@ -29,6 +38,7 @@ void dune_idt_init(void)
 		g->zero = 0;
 	}
 	dune_idt[T_BRKPT].type = 0xee; /* INT3 allowed from ring 3 */
+	return 0;
 }
 
 int dune_register_intr_handler(int vec, dune_intr_cb cb)
