@@ -166,6 +166,12 @@ extern void dune_register_syscall_handler(dune_syscall_cb cb);
  * enters its program's signal handlers so). */
 typedef void (*dune_signal_reentry_cb)(struct dune_config *conf);
 extern void dune_register_signal_reentry_hook(dune_signal_reentry_cb cb);
+/* Ours: called in Linux mode when a #BP or #DB (conf->status: the vector),
+ * which the hypervisor hands to Linux for debuggers, ended the session;
+ * returning true re-enters with conf as the hook left it, false goes on to
+ * the debugger support (an INT3 replayed for a tracer) or the end. */
+typedef bool (*dune_debug_trap_cb)(struct dune_config *conf);
+extern void dune_register_debug_trap_hook(dune_debug_trap_cb cb);
 extern int dune_jump_to_user(struct dune_tf *tf);
 extern void dune_ret_from_user(int ret) __attribute__((noreturn));
 extern void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));

@@ -166,6 +166,8 @@ void *dune_exit_stack_top(void) { return (void *)(((uint64_t)percpu->exit_stack 
 
 static dune_signal_reentry_cb signal_reentry;
 void dune_register_signal_reentry_hook(dune_signal_reentry_cb cb) { signal_reentry = cb; }
+static dune_debug_trap_cb debug_trap_hook;
+void dune_register_debug_trap_hook(dune_debug_trap_cb cb) { debug_trap_hook = cb; }
 
 /* How a session ended: returns to re-enter, or ends the thread/process. */
 static void session_ended(struct dune_config *conf)
@@ -184,6 +186,8 @@ static void session_ended(struct dune_config *conf)
 		fprintf(stderr, "dune: exit due to EPT violation at rip 0x%llx\n", (unsigned long long)conf->rip);
 		exit(1);
 	case DUNE_RET_INTERRUPT:
+		if (debug_trap_hook && debug_trap_hook(conf))
+			return; /* the hook says where the context goes on */
 		dune_debug_breakpoint(conf); /* returns only when it is not one */
 		fprintf(stderr, "dune: exit due to interrupt %lld at rip 0x%llx%s\n", (long long)conf->status,
 			(unsigned long long)conf->rip,

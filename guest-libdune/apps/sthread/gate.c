@@ -305,10 +305,36 @@ static long gate_call(struct sthread *st, long nr, uint64_t *a)
 	st_stop(st, "system call %ld is granted, but libsthread cannot check its arguments", nr);
 }
 
+/* INT3 and INT1 at ring 3 end the Dune session (the hypervisor gives #BP
+ * and #DB to Linux, for debuggers); in Linux mode, on the worker, this hook
+ * sends the sthread on to a system call that stops it, instead of
+ * libdune's replay for a debugger (which, with no tracer, would end the
+ * process). Ring 3 runs with IOPL 0, ring 0 with IOPL 3 (dune.S). */
+#define TRAP_CALL (-2L)
+#define RFLAGS_IOPL 0x3000ull
+extern char st_trap_stub[];
+__asm__(".text\n.globl st_trap_stub\nst_trap_stub:\n\tsyscall\n\tud2\n");
+
+static bool on_debug_trap(struct dune_config *conf)
+{
+	if (!st_current || (conf->rflags & RFLAGS_IOPL))
+		return false;
+	conf->rdi = conf->rip;
+	conf->rsi = (uint64_t)conf->status;
+	conf->rax = (uint64_t)TRAP_CALL;
+	conf->rip = (uint64_t)st_trap_stub;
+	return true;
+}
+
+static const char *exception_name(int vector);
+
 static void on_syscall(struct dune_tf *tf)
 {
 	struct sthread *st = st_current;
 	long nr = (long)tf->rax;
+	if (nr == TRAP_CALL)
+		st_stop(st, "exception %d (%s) at rip %#lx", (int)tf->rsi, exception_name((int)tf->rsi & 31),
+			(unsigned long)tf->rdi);
 	if (nr == SYS_exit || nr == SYS_exit_group) {
 		st->ret = (void *)tf->rdi;
 		st->status = 0;
@@ -349,13 +375,14 @@ static const char *const exception_names[32] = {
 	[16] = "x87 floating-point error", [17] = "alignment check", [18] = "machine check",
 	[19] = "SIMD floating-point error", [21] = "control protection"};
 
+static const char *exception_name(int vector) { return exception_names[vector] ? exception_names[vector] : "reserved"; }
+
 static void on_exception(struct dune_tf *tf, int vector)
 {
 	struct sthread *st = st_current;
 	if (!(tf->cs & 3) || !st)
 		ring0_bug("an exception", (uint64_t)vector, tf);
-	st_stop(st, "exception %d (%s) at rip %#lx", vector, exception_names[vector] ? exception_names[vector] : "reserved",
-		(unsigned long)tf->rip);
+	st_stop(st, "exception %d (%s) at rip %#lx", vector, exception_name(vector), (unsigned long)tf->rip);
 }
 
 #define EXC(v) static void on_exc_##v(struct dune_tf *tf) { on_exception(tf, v); }
@@ -365,6 +392,7 @@ EXC(21)
 void gate_install(void)
 {
 	dune_register_syscall_handler(on_syscall);
+	dune_register_debug_trap_hook(on_debug_trap);
 	dune_register_pgflt_handler(on_page_fault);
 	static const struct {
 		int vector;

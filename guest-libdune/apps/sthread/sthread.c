@@ -39,6 +39,7 @@ static ptent_t *template_root;
 static uintptr_t stack_area; /* ST_MAX_SLOTS * STACK_AREA addresses, reserved */
 static struct sthread *slots[ST_MAX_SLOTS];
 static int nslots, free_slots[ST_MAX_SLOTS], nfree;
+static int empty_slots[ST_MAX_SLOTS], nempty; /* trimmed: ids to build anew */
 static struct worker *idle[STHREAD_MAX_LIVE];
 static int nidle, nworkers;
 static unsigned long n_created, n_recycled, n_live;
@@ -252,6 +253,8 @@ int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 	bool fresh = !nfree;
 	if (!fresh) {
 		st = slots[free_slots[--nfree]];
+	} else if (nempty) {
+		st = slots[empty_slots[--nempty]];
 	} else if (nslots < ST_MAX_SLOTS && (st = calloc(1, sizeof(*st)))) {
 		st->id = nslots;
 		slots[nslots++] = st;
@@ -278,6 +281,8 @@ int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 		if (st) {
 			if (st->root)
 				free_slots[nfree++] = st->id; /* built (or partly): kept */
+			else
+				empty_slots[nempty++] = st->id;
 			n_live--;
 		}
 		if (w)
@@ -329,13 +334,32 @@ int sthread_join(sthread_t id, void **ret)
 
 const char *sthread_error(void) { return last_error; }
 
+int sthread_trim(void)
+{
+	pthread_mutex_lock(&lock);
+	int n = nfree;
+	while (nfree) {
+		struct sthread *st = slots[free_slots[--nfree]];
+		for (int i = 0; i < ST_STACK_PAGES; i++) {
+			ptent_t *e = pt_user_leaf(st->root, st->stack + (uintptr_t)i * PGSIZE);
+			if (e && (*e & PTE_P))
+				st_page_free(dune_pa2page(PTE_ADDR(*e)));
+		}
+		pt_free(st->root);
+		st->root = NULL;
+		empty_slots[nempty++] = st->id;
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
 void sthread_get_stats(struct sthread_stats *s)
 {
 	pthread_mutex_lock(&lock);
 	s->created = n_created;
 	s->recycled = n_recycled;
 	s->live = n_live;
-	s->slots = (unsigned long)nslots;
+	s->slots = (unsigned long)(nslots - nempty);
 	s->workers = (unsigned long)__atomic_load_n(&nworkers, __ATOMIC_RELAXED);
 	s->pages = __atomic_load_n(&st_pages, __ATOMIC_RELAXED);
 	s->pcid = st_pcid;

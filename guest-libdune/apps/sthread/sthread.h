@@ -97,6 +97,10 @@ int sthread_join(sthread_t st, void **ret);
 /* Why the last sthread this thread joined was stopped ("" if it was not). */
 const char *sthread_error(void);
 
+/* Frees what finished sthreads keep for reuse (their page tables and
+ * stacks); the workers stay. The number of slots freed. */
+int sthread_trim(void);
+
 struct sthread_stats {
 	unsigned long created;   /* sthreads made with fresh page tables */
 	unsigned long recycled;  /* sthreads that reused a finished one's */

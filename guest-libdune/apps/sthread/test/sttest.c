@@ -130,6 +130,12 @@ static void *call_getppid(void *arg)
 
 static void *write_secret(void *arg) { return (void *)raw(SYS_write, pipe_fd[1], (long)arg, 8); }
 
+static void *do_int3(void *arg)
+{
+	__asm__ volatile("int3");
+	return arg;
+}
+
 static void *do_hlt(void *arg)
 {
 	__asm__ volatile("hlt");
@@ -269,6 +275,8 @@ int main(void)
 
 	r = run(&sc, do_hlt, NULL, &ret);
 	check_stopped("sthread.privileged", r, "exception 13", "HLT at ring 3");
+	r = run(&sc, do_int3, NULL, &ret);
+	check_stopped("sthread.breakpoint", r, "exception 3", "INT3 at ring 3 (no tracer)");
 
 	ptent_t *root_before = pgroot;
 	r = run(&sc, clobber_ring0, NULL, &ret);
