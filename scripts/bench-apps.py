@@ -4,10 +4,11 @@ stbench.c, which measures, in one process, the create+join latency of a
 process (fork), a pthread and a libsthread sthread (recycled; on a fresh
 slot, its page tables and stack built anew; the very first, which also
 starts its worker, a thread in Dune mode), and a context switch (ping-pong
-over two pipes) between two processes, two pthreads and two sthreads. In
-Bochs the TSC counts emulated instructions, not cycles: the ratios within
-the run are what compare. The GC and HTTP rows of the sthreads+GC issue
-are not measured yet."""
+over two pipes) between two processes, two pthreads and two sthreads; then HTTP requests (a
+connection each, over loopback) against sthttpd with an sthread per
+connection and with a process per connection. In Bochs the TSC counts
+emulated instructions, not cycles: the ratios within the run are what
+compare. The GC rows of the sthreads+GC issue are not measured yet."""
 import re
 import sys
 from pathlib import Path
@@ -38,6 +39,11 @@ def main():
     for key, label in (("switch-process", "two processes"), ("switch-pthread", "two pthreads"),
                        ("switch-sthread", "two sthreads")):
         print(f"{label:<58}{int(vals[key]):>12}")
+    if "http-sthread" in vals and "http-fork" in vals:
+        hs, hf = int(vals["http-sthread"]), int(vals["http-fork"])
+        print(f"\n{'HTTP (sthttpd), a connection per request, per request':<58}{'ticks':>12}{'fork / this':>13}")
+        print(f"{'a process per connection (--fork)':<58}{hf:>12}{1.0:>12.1f}x")
+        print(f"{'an sthread per connection':<58}{hs:>12}{hf / hs:>12.1f}x")
     print(f"\nPCID-tagged sthread page tables: {'yes' if vals.get('pcid') == '1' else 'no'}")
     rec = fork / int(vals["sthread-recycled"])
     print(f"sthread create+join (recycled) is {rec:.1f}x cheaper than fork (goal >= 10)")

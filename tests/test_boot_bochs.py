@@ -554,6 +554,19 @@ def test_sthreads_are_confined_and_recycled(bochs_main):
     assert "GUEST: sttest rc=0" in dunehv_boot.user_output(bochs_main.output)
 
 
+def test_sthread_http_server_keeps_connections_apart(bochs_main):
+    """guest-libdune/apps/sthread/httpd: sthttpd serves each connection in
+    an sthread (the connection's descriptor, its own buffer tag, the
+    documents read-only); sthttpc, its client (apps/sthread/test/sthttp.sh),
+    gets a document as on disk and a 404 over loopback, then uses the
+    handler's deliberate memory-disclosure bug from connection B to read
+    connection A's buffer: B's sthread is stopped (500), A's secret does not
+    leak, and A is still served."""
+    ids = ["http.get", "http.404", "http.isolation", "http.after-attack"]
+    dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
+    assert "GUEST: sthttp rc=0" in dunehv_boot.user_output(bochs_main.output)
+
+
 def test_ring3_cannot_take_ring0_through_libdune_entry(bochs_main):
     """Hardening: guest-libdune/test/ring3gate.c attacks libdune's ways from
     ring 3 into ring 0: a forged GS base (a copy of the per-thread block

@@ -82,7 +82,8 @@ cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootf
 mkdir -p "$out/rootfs/opt/libdune"
 cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdune/precise" "$out/libdune/apitest" "$out/libdune/debugger" "$out/libdune/smp" "$out/libdune/faultloop" "$out/libdune/privinsn" "$out/libdune/memrights" "$out/libdune/fpuiso" "$out/libdune/ring3gate" \
 	"$out/libdune/dune-sandbox" "$out/libdune/sbescape" "$out/libdune/sbthreads" "$out/libdune/sbevents" "$out/libdune/sbregs" "$out/libdune/sbsignals" "$top/guest-libdune/apps/sandbox/test/sbtest.sh" \
-	"$out/libdune/sttest" "$out/libdune/stbench" \
+	"$out/libdune/sttest" "$out/libdune/stbench" "$out/libdune/sthttpd" "$out/libdune/sthttpc" \
+	"$top/guest-libdune/apps/sthread/test/sthttp.sh" "$top/guest-libdune/apps/sthread/bench/stbench.sh" \
 	"$out/libdune/ptrace-box" "$out/libdune/seccomp-box" "$out/libdune/sbtime" "$top/guest-libdune/apps/sandbox/bench/sbbench.sh" \
 	"$out/rootfs/opt/libdune/"
 
