@@ -185,6 +185,9 @@ extern void dune_set_user_fs(unsigned long fs_base);
  * table must map the thread's block, trap stack, GDT, IDT and libdune's
  * entry code as ring 0's does (supervisor-only is enough). */
 extern void dune_set_user_cr3(uint64_t user_cr3, uint64_t kernel_cr3);
+/* Ours: this thread's block (GDT, TSS, trap and exit stacks) after
+ * dune_enter, which ring 3's own page table must map as ring 0's does. */
+extern void dune_get_thread_block(uintptr_t *start, size_t *len);
 extern void dune_passthrough_syscall(struct dune_tf *tf);
 extern void dune_dump_trap_frame(struct dune_tf *tf);
 extern int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

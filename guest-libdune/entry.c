@@ -162,6 +162,12 @@ void dune_set_user_fs(unsigned long fs_base)
 		percpu->ufs_base = fs_base;
 }
 
+void dune_get_thread_block(uintptr_t *start, size_t *len)
+{
+	*start = (uintptr_t)percpu;
+	*len = percpu ? sizeof(*percpu) + TRAP_STACK_SIZE + EXIT_STACK_SIZE : 0;
+}
+
 void *dune_exit_stack_top(void) { return (void *)(((uint64_t)percpu->exit_stack + EXIT_STACK_SIZE) & ~15ull); }
 
 static dune_signal_reentry_cb signal_reentry;

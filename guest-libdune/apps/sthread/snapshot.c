@@ -70,6 +70,14 @@ int snapshot_take(void)
 	return tls_inside ? 0 : -ENOTSUP;
 }
 
+bool snapshot_shadows(uintptr_t start, size_t len)
+{
+	for (int i = 0; i < st_nsegments; i++)
+		if (st_segments[i].copy && start < st_segments[i].end && start + len > st_segments[i].start)
+			return true;
+	return false;
+}
+
 /* The guest-physical address of va (dune-abi 2.1 windows), if it has one. */
 static bool va_to_gpa(uintptr_t va, uint64_t *gpa)
 {

@@ -37,6 +37,14 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bool initialized;
 static ptent_t *template_root;
 static uintptr_t stack_area; /* ST_MAX_SLOTS * STACK_AREA addresses, reserved */
+/* Workers' own stacks, reserved at sthread_init like stack_area: ring 0
+ * runs on them on the sthread's page table for a moment (the frame that
+ * dune_jump_to_user returns to ring 3 with), so their addresses must never
+ * be ones the snapshot gives other pages there, which a later mmap could
+ * reuse after the program unmapped them. */
+#define WORKER_STACK (256u << 10)
+static uintptr_t worker_stacks;
+static int worker_stacks_used;
 static struct sthread *slots[ST_MAX_SLOTS];
 static int nslots, free_slots[ST_MAX_SLOTS], nfree;
 static int empty_slots[ST_MAX_SLOTS], nempty; /* trimmed: ids to build anew */
@@ -71,6 +79,11 @@ int sthread_init(void)
 	if (area == MAP_FAILED)
 		return -ENOMEM;
 	stack_area = (uintptr_t)area;
+	area = mmap(NULL, (size_t)STHREAD_MAX_LIVE * WORKER_STACK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		return -ENOMEM;
+	worker_stacks = (uintptr_t)area;
 	if ((r = dune_init(1)))
 		return r;
 	gate_install();
@@ -111,6 +124,11 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	int r = dune_enter();
+	uintptr_t block;
+	size_t block_len;
+	dune_get_thread_block(&block, &block_len);
+	if (!r && snapshot_shadows(block, block_len))
+		r = -EADDRINUSE; /* the block sits where the snapshot was: see worker_stacks */
 	if (!r)
 		r = gate_worker_init();
 	if (!r) {
@@ -146,9 +164,15 @@ static struct worker *new_worker(int *err)
 	}
 	sem_init(&w->go, 0, 0);
 	sem_init(&w->started, 0, 0);
+	int slot = __atomic_fetch_add(&worker_stacks_used, 1, __ATOMIC_RELAXED);
+	if (slot >= STHREAD_MAX_LIVE) {
+		free(w);
+		*err = -EAGAIN;
+		return NULL;
+	}
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256u << 10);
+	pthread_attr_setstack(&attr, (void *)(worker_stacks + (uintptr_t)slot * WORKER_STACK), WORKER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int e = pthread_create(&w->thread, &attr, worker_main, w);
 	pthread_attr_destroy(&attr);
@@ -160,7 +184,7 @@ static struct worker *new_worker(int *err)
 	while (sem_wait(&w->started))
 		;
 	if (w->err) {
-		*err = w->err == -ENOMEM ? -ENOMEM : -EAGAIN;
+		*err = w->err == -ENOMEM || w->err == -EADDRINUSE ? w->err : -EAGAIN;
 		return NULL; /* the thread has ended; w stays (a few bytes) */
 	}
 	return w;

@@ -41,6 +41,9 @@ extern struct segment *st_segments;
 extern int st_nsegments;
 extern uintptr_t st_fs_base; /* the TLS sthreads run with (the initial thread's, in the snapshot) */
 int snapshot_take(void);
+/* Whether [start, start + len) meets an address the snapshot gives other
+ * pages in sthreads' tables (where ring 0's own memory must never be). */
+bool snapshot_shadows(uintptr_t start, size_t len);
 /* The template root: code, read-only data and the snapshot (copy-on-write). */
 int snapshot_build_template(ptent_t **root);
 
