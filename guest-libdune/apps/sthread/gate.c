@@ -57,8 +57,10 @@ bool st_make_writable(struct sthread *st, uintptr_t va)
 		return false;
 	if (*e & PTE_W)
 		return true;
-	if (!(*e & PTE_COW) || st->ncow == (int)(sizeof(st->cow) / sizeof(st->cow[0])))
+	if (!(*e & PTE_COW))
 		return false;
+	if (st->ncow == (int)(sizeof(st->cow) / sizeof(st->cow[0])))
+		st_stop(st, "more than %d pages of its snapshot written (libsthread's limit)", st->ncow);
 	struct page *pg = st_page_alloc();
 	if (!pg)
 		return false;

@@ -244,9 +244,12 @@ static void slot_reset(struct sthread *st)
 		if (!tag_get(st->sc.mem[i].tag, &t))
 			continue;
 		for (uintptr_t va = t.base; va < t.base + t.size; va += PGSIZE) {
-			ptent_t *e = pt_user_leaf(st->root, va);
+			/* as the template has it (where the snapshot had memory the
+			 * program since unmapped), else nothing: ring 0 never
+			 * reaches it through this table */
+			ptent_t *e = pt_user_leaf(st->root, va), *tmpl = pt_user_leaf(template_root, va);
 			if (e)
-				*e = 0; /* ring 0 never reaches it through this table */
+				*e = tmpl ? *tmpl : 0;
 		}
 		tag_use(st->sc.mem[i].tag, -1);
 	}
