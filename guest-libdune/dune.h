@@ -146,6 +146,10 @@ static inline uintptr_t dune_va_to_pa(void *ptr)
 		return (uintptr_t)ptr;
 }
 
+/* Ours: the guest-physical address of [va, va + len), if one window
+ * (dune-abi 2.1) holds all of it. */
+extern bool dune_va_range_to_pa(uintptr_t va, size_t len, uintptr_t *pa);
+
 /* Entry */
 extern int dune_init(bool map_full);
 extern int dune_enter(void);
@@ -189,6 +193,15 @@ extern void dune_set_user_cr3(uint64_t user_cr3, uint64_t kernel_cr3);
  * dune_enter, which ring 3's own page table must map as ring 0's does. */
 extern void dune_get_thread_block(uintptr_t *start, size_t *len);
 extern void dune_passthrough_syscall(struct dune_tf *tf);
+/* Ours: a system call to Linux from ring 0, with Linux's raw result
+ * (-errno on failure); unused arguments are 0. */
+static inline long dune_passthrough(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a0, .rsi = (uint64_t)a1, .rdx = (uint64_t)a2,
+			    .rcx = (uint64_t)a3 /* r10 */, .r8 = (uint64_t)a4, .r9 = (uint64_t)a5};
+	dune_passthrough_syscall(&t);
+	return (long)t.rax;
+}
 extern void dune_dump_trap_frame(struct dune_tf *tf);
 extern int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern void dune_die(void) __attribute__((noreturn));

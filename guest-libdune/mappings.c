@@ -16,9 +16,7 @@
 
 extern char __dune_syscall[], __dune_syscall_end[], __dune_vsyscall_page[];
 
-/* The guest-physical address of [va, va + len), if one window (dune-abi
- * 2.1) holds all of it. */
-static bool va_range_to_pa(uintptr_t va, size_t len, uintptr_t *pa)
+bool dune_va_range_to_pa(uintptr_t va, size_t len, uintptr_t *pa)
 {
 	uintptr_t end = va + len;
 	if (va >= stack_base) {
@@ -43,7 +41,7 @@ static bool mapped(uintptr_t va)
 static int map_range(uintptr_t begin, uintptr_t end, int perm)
 {
 	uintptr_t pa;
-	if (!va_range_to_pa(begin, end - begin, &pa)) {
+	if (!dune_va_range_to_pa(begin, end - begin, &pa)) {
 		fprintf(stderr, "dune: 0x%lx-0x%lx lies outside the guest-physical windows: not mapped\n",
 			(unsigned long)begin, (unsigned long)end);
 		return 0;
@@ -68,7 +66,7 @@ static int setup_syscall_trampoline(void)
 	if (code == MAP_FAILED)
 		return -errno;
 	memcpy(code + off, __dune_syscall, len);
-	if (mprotect(code, 2 * PGSIZE, PROT_READ | PROT_EXEC) || !va_range_to_pa((uintptr_t)code, 2 * PGSIZE, &pa)) {
+	if (mprotect(code, 2 * PGSIZE, PROT_READ | PROT_EXEC) || !dune_va_range_to_pa((uintptr_t)code, 2 * PGSIZE, &pa)) {
 		munmap(code, 2 * PGSIZE);
 		return -EINVAL;
 	}
@@ -80,7 +78,7 @@ static int setup_syscall_trampoline(void)
 static int setup_vsyscall(void)
 {
 	uintptr_t pa;
-	if (!va_range_to_pa((uintptr_t)__dune_vsyscall_page, PGSIZE, &pa))
+	if (!dune_va_range_to_pa((uintptr_t)__dune_vsyscall_page, PGSIZE, &pa))
 		return -EINVAL;
 	return dune_vm_map_phys(pgroot, (void *)VSYSCALL_ADDR, PGSIZE, (void *)pa, PERM_R | PERM_X | PERM_U);
 }

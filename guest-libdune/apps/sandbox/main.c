@@ -97,10 +97,10 @@ static void usage(FILE *f)
 void sandbox_kill(int sig)
 {
 	uint64_t dfl[4] = {(uint64_t)SIG_DFL, 0, 0, 0}, unblock = 1ull << (sig - 1);
-	sb_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, 8, 0, 0);
-	sb_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&unblock, 0, 8, 0, 0);
-	sb_syscall(SYS_tgkill, getpid(), (long)gettid(), sig, 0, 0, 0);
-	sb_syscall(SYS_exit_group, 128 + sig, 0, 0, 0, 0, 0);
+	dune_passthrough(SYS_rt_sigaction, sig, (long)dfl, 0, 8, 0, 0);
+	dune_passthrough(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&unblock, 0, 8, 0, 0);
+	dune_passthrough(SYS_tgkill, getpid(), (long)gettid(), sig, 0, 0, 0);
+	dune_passthrough(SYS_exit_group, 128 + sig, 0, 0, 0, 0, 0);
 	for (;;)
 		;
 }

@@ -32,15 +32,6 @@
 #define SB_STACK_SIZE (8ul << 20)
 #define SB_BRK_MAX (1ul << 30) /* address space reserved for brk after the program */
 
-/* A system call to Linux from the monitor (ring 0), with Linux's raw
- * result (-errno on failure); unused arguments are 0. */
-static inline long sb_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
-{
-	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a0, .rsi = (uint64_t)a1, .rdx = (uint64_t)a2,
-			    .rcx = (uint64_t)a3 /* r10 */, .r8 = (uint64_t)a4, .r9 = (uint64_t)a5};
-	dune_passthrough_syscall(&t);
-	return (long)t.rax;
-}
 
 /* umem.c */
 /* The lock on the sandboxee's memory list and the page tables (recursive). */

@@ -48,7 +48,7 @@ static void write_line(int fd, const char *fmt, va_list ap)
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
-	sb_syscall(SYS_write, fd, (long)line, n > 0 ? n : 0, 0, 0, 0);
+	dune_passthrough(SYS_write, fd, (long)line, n > 0 ? n : 0, 0, 0, 0);
 }
 
 void sb_msg(const char *fmt, ...)
@@ -389,7 +389,7 @@ static long checked_args(long nr, const struct call_spec *c, uint64_t *a, char p
 
 static long pass(long nr, const uint64_t *a)
 {
-	return sb_syscall(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	return dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 }
 
 /* readv and friends: the iovec array is copied, each buffer checked. */
@@ -892,7 +892,7 @@ static long execve_locked(long nr, uint64_t *a)
 	if ((r = check_path(nr, AT_FDCWD, path, false, true)))
 		return r;
 	/* what execve itself would refuse first */
-	if ((r = sb_syscall(SYS_access, (long)path, X_OK, 0, 0, 0, 0)))
+	if ((r = dune_passthrough(SYS_access, (long)path, X_OK, 0, 0, 0, 0)))
 		return r;
 	unsigned head = sandbox_exec_argv(argv, 16, path), argc = 0, envc = 0;
 	char *pool = strings;
@@ -906,7 +906,7 @@ static long execve_locked(long nr, uint64_t *a)
 	envp[0] = NULL;
 	if (p_envp && (r = copy_string_array(p_envp, envp, EXEC_MAX_STRINGS, &envc, &pool, &left)))
 		return r;
-	return sb_syscall(SYS_execve, (long)sandbox_monitor_path, (long)argv, (long)envp, 0, 0, 0);
+	return dune_passthrough(SYS_execve, (long)sandbox_monitor_path, (long)argv, (long)envp, 0, 0, 0);
 }
 
 static long execve_call(long nr, uint64_t *a)

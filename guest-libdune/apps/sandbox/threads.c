@@ -118,11 +118,11 @@ long sandbox_thread_exit(uint64_t status)
 {
 	if (clear_tid) {
 		put_tid(clear_tid, 0);
-		sb_syscall(SYS_futex, (long)clear_tid, FUTEX_WAKE, 1, 0, 0, 0);
+		dune_passthrough(SYS_futex, (long)clear_tid, FUTEX_WAKE, 1, 0, 0, 0);
 	}
 	if (started_by_clone)
 		dune_ret_from_user(0);
-	return sb_syscall(SYS_exit, (long)status, 0, 0, 0, 0, 0);
+	return dune_passthrough(SYS_exit, (long)status, 0, 0, 0, 0, 0);
 }
 
 /* futex on the sandboxee's own words only (a wake on a monitor address
@@ -147,5 +147,5 @@ long sandbox_futex(uint64_t *a)
 	if (!umem_ok(a[0], 4, writes) || (second && !umem_ok(a[4], 4, writes)) ||
 	    (timeout && a[3] && !umem_ok(a[3], 16, false)))
 		return -EFAULT;
-	return sb_syscall(SYS_futex, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	return dune_passthrough(SYS_futex, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 }

@@ -288,11 +288,11 @@ static bool mmap_failed(long r) { return r < 0 && r > -4096; }
 static int reserve(size_t size)
 {
 	size_t len = size > RESERVE_CHUNK ? size : RESERVE_CHUNK;
-	long r = sb_syscall(SYS_mmap, 0, (long)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	long r = dune_passthrough(SYS_mmap, 0, (long)len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mmap_failed(r))
 		return (int)r;
 	if (!umem_in_window((uintptr_t)r, len) || claim((uintptr_t)r, (uintptr_t)r + len, PROT_NONE, R_FREE)) {
-		sb_syscall(SYS_munmap, r, (long)len, 0, 0, 0, 0);
+		dune_passthrough(SYS_munmap, r, (long)len, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
 	return 0;
@@ -317,7 +317,7 @@ static void retire(uintptr_t start, uintptr_t end)
 		cut(start, end);
 	clear_ptes(start, end);
 	flush();
-	long r = sb_syscall(SYS_mmap, (long)start, (long)(end - start), PROT_NONE,
+	long r = dune_passthrough(SYS_mmap, (long)start, (long)(end - start), PROT_NONE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (mmap_failed(r))
 		cut(start, end);
@@ -359,14 +359,14 @@ static long mmap_locked(uintptr_t addr, size_t len, int prot, int flags, int fd,
 		flags |= MAP_FIXED;
 	}
 	bool replaces = flags & MAP_FIXED;
-	long r = sb_syscall(SYS_mmap, (long)addr, (long)size, prot, flags & ~MAP_GROWSDOWN, fd, off);
+	long r = dune_passthrough(SYS_mmap, (long)addr, (long)size, prot, flags & ~MAP_GROWSDOWN, fd, off);
 	if (mmap_failed(r)) {
 		if (replaces) /* Linux may have unmapped the range already */
 			retire(addr, addr + size);
 		return r;
 	}
 	if ((uintptr_t)r != addr) { /* kernels before 4.17 ignore MAP_FIXED_NOREPLACE */
-		sb_syscall(SYS_munmap, r, (long)size, 0, 0, 0, 0);
+		dune_passthrough(SYS_munmap, r, (long)size, 0, 0, 0, 0);
 		return -EEXIST;
 	}
 	int kind = (flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE ? R_ANON : 0;
@@ -414,7 +414,7 @@ static long mprotect_locked(uintptr_t addr, uintptr_t end, int prot)
 {
 	if (!owned(addr, end))
 		return -ENOMEM;
-	long r = sb_syscall(SYS_mprotect, (long)addr, (long)(end - addr), prot, 0, 0, 0);
+	long r = dune_passthrough(SYS_mprotect, (long)addr, (long)(end - addr), prot, 0, 0, 0);
 	if (r)
 		return r;
 	/* per region, keeping what kind of memory each is */
@@ -466,7 +466,7 @@ static long mremap_locked(uintptr_t old, uintptr_t old_end, size_t new_len, int 
 	uintptr_t tail = old + new_len;
 	int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 	if (tail > old && umem_in_window(old, new_len) && covered(old_end, tail, true) && !owns_any(old_end, tail)) {
-		long r = sb_syscall(SYS_mmap, (long)old_end, (long)(tail - old_end), prot, anon, -1, 0);
+		long r = dune_passthrough(SYS_mmap, (long)old_end, (long)(tail - old_end), prot, anon, -1, 0);
 		if (mmap_failed(r) || claim(old_end, tail, prot, R_ANON)) {
 			retire(old_end, tail);
 			return mmap_failed(r) ? r : -ENOMEM;
@@ -483,9 +483,9 @@ static long mremap_locked(uintptr_t old, uintptr_t old_end, size_t new_len, int 
 		to = find_free(new_len);
 	}
 	/* the tail first, then the pages over the head of the new range */
-	long r = sb_syscall(SYS_mmap, (long)to, (long)new_len, prot, anon, -1, 0);
+	long r = dune_passthrough(SYS_mmap, (long)to, (long)new_len, prot, anon, -1, 0);
 	if (!mmap_failed(r))
-		r = sb_syscall(SYS_mremap, (long)old, (long)old_len, (long)old_len,
+		r = dune_passthrough(SYS_mremap, (long)old, (long)old_len, (long)old_len,
 			       MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, (long)to, 0);
 	if (mmap_failed(r)) {
 		retire(to, to + new_len);
@@ -524,7 +524,7 @@ long umem_brk(uintptr_t want)
 			ok = !mprotect_locked(old_top, new_top, PROT_READ | PROT_WRITE);
 		if (new_top < old_top) {
 			/* give the pages back: fresh zero pages if it grows again, as brk */
-			sb_syscall(SYS_madvise, (long)new_top, (long)(old_top - new_top), MADV_DONTNEED, 0, 0, 0);
+			dune_passthrough(SYS_madvise, (long)new_top, (long)(old_top - new_top), MADV_DONTNEED, 0, 0, 0);
 			mprotect_locked(new_top, old_top, PROT_NONE);
 		}
 		if (ok)

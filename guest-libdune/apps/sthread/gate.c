@@ -87,58 +87,44 @@ static void *user_page(struct sthread *st, uintptr_t va, bool write)
 	return (char *)pt_pa_to_va(PTE_ADDR(*e)) + (va & (PGSIZE - 1));
 }
 
-/* Whether [va, va + n) is all the sthread's, with write access if asked
- * (making copy-on-write pages private). */
-static bool user_range_ok(struct sthread *st, uintptr_t va, size_t n, bool write)
+/* [va, va + n) of the sthread, a page at a time with ring 3's rights:
+ * copied into kbuf (USER_READ), written from kbuf (USER_WRITE), or only
+ * made sure writable (USER_CHECK_WRITE, kbuf NULL); writing makes
+ * copy-on-write pages private. false if some of it is not the sthread's
+ * with that access. */
+enum user_op { USER_READ, USER_WRITE, USER_CHECK_WRITE };
+
+static bool user_access(struct sthread *st, uintptr_t va, void *kbuf, size_t n, enum user_op op)
 {
 	if (va + n < va)
 		return false;
-	for (uintptr_t p = va; p < va + n; p = (p | (PGSIZE - 1)) + 1)
-		if (!user_page(st, p, write))
-			return false;
-	return true;
-}
-
-static bool copy_in(struct sthread *st, void *dst, uintptr_t src, size_t n)
-{
 	while (n) {
-		const char *from = user_page(st, src, false);
-		size_t chunk = PGSIZE - (src & (PGSIZE - 1));
-		if (!from)
+		char *at = user_page(st, va, op != USER_READ);
+		size_t chunk = PGSIZE - (va & (PGSIZE - 1));
+		if (!at)
 			return false;
 		if (chunk > n)
 			chunk = n;
-		memcpy(dst, from, chunk);
-		dst = (char *)dst + chunk;
-		src += chunk;
+		if (op == USER_READ)
+			memcpy(kbuf, at, chunk);
+		else if (op == USER_WRITE)
+			memcpy(at, kbuf, chunk);
+		if (kbuf)
+			kbuf = (char *)kbuf + chunk;
+		va += chunk;
 		n -= chunk;
 	}
 	return true;
 }
 
+static bool copy_in(struct sthread *st, void *dst, uintptr_t src, size_t n) { return user_access(st, src, dst, n, USER_READ); }
 static bool copy_out(struct sthread *st, uintptr_t dst, const void *src, size_t n)
 {
-	while (n) {
-		char *to = user_page(st, dst, true);
-		size_t chunk = PGSIZE - (dst & (PGSIZE - 1));
-		if (!to)
-			return false;
-		if (chunk > n)
-			chunk = n;
-		memcpy(to, src, chunk);
-		src = (const char *)src + chunk;
-		dst += chunk;
-		n -= chunk;
-	}
-	return true;
+	return user_access(st, dst, (void *)src, n, USER_WRITE);
 }
-
-static long sys(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+static bool user_range_ok(struct sthread *st, uintptr_t va, size_t n)
 {
-	struct dune_tf t = {.rax = (uint64_t)nr, .rdi = (uint64_t)a0, .rsi = (uint64_t)a1, .rdx = (uint64_t)a2,
-			    .rcx = (uint64_t)a3 /* r10 */, .r8 = (uint64_t)a4, .r9 = (uint64_t)a5};
-	dune_passthrough_syscall(&t);
-	return (long)t.rax;
+	return user_access(st, va, NULL, n, USER_CHECK_WRITE);
 }
 
 static bool granted_call(const struct sthread *st, long nr)
@@ -172,7 +158,7 @@ static long from_user(struct sthread *st, long nr, uint64_t *a, int buf)
 		buffer_fault(st, nr, a[buf], a[buf + 1]);
 	a[buf] = (uint64_t)bounce;
 	a[buf + 1] = n;
-	return sys(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	return dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 }
 
 /* A call that fills a buffer of the sthread's (read, recv...). */
@@ -180,11 +166,11 @@ static long to_user(struct sthread *st, long nr, uint64_t *a, int buf)
 {
 	uint64_t p = a[buf];
 	size_t n = a[buf + 1] > ST_BOUNCE ? ST_BOUNCE : a[buf + 1];
-	if (!user_range_ok(st, p, n, true)) /* before: no data may be lost */
+	if (!user_range_ok(st, p, n)) /* before: no data may be lost */
 		buffer_fault(st, nr, p, a[buf + 1]);
 	a[buf] = (uint64_t)bounce;
 	a[buf + 1] = n;
-	long r = sys(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	long r = dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 	if (r > 0 && !copy_out(st, p, bounce, (size_t)r))
 		buffer_fault(st, nr, p, (uint64_t)r);
 	return r;
@@ -196,11 +182,11 @@ static long out_struct(struct sthread *st, long nr, uint64_t *a, int at, size_t 
 {
 	uint64_t p = a[at];
 	if (!p && nullable)
-		return sys(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
-	if (!user_range_ok(st, p, size, true))
+		return dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	if (!user_range_ok(st, p, size))
 		buffer_fault(st, nr, p, size);
 	a[at] = (uint64_t)bounce;
-	long r = sys(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	long r = dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 	if (r == 0 && !copy_out(st, p, bounce, size))
 		buffer_fault(st, nr, p, size);
 	return r;
@@ -229,12 +215,12 @@ static long open_call(struct sthread *st, long nr, uint64_t *a)
 		i += chunk;
 	}
 	long flags = (long)a[path_arg + 1];
-	long fd = sys(SYS_openat, nr == SYS_openat ? (long)a[0] : AT_FDCWD, (long)path, flags | O_CLOEXEC,
+	long fd = dune_passthrough(SYS_openat, nr == SYS_openat ? (long)a[0] : AT_FDCWD, (long)path, flags | O_CLOEXEC,
 		      (long)a[path_arg + 2], 0, 0);
 	if (fd < 0)
 		return fd;
 	if (st->sc.nfds == SC_MAX_FDS) {
-		sys(SYS_close, fd, 0, 0, 0, 0, 0);
+		dune_passthrough(SYS_close, fd, 0, 0, 0, 0, 0);
 		return -EMFILE;
 	}
 	int acc = (int)(flags & O_ACCMODE);
@@ -249,7 +235,7 @@ static long close_call(struct sthread *st, uint64_t *a)
 	for (int i = 0; i < st->sc.nfds; i++)
 		if ((uint64_t)st->sc.fd[i].fd == a[0])
 			st->sc.fd[i] = st->sc.fd[--st->sc.nfds];
-	return sys(SYS_close, (long)a[0], 0, 0, 0, 0, 0);
+	return dune_passthrough(SYS_close, (long)a[0], 0, 0, 0, 0, 0);
 }
 
 static long gate_call(struct sthread *st, long nr, uint64_t *a)
@@ -277,10 +263,10 @@ static long gate_call(struct sthread *st, long nr, uint64_t *a)
 		return out_struct(st, nr, a, 1, sizeof(struct stat), false);
 	case SYS_lseek: case SYS_shutdown: case SYS_fsync:
 		fd_arg(st, nr, a[0], 0);
-		return sys(nr, (long)a[0], (long)a[1], (long)a[2], 0, 0, 0);
+		return dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], 0, 0, 0);
 	case SYS_getpid: case SYS_gettid: case SYS_getppid: case SYS_getuid: case SYS_geteuid: case SYS_getgid:
 	case SYS_getegid: case SYS_sched_yield:
-		return sys(nr, 0, 0, 0, 0, 0, 0);
+		return dune_passthrough(nr, 0, 0, 0, 0, 0, 0);
 	case SYS_clock_gettime:
 		return out_struct(st, nr, a, 1, sizeof(struct timespec), false);
 	case SYS_gettimeofday:
@@ -292,12 +278,12 @@ static long gate_call(struct sthread *st, long nr, uint64_t *a)
 		if (!copy_in(st, &ts, a[req], sizeof(ts)))
 			buffer_fault(st, nr, a[req], sizeof(ts));
 		uint64_t rem = a[req + 1];
-		if (rem && !user_range_ok(st, rem, sizeof(ts), true))
+		if (rem && !user_range_ok(st, rem, sizeof(ts)))
 			buffer_fault(st, nr, rem, sizeof(ts));
 		struct timespec left = {0, 0};
 		a[req] = (uint64_t)&ts;
 		a[req + 1] = rem ? (uint64_t)&left : 0;
-		long r = sys(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0, 0);
+		long r = dune_passthrough(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0, 0);
 		if (rem && r == -EINTR)
 			copy_out(st, rem, &left, sizeof(left));
 		return r;

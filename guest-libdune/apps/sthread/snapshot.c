@@ -78,21 +78,6 @@ bool snapshot_shadows(uintptr_t start, size_t len)
 	return false;
 }
 
-/* The guest-physical address of va (dune-abi 2.1 windows), if it has one. */
-static bool va_to_gpa(uintptr_t va, uint64_t *gpa)
-{
-	if (va >= stack_base) {
-		*gpa = dune_stack_addr_to_pa((void *)va);
-		return va < stack_base + GPA_STACK_SIZE;
-	}
-	if (va >= mmap_base) {
-		*gpa = dune_mmap_addr_to_pa((void *)va);
-		return va < mmap_base + GPA_MAP_SIZE;
-	}
-	*gpa = va;
-	return va < phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE;
-}
-
 int snapshot_build_template(ptent_t **out)
 {
 	ptent_t *root = pt_new_root();
@@ -102,8 +87,8 @@ int snapshot_build_template(ptent_t **out)
 		const struct segment *s = &st_segments[i];
 		uint64_t flags = PTE_P | PTE_U | (s->exec ? 0 : PTE_NX) | (s->copy ? PTE_COW : 0);
 		for (uintptr_t va = s->start; va < s->end; va += PGSIZE) {
-			uint64_t pa;
-			if (!va_to_gpa(s->copy ? s->copy + (va - s->start) : va, &pa))
+			uintptr_t pa;
+			if (!dune_va_range_to_pa(s->copy ? s->copy + (va - s->start) : va, PGSIZE, &pa))
 				continue; /* outside the windows: not reachable in Dune at all */
 			int r = pt_map(root, va, pa, flags);
 			if (r) {
