@@ -15,7 +15,8 @@
  * fails at once, __dune_enter returns its (negative) result.
  */
 /* The SysV callee-saved registers, saved by __dune_enter and
- * dune_jump_to_user; __dune_restore_and_ret pops them and returns. */
+ * dune_jump_to_user; __dune_restore_and_ret (and dune_ret_from_user) pop
+ * them and return. */
 	.macro SAVE_CALLEE_SAVED
 	push rbx
 	push rbp
@@ -355,9 +356,13 @@ dune_pop_trap_frame:
  * SS 0x2b). The ring-0 context is saved on this stack, and TSS.rsp0 points
  * at it: ring 3's system calls run their handler just below it, and
  * dune_ret_from_user(ret) comes back here, making this call return ret.
+ * Calls nest: a system-call handler may run other ring-3 code this way (a
+ * callgate); the outer call's TSS.rsp0 is saved here and restored at the
+ * inner call's return.
  */
 	.globl dune_jump_to_user
 dune_jump_to_user:
+	push qword ptr gs:[PERCPU_RSP0]
 	SAVE_CALLEE_SAVED
 	mov gs:[PERCPU_RSP0], rsp
 	mov qword ptr [rdi + TF_CS], USER_CS      /* the return path sets SS */
@@ -369,7 +374,14 @@ dune_jump_to_user:
 dune_ret_from_user:
 	movsxd rax, edi
 	mov rsp, gs:[PERCPU_RSP0]
-	jmp __dune_restore_and_ret
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbp
+	pop rbx
+	pop qword ptr gs:[PERCPU_RSP0]
+	ret
 
 /*
  * Debugger support (dune_debug.c), in Linux mode.

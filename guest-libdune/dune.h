@@ -176,6 +176,9 @@ extern void dune_register_signal_reentry_hook(dune_signal_reentry_cb cb);
  * the debugger support (an INT3 replayed for a tracer) or the end. */
 typedef bool (*dune_debug_trap_cb)(struct dune_config *conf);
 extern void dune_register_debug_trap_hook(dune_debug_trap_cb cb);
+/* Runs tf at ring 3 until a handler calls dune_ret_from_user(ret), then
+ * returns ret. A system-call handler may call it again (nested: the inner
+ * call's dune_ret_from_user returns to the handler). */
 extern int dune_jump_to_user(struct dune_tf *tf);
 extern void dune_ret_from_user(int ret) __attribute__((noreturn));
 extern void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));

@@ -543,13 +543,19 @@ def test_sthreads_are_confined_and_recycled(bochs_main):
     so does INT3 (which the hypervisor gives to Linux for debuggers);
     a granted call works; an sthread that overwrites its copy of a global
     ring 0 uses cannot change ring 0 (libdune's entry switches page tables
-    first); open of a file; 8 sthreads at once; 1000 create+join cycles
-    reuse the same slots and workers and leave libsthread's pages at
-    their baseline."""
+    first); open of a file; a callgate reads a tag and writes a descriptor
+    its caller is not granted, its grants do not outlast the call, a
+    violation inside it stops its caller with the gate's reason, a gate not
+    granted stops the caller, 100 calls reuse one slot at a constant page
+    count, and outside an sthread cgate returns -ENOSYS; 8 sthreads at once;
+    1000 create+join cycles reuse the same slots and workers and leave
+    libsthread's pages at their baseline."""
     ids = ["sthread." + i for i in (
         "basic", "globals", "snapshot", "stack", "tag-rw", "tag-ro", "tag-ro-intact", "tag-not-granted",
         "outside", "fd", "fd-right", "fd-denied", "pointer", "syscall-denied", "syscall-granted", "privileged",
-        "breakpoint", "ring0-globals", "open", "parallel", "recycle")]
+        "breakpoint", "ring0-globals", "open", "callgate", "callgate-confined", "callgate-ran", "callgate-fd",
+        "callgate-violation", "callgate-violation-why", "callgate-denied", "callgate-recycle", "callgate-outside",
+        "parallel", "recycle")]
     dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
     assert "GUEST: sttest rc=0" in dunehv_boot.user_output(bochs_main.output)
 

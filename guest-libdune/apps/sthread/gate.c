@@ -323,6 +323,10 @@ static void on_syscall(struct dune_tf *tf)
 	if (nr == TRAP_CALL)
 		st_stop(st, "exception %d (%s) at rip %#lx", (int)tf->rsi, exception_name((int)tf->rsi & 31),
 			(unsigned long)tf->rdi);
+	if (nr == CGATE_CALL) {
+		tf->rax = (uint64_t)cgate_call(st, tf->rdi, tf->rsi);
+		return;
+	}
 	if (nr == SYS_exit || nr == SYS_exit_group) {
 		st->ret = (void *)tf->rdi;
 		st->status = 0;

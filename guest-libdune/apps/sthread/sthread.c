@@ -50,7 +50,7 @@ static int nslots, free_slots[ST_MAX_SLOTS], nfree;
 static int empty_slots[ST_MAX_SLOTS], nempty; /* trimmed: ids to build anew */
 static struct worker *idle[STHREAD_MAX_LIVE];
 static int nidle, nworkers;
-static unsigned long n_created, n_recycled, n_live;
+static unsigned long n_created, n_recycled, n_live, n_gate_calls;
 static __thread char last_error[256];
 
 struct page *st_page_alloc(void)
@@ -101,23 +101,33 @@ static void __attribute__((noreturn, used)) trampoline(stcb_t cb, void *arg)
 	__builtin_unreachable();
 }
 
-static void run(struct sthread *st)
+static uint64_t user_cr3_of(const struct sthread *st)
 {
+	return (uint64_t)(uintptr_t)st->root | (st_pcid ? (uint64_t)(st->id + 1) | CR3_NOFLUSH : 0);
+}
+
+int st_run(struct sthread *st, void *rip, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct sthread *outer = st_current;
 	st_current = st;
 	dune_set_user_fs(st_fs_base);
 	st_flush(st); /* what an earlier sthread in this slot left in its PCID here */
-	uint64_t user_cr3 = (uint64_t)(uintptr_t)st->root | (st_pcid ? (uint64_t)(st->id + 1) | CR3_NOFLUSH : 0);
-	dune_set_user_cr3(user_cr3, st_kernel_cr3);
+	dune_set_user_cr3(user_cr3_of(st), st_kernel_cr3);
 	struct dune_tf tf;
 	memset(&tf, 0, sizeof(tf));
-	tf.rip = (uint64_t)trampoline;
+	tf.rip = (uint64_t)rip;
 	tf.rsp = st->stack + ST_STACK_PAGES * PGSIZE - 8; /* as after a call */
-	tf.rdi = (uint64_t)st->cb;
-	tf.rsi = (uint64_t)st->arg;
+	tf.rdi = a0;
+	tf.rsi = a1;
+	tf.rdx = a2;
 	tf.rflags = 0x202;
-	dune_jump_to_user(&tf); /* back at its end or a violation */
-	dune_set_user_cr3(0, 0);
-	st_current = NULL;
+	int status = dune_jump_to_user(&tf); /* back at its end or a violation */
+	st_current = outer;
+	if (outer)
+		dune_set_user_cr3(user_cr3_of(outer), st_kernel_cr3); /* its PCID's entries are still good */
+	else
+		dune_set_user_cr3(0, 0);
+	return status;
 }
 
 static void *worker_main(void *arg)
@@ -145,7 +155,7 @@ static void *worker_main(void *arg)
 		while (sem_wait(&w->go))
 			;
 		struct sthread *st = w->st;
-		run(st);
+		st_run(st, (void *)trampoline, (uint64_t)st->cb, (uint64_t)st->arg, 0);
 		w->st = NULL;
 		pthread_mutex_lock(&lock);
 		idle[nidle++] = w;
@@ -262,6 +272,77 @@ static void slot_reset(struct sthread *st)
 	}
 }
 
+/* A slot for a new sthread or callgate run (under lock): a finished
+ * one's if any (*fresh false), else one to build. NULL when ST_MAX_SLOTS
+ * exist or memory is short. */
+static struct sthread *slot_get(bool *fresh)
+{
+	struct sthread *st = NULL;
+	*fresh = !nfree;
+	if (!*fresh) {
+		st = slots[free_slots[--nfree]];
+	} else if (nempty) {
+		st = slots[empty_slots[--nempty]];
+	} else if (nslots < ST_MAX_SLOTS && (st = calloc(1, sizeof(*st)))) {
+		st->id = nslots;
+		slots[nslots++] = st;
+	}
+	return st;
+}
+
+/* Back for reuse (under lock), reset already. */
+static void slot_put(struct sthread *st)
+{
+	if (st->root)
+		free_slots[nfree++] = st->id; /* built (or partly): kept */
+	else
+		empty_slots[nempty++] = st->id;
+}
+
+/* Built if fresh, and given sc's grants; on an error what grant_tags did
+ * is undone. */
+static int slot_prepare(struct sthread *st, bool fresh, const sc_t *sc)
+{
+	int r = fresh ? slot_build(st) : 0;
+	if (r)
+		return r;
+	st->sc = *sc;
+	for (int i = 0; i < sc->ntags; i++)
+		tag_use(sc->mem[i].tag, 1);
+	if ((r = grant_tags(st)))
+		slot_reset(st);
+	st->ret = NULL;
+	st->status = 0;
+	st->why[0] = 0;
+	return r;
+}
+
+struct sthread *st_gate_start(const sc_t *sc, int *err)
+{
+	bool fresh;
+	pthread_mutex_lock(&lock);
+	struct sthread *st = slot_get(&fresh);
+	pthread_mutex_unlock(&lock);
+	*err = st ? slot_prepare(st, fresh, sc) : -ENOMEM;
+	if (st && *err) {
+		pthread_mutex_lock(&lock);
+		slot_put(st);
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	if (st)
+		__atomic_add_fetch(&n_gate_calls, 1, __ATOMIC_RELAXED);
+	return st;
+}
+
+void st_gate_end(struct sthread *st)
+{
+	slot_reset(st);
+	pthread_mutex_lock(&lock);
+	slot_put(st);
+	pthread_mutex_unlock(&lock);
+}
+
 int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 {
 	if (!initialized)
@@ -276,16 +357,8 @@ int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 		pthread_mutex_unlock(&lock);
 		return -EAGAIN;
 	}
-	struct sthread *st = NULL;
-	bool fresh = !nfree;
-	if (!fresh) {
-		st = slots[free_slots[--nfree]];
-	} else if (nempty) {
-		st = slots[empty_slots[--nempty]];
-	} else if (nslots < ST_MAX_SLOTS && (st = calloc(1, sizeof(*st)))) {
-		st->id = nslots;
-		slots[nslots++] = st;
-	}
+	bool fresh;
+	struct sthread *st = slot_get(&fresh);
 	struct worker *w = nidle ? idle[--nidle] : NULL;
 	if (st)
 		n_live++;
@@ -293,23 +366,12 @@ int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 	int r = st ? 0 : -ENOMEM;
 	if (!r && !w && (w = new_worker(&r)))
 		__atomic_add_fetch(&nworkers, 1, __ATOMIC_RELAXED);
-	if (!r && fresh)
-		r = slot_build(st);
-	if (!r) {
-		st->sc = *sc;
-		for (int i = 0; i < sc->ntags; i++)
-			tag_use(sc->mem[i].tag, 1);
-		r = grant_tags(st);
-		if (r)
-			slot_reset(st); /* undoes what grant_tags did */
-	}
+	if (!r)
+		r = slot_prepare(st, fresh, sc);
 	pthread_mutex_lock(&lock);
 	if (r) {
 		if (st) {
-			if (st->root)
-				free_slots[nfree++] = st->id; /* built (or partly): kept */
-			else
-				empty_slots[nempty++] = st->id;
+			slot_put(st);
 			n_live--;
 		}
 		if (w)
@@ -324,9 +386,7 @@ int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 	pthread_mutex_unlock(&lock);
 	st->cb = cb;
 	st->arg = arg;
-	st->ret = NULL;
-	st->status = 0;
-	st->why[0] = 0;
+	st->depth = 0;
 	st->live = true;
 	sem_init(&st->done, 0, 0);
 	w->st = st;
@@ -389,6 +449,7 @@ void sthread_get_stats(struct sthread_stats *s)
 	s->slots = (unsigned long)(nslots - nempty);
 	s->workers = (unsigned long)__atomic_load_n(&nworkers, __ATOMIC_RELAXED);
 	s->pages = __atomic_load_n(&st_pages, __ATOMIC_RELAXED);
+	s->gate_calls = __atomic_load_n(&n_gate_calls, __ATOMIC_RELAXED);
 	s->pcid = st_pcid;
 	pthread_mutex_unlock(&lock);
 }

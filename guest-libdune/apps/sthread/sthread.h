@@ -21,6 +21,11 @@
  * recycled: their page tables are reset, not rebuilt, and their Dune
  * context (a worker thread) waits for the next one.
  *
+ * A callgate (Wedge's) is a function an sthread may call that runs with
+ * another context's grants: typically more (a key, a descriptor) behind a
+ * narrow interface. It runs at ring 3 like an sthread of its own, on its
+ * own page table and stack, from the snapshot, and returns to its caller.
+ *
  * Call sthread_init before anything enters Dune mode, early (its snapshot
  * is what every sthread starts from). The program itself stays in Linux
  * mode; only the workers that run sthreads enter Dune. */
@@ -33,10 +38,14 @@
 #define SC_MAX_TAGS 32
 #define SC_MAX_FDS 32
 #define SC_MAX_SYSCALL 512
+#define SC_MAX_GATES 16
 
 typedef int tag_t;
 typedef int sthread_t;
 typedef void *(*stcb_t)(void *arg);
+/* A callgate: trusted is fixed when the gate is granted, arg is the
+ * caller's (an address in memory both may reach, such as a shared tag). */
+typedef void *(*cgate_fn)(void *trusted, void *arg);
 
 /* A security context: what an sthread may use. Fill it with the sc_*
  * calls; it is copied at sthread_create. */
@@ -51,6 +60,8 @@ typedef struct sc {
 		int prot;
 	} fd[SC_MAX_FDS];
 	unsigned char sys[SC_MAX_SYSCALL / 8];
+	int ngates;
+	int gate[SC_MAX_GATES]; /* callgates it may call (libsthread's ids) */
 } sc_t;
 
 /* 0, or -errno: -ENODEV without /dev/dune (dune.ko not loaded, or not
@@ -70,6 +81,22 @@ int sc_fd_add(sc_t *sc, int fd, int prot);
  * check can run (README: libsthread); others stop the sthread with a
  * message saying so. 0 or -EINVAL. */
 int sc_sys_add(sc_t *sc, int sysno);
+
+/* Lets sc's sthreads call fn as a callgate: fn(trusted, arg) then runs
+ * with gate_sc's grants (copied now; gate_sc may grant callgates too, up
+ * to CGATE_MAX_DEPTH calls deep). 0, -EINVAL (fn NULL, or a tag of
+ * gate_sc's does not exist) or -ENOSPC (SC_MAX_GATES in sc, or CGATE_MAX
+ * distinct gates in the process: the same fn, trusted and gate_sc twice
+ * are one gate). */
+#define CGATE_MAX 64
+#define CGATE_MAX_DEPTH 4
+int sc_cgate_add(sc_t *sc, cgate_fn fn, const sc_t *gate_sc, void *trusted);
+/* In an sthread: calls the callgate fn its context grants and returns its
+ * result (or exit's argument, if the gate calls exit). A gate it was not
+ * granted, a violation inside the gate or a gate that cannot start (no
+ * memory, a tag deleted since) stops the calling sthread; its joiner
+ * learns why. Outside an sthread, returns (void *)-ENOSYS. */
+void *cgate(cgate_fn fn, void *arg);
 
 /* A memory tag of size bytes (rounded up to pages), or -errno. */
 tag_t tag_new_size(size_t size);
@@ -108,6 +135,7 @@ struct sthread_stats {
 	unsigned long slots;     /* page-table sets kept (live and recycled) */
 	unsigned long workers;   /* Dune contexts (threads) running sthreads */
 	unsigned long pages;     /* pool pages libsthread holds now */
+	unsigned long gate_calls; /* callgate calls that started */
 	int pcid;                /* 1 if sthreads' page tables are PCID-tagged */
 };
 void sthread_get_stats(struct sthread_stats *s);

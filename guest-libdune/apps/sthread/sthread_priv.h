@@ -71,10 +71,24 @@ struct sthread {
 	void *arg;
 	void *ret;
 	int status;         /* 0 or STHREAD_STOPPED */
+	int depth;          /* 0 for an sthread, n for a callgate n calls deep */
 	char why[256];
 	sem_t done;
 	struct worker *worker;
 };
+
+/* sthread.c: runs st at ring 3 from rip(a0, a1, a2) on this worker until
+ * it ends (0) or is stopped (STHREAD_STOPPED). Nested in a callgate's
+ * caller's system call when one runs; the caller's page table is back
+ * after. */
+int st_run(struct sthread *st, void *rip, uint64_t a0, uint64_t a1, uint64_t a2);
+/* A slot for one callgate call, with sc's grants; NULL and *err. */
+struct sthread *st_gate_start(const sc_t *sc, int *err);
+void st_gate_end(struct sthread *st); /* reset and kept for reuse */
+
+/* cgate.c: an sthread's call of a callgate (ring 0, its system call). */
+#define CGATE_CALL (-3L) /* the system-call number cgate() uses */
+void *cgate_call(struct sthread *st, uint64_t fn, uint64_t arg);
 
 /* gate.c: ring 0's side of an sthread (its system calls and faults), on
  * the worker that runs it. */

@@ -164,6 +164,61 @@ static void *open_read(void *arg)
 	return (void *)n;
 }
 
+/* Callgates: the gate may read key (trusted, in a tag only its context
+ * grants) and write to the pipe; its caller may do neither. */
+struct gate_io {
+	char msg[32];
+	long sum;
+};
+
+static void *sum_key(void *trusted, void *arg)
+{
+	const char *key = trusted;
+	struct gate_io *io = arg;
+	long sum = 0;
+	for (int i = 0; key[i]; i++)
+		sum += key[i];
+	io->sum = sum;
+	strcpy(io->msg, "signed");
+	return (void *)(long)strlen(key);
+}
+
+static void *gate_write_pipe(void *trusted, void *arg)
+{
+	(void)trusted;
+	return (void *)raw(SYS_write, pipe_fd[1], (long)arg, 4);
+}
+
+static void *gate_touch(void *trusted, void *arg)
+{
+	(void)trusted;
+	return (void *)(long)*(volatile char *)arg;
+}
+
+static void *call_sum_key(void *arg) { return cgate(sum_key, arg); }
+
+/* The gate's grants stay the gate's: after it returns, the caller's touch
+ * of the key stops the caller. */
+static void *call_then_touch(void *arg)
+{
+	void **a = arg;
+	cgate(sum_key, a[0]);
+	return (void *)(long)*(volatile char *)a[1];
+}
+
+static void *call_write_gate(void *arg) { return cgate(gate_write_pipe, arg); }
+static void *call_touch_gate(void *arg) { return cgate(gate_touch, arg); }
+
+static void *call_sum_key_often(void *arg)
+{
+	long good = 0;
+	for (int i = 0; i < 100; i++) {
+		((struct gate_io *)arg)->sum = 0;
+		good += cgate(sum_key, arg) == (void *)6 && ((struct gate_io *)arg)->sum > 0;
+	}
+	return (void *)good;
+}
+
 struct par {
 	atomic_int arrived;
 	long result[8];
@@ -294,6 +349,66 @@ int main(void)
 	r = run(&sc, open_read, name, &ret);
 	verdict(!r && (long)ret > 0 && !strncmp(name, "sttest", 6), "sthread.open",
 		"open granted: read \"%.15s\" (%ld)", name, (long)ret);
+
+	/* callgates */
+	tag_t keytag = tag_new(), iotag = tag_new();
+	char *key = smalloc(keytag, 16);
+	strcpy(key, "k3y!!x");
+	long key_sum = 0;
+	for (int i = 0; key[i]; i++)
+		key_sum += key[i];
+	struct gate_io *io = smalloc(iotag, sizeof(*io));
+	memset(io, 0, sizeof(*io));
+	sc_t gate_sc = empty();
+	sc_mem_add(&gate_sc, keytag, PROT_READ);
+	sc_mem_add(&gate_sc, iotag, PROT_READ | PROT_WRITE);
+	sc_fd_add(&gate_sc, pipe_fd[1], PROT_WRITE);
+	sc = empty();
+	sc_mem_add(&sc, iotag, PROT_READ | PROT_WRITE);
+	int ga = sc_cgate_add(&sc, sum_key, &gate_sc, key);
+	int gb = sc_cgate_add(&sc, gate_write_pipe, &gate_sc, NULL);
+	int gc = sc_cgate_add(&sc, gate_touch, &gate_sc, NULL);
+	int gd = sc_cgate_add(&sc, sum_key, &gate_sc, key); /* the same gate again: no new entry */
+	r = run(&sc, call_sum_key, io, &ret);
+	verdict(!ga && !gb && !gc && !gd && sc.ngates == 3 && !r && ret == (void *)6 && io->sum == key_sum &&
+			!strcmp(io->msg, "signed"),
+		"sthread.callgate",
+		"a callgate read a tag its caller is not granted (sum %ld of %ld, result %ld, \"%s\"; add %d %d %d %d)",
+		io->sum, key_sum, (long)ret, io->msg, ga, gb, gc, gd);
+	void **pair = smalloc(iotag, 2 * sizeof(void *)); /* the caller reads it */
+	pair[0] = io;
+	pair[1] = key;
+	strcpy(io->msg, "");
+	r = run(&sc, call_then_touch, pair, &ret);
+	check_stopped("sthread.callgate-confined", r, "outside its memory",
+		      "after the gate returned, the caller touched the gate's tag");
+	verdict(!strcmp(io->msg, "signed"), "sthread.callgate-ran", "the gate had run before (\"%s\")", io->msg);
+	char *word = smalloc(iotag, 8);
+	strcpy(word, "gate");
+	r = run(&sc, call_write_gate, word, &ret);
+	n = read(pipe_fd[0], buf, sizeof(buf) - 1);
+	verdict(!r && ret == (void *)4 && n == 4 && !memcmp(buf, "gate", 4), "sthread.callgate-fd",
+		"a callgate wrote to a descriptor its caller is not granted (%ld, parent read %ld)", (long)ret, n);
+	r = run(&sc, call_touch_gate, after_init, &ret);
+	check_stopped("sthread.callgate-violation", r, "in callgate", "a callgate touched the parent's later memory");
+	verdict(strstr(sthread_error(), "outside its memory") != NULL, "sthread.callgate-violation-why",
+		"the caller's error names the gate's violation: \"%s\"", sthread_error());
+	sc_t plain = empty();
+	sc_mem_add(&plain, iotag, PROT_READ | PROT_WRITE);
+	r = run(&plain, call_sum_key, io, &ret);
+	check_stopped("sthread.callgate-denied", r, "does not grant", "a callgate its context does not list");
+	struct sthread_stats g0, g1;
+	r = run(&sc, call_sum_key_often, io, &ret); /* the gate's slot exists now */
+	sthread_get_stats(&g0);
+	r2 = run(&sc, call_sum_key_often, io, &ret);
+	sthread_get_stats(&g1);
+	verdict(!r && !r2 && ret == (void *)100 && g1.gate_calls == g0.gate_calls + 100 && g1.pages == g0.pages &&
+			g1.slots == g0.slots && g1.created == g0.created,
+		"sthread.callgate-recycle",
+		"100 callgate calls in one sthread: %ld good, calls %lu -> %lu, pages %lu -> %lu, slots %lu -> %lu",
+		(long)ret, g0.gate_calls, g1.gate_calls, g0.pages, g1.pages, g0.slots, g1.slots);
+	verdict(cgate(sum_key, io) == (void *)-ENOSYS, "sthread.callgate-outside",
+		"cgate outside an sthread returns -ENOSYS");
 
 	tag_t ptag = tag_new();
 	struct par *par = smalloc(ptag, sizeof(*par));
