@@ -103,7 +103,7 @@ guest: $(KERNEL_DIR)/vmlinuz $(GUEST)/initrd.img
 $(KERNEL_DIR)/vmlinuz:
 	scripts/guest-kernel.sh $(KERNEL_DIR)
 $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim guest-libdune -type f 2>/dev/null) hv/include/dunehv/abi.h \
-		scripts/build-initramfs.sh
+		scripts/build-initramfs.sh scripts/build-libgc.sh scripts/debian-source.sh $(wildcard scripts/patches/libgc/*)
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.

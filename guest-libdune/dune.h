@@ -286,6 +286,16 @@ typedef int (*page_walk_cb)(const void *arg, ptent_t *ptep, void *va);
 extern int dune_vm_page_walk(ptent_t *root, void *start_va, void *end_va, page_walk_cb cb, const void *arg);
 extern void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec);
 
+/* Calls cb(page, arg) for each 4 KiB page of [va, va + len) written since
+ * the last call (its leaf entry's D bit, SDM 4.8), clears those bits and
+ * flushes them from this CPU's TLB; cb may be NULL. Big pages on the way
+ * are split into 4 KiB pages first (keeping their A and D bits: all their
+ * pages count as written if the big page was). Pages nothing maps count as
+ * clean. Other CPUs' TLBs are not flushed: call it where no other thread of
+ * the process runs in Dune mode (a stopped world, as a collector has).
+ * Not for the page pool's own range. The number of dirty pages, or -EINVAL
+ * (va or len not page-aligned) or -ENOMEM (no page for a split). */
+extern long dune_vm_collect_dirty(ptent_t *root, void *va, size_t len, void (*cb)(void *page, void *arg), void *arg);
 static inline void dune_flush_tlb_one(unsigned long addr) { __asm__ volatile("invlpg (%0)" ::"r"(addr) : "memory"); }
 static inline void dune_flush_tlb(void)
 {

@@ -512,6 +512,20 @@ void dune_mm_zap(struct dune_vcpu *v)
 	spin_unlock(&v->ept_lock);
 }
 
+/* Where nothing is mapped yet, Linux's own page fault may still map
+ * something: below a stack that grows down, it grows the stack (within its
+ * rlimit and guard gap). GUP does not (since "gup: don't expand stack",
+ * 6.1.37 and later), and the function that does, expand_stack, is not
+ * exported. A read through uaccess faults the way the process's own read
+ * would, so Linux applies its rules; it reads, never writes. Whether the
+ * page is there now (pin again to know). */
+static bool grow_stack(unsigned long hva)
+{
+	u8 byte;
+
+	return !get_user(byte, (u8 __user *)hva);
+}
+
 int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 {
 	bool write = access & DUNE_FAULT_WRITE, exec = access & DUNE_FAULT_EXEC, grant_exec;
@@ -522,6 +536,7 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 	phys_addr_t huge_phys = 0, phys_1g = 0;
 	u64 seq, pfn = 0;
 	unsigned int in_progress;
+	bool grew = false;
 	long r;
 
 	if (!gpa_to_hva(v, gpa, &hva))
@@ -533,12 +548,20 @@ int dune_fault_in(struct dune_vcpu *v, u64 gpa, unsigned int access)
 		page = NULL;
 		r = pin_user_pages_fast(hva & PAGE_MASK, 1, write ? FOLL_WRITE : 0, &page);
 		if (r != 1) {
-			if (r != -EFAULT && r != 0)
+			if (r != -EFAULT && r != 0) {
+				kfree(huge);
 				return (int)r;
+			}
 			page = NULL;
 			r = lookup_pfnmap(v->mm, hva, write, &pfn);
-			if (r)
+			if (r && !grew && grow_stack(hva)) {
+				grew = true;
+				continue;
+			}
+			if (r) {
+				kfree(huge);
 				return (int)r;
+			}
 		}
 		/* after the sequence was read: an mprotect from here on retries.
 		 * A fetch at the SYSCALL entry may execute this one 4 KiB page

@@ -1,7 +1,9 @@
 /* The rest of libdune's API in Dune mode: dune_vm_page_walk, dune_vm_clone
  * (a second page table, switched to with CR3), copy-on-write through
- * dune_vm_default_pgflt_handler, the ELF reader, and XSAVE-based FPU
- * save/restore. Prints "apitest: <what> OK|FAIL" and a done line. */
+ * dune_vm_default_pgflt_handler, dune_vm_collect_dirty (4 KiB pages, and a
+ * 2 MiB page it splits), the ELF reader, XSAVE-based FPU save/restore, and
+ * the main stack growing past what Linux had mapped (dune.ko's EPT fault
+ * lets Linux grow it). Prints "apitest: <what> OK|FAIL" and a done line. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -42,6 +44,24 @@ static int find_text(struct dune_elf *elf, const char *name, int idx, Elf64_Shdr
 		*(int *)elf->priv = idx;
 	return 0;
 }
+
+static void count_dirty(void *page, void *arg)
+{
+	(void)page;
+	(*(int *)arg)++;
+}
+
+/* 1 MiB of stack at depth 256: far below the stack Linux mapped at exec */
+static long __attribute__((noinline)) deep(int n)
+{
+	volatile char pad[4096];
+	pad[0] = (char)(n & 63);
+	pad[4095] = 1;
+	long below = n ? deep(n - 1) : 0;
+	return below + pad[0] + pad[4095];
+}
+
+static char low_pages[3 * 4096] __attribute__((aligned(4096))); /* in a 2 MiB page of the [0, 4 GiB) window */
 
 static inline unsigned long read_cr3(void)
 {
@@ -98,6 +118,26 @@ int main(void)
 	      "copy-on-write: the write got a private copy, the original page kept its data");
 	dune_register_pgflt_handler(NULL);
 
+	/* dirty bits: 4 KiB pages (AREA, written above) */
+	long d0 = dune_vm_collect_dirty(pgroot, (void *)AREA, 4 * PGSIZE, NULL, NULL);
+	((volatile char *)AREA)[PGSIZE + 5] = 1;
+	((volatile char *)AREA)[3 * PGSIZE] = 1;
+	int seen = 0;
+	long d1 = dune_vm_collect_dirty(pgroot, (void *)AREA, 4 * PGSIZE, count_dirty, &seen);
+	long d2 = dune_vm_collect_dirty(pgroot, (void *)AREA, 4 * PGSIZE, NULL, NULL);
+	CHECK(d0 >= 1 && d1 == 2 && seen == 2 && d2 == 0,
+	      "dune_vm_collect_dirty: 2 of 4 pages written, reported once (%ld, %ld [%d], %ld)", d0, d1, seen, d2);
+	/* a 2 MiB page (split at the first call) */
+	low_pages[0] = 1;
+	long s0 = dune_vm_collect_dirty(pgroot, low_pages, sizeof(low_pages), NULL, NULL);
+	low_pages[4096 + 7] = 1;
+	long s1 = dune_vm_collect_dirty(pgroot, low_pages, sizeof(low_pages), NULL, NULL);
+	ptent_t *leaf;
+	int small = !dune_vm_lookup(pgroot, low_pages, CREATE_NONE, &leaf) && !(*leaf & PTE_PS);
+	long s2 = dune_vm_collect_dirty(pgroot, (char *)low_pages + 1, 4096, NULL, NULL);
+	CHECK(s0 == 3 && s1 == 1 && small && s2 == -EINVAL,
+	      "dune_vm_collect_dirty splits a 2 MiB page: %ld, then 1 page written: %ld, unaligned: %ld", s0, s1, s2);
+
 	/* ELF */
 	struct dune_elf elf;
 	int loads = 0, text = -1;
@@ -126,6 +166,12 @@ int main(void)
 	dune_fpu_load(&fpu);
 	__asm__ volatile("movsd %%xmm0, %0" : "=m"(out));
 	CHECK(out == 1.25 && fpu.mxcsr != 0, "dune_fpu_save_safe/dune_fpu_load keep xmm0 (%g)", out);
+
+	/* the main stack, grown in Dune mode */
+	long sum = deep(256), want = 0;
+	for (int n = 0; n <= 256; n++)
+		want += (n & 63) + 1;
+	CHECK(sum == want, "1 MiB of recursion on the main stack (%ld of %ld)", sum, want);
 
 	printf("apitest: done failures=%d\n", check_failures);
 	return check_failures ? 1 : 0;

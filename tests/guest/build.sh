@@ -64,9 +64,13 @@ $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
 	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_limits.c" "$here/dune/dunemini_guest.S"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" -pthread -o "$out/dunefuzz" "$here/dune/dunefuzz.c"
 
+echo "guest/build: libgc (Debian's source, three dirty-bit variants; cached in build/libgc)"
+libgc=${LIBGC_DIR:-$top/build/libgc}
+"$top/scripts/build-libgc.sh" "$libgc"
+
 echo "guest/build: libdune and its tests"
 mkdir -p "$out/libdune"
-make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC"
+make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC" LIBGC="$libgc"
 
 echo "guest/build: rootfs"
 rm -rf "$out/rootfs"
@@ -84,6 +88,10 @@ cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdun
 	"$out/libdune/dune-sandbox" "$out/libdune/sbescape" "$out/libdune/sbthreads" "$out/libdune/sbevents" "$out/libdune/sbregs" "$out/libdune/sbsignals" "$top/guest-libdune/apps/sandbox/test/sbtest.sh" \
 	"$out/libdune/sttest" "$out/libdune/stbench" "$out/libdune/sthttpd" "$out/libdune/sthttpc" \
 	"$top/guest-libdune/apps/sthread/test/sthttp.sh" "$top/guest-libdune/apps/sthread/bench/stbench.sh" \
+	"$out/libdune/gctest-dune" "$out/libdune/gctest-mprotect" "$out/libdune/gctest-soft" \
+	"$out/libdune/gcbench-dune" "$out/libdune/gcbench-mprotect" "$out/libdune/gcbench-soft" \
+	"$out/libdune/gcchurn-dune" "$out/libdune/gcchurn-mprotect" "$out/libdune/gcchurn-soft" \
+	"$top/guest-libdune/apps/gc/test/gccheck.sh" "$top/guest-libdune/apps/gc/bench/gcbench.sh" \
 	"$out/libdune/ptrace-box" "$out/libdune/seccomp-box" "$out/libdune/sbtime" "$top/guest-libdune/apps/sandbox/bench/sbbench.sh" \
 	"$out/rootfs/opt/libdune/"
 
