@@ -44,7 +44,7 @@ help:
 	@echo "  make bench-boot  boot benchmark (2 CPUs): Bochs ticks and wall time with/without dunehv, exits by reason per CPU; Bochs 3.0 vs 2.7"
 	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li, CPU migration; exits per syscall, shoot-downs per unmap"
 	@echo "  make bench-sandbox  dune-sandbox vs native, ptrace and seccomp user-notify: stat tree, small reads, fork+exec, gzip -9 of GZIP_MB (16) MiB"
-	@echo "  make bench-apps  sthreads: create+join (fork, pthread, sthread recycled/fresh/first), context switches, HTTP requests (sthread vs fork per connection)"
+	@echo "  make bench-apps  sthreads: create+join (fork, pthread, sthread recycled/fresh/first), context switches, HTTP requests (sthread vs fork per connection); Boehm GC: GCBench and gcchurn with the Dune, mprotect and soft-dirty dirty bits"
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, dune-sandbox, the test tools and the initramfs"

@@ -25,6 +25,14 @@
 	push r14
 	push r15
 	.endm
+	.macro RESTORE_CALLEE_SAVED
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbp
+	pop rbx
+	.endm
 
 	.globl __dune_enter
 __dune_enter:
@@ -52,12 +60,7 @@ __dune_enter:
 __dune_ret:
 	xor eax, eax
 __dune_restore_and_ret:
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	RESTORE_CALLEE_SAVED
 	ret
 
 /*
@@ -374,12 +377,7 @@ dune_jump_to_user:
 dune_ret_from_user:
 	movsxd rax, edi
 	mov rsp, gs:[PERCPU_RSP0]
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	RESTORE_CALLEE_SAVED
 	pop qword ptr gs:[PERCPU_RSP0]
 	ret
 

@@ -552,7 +552,8 @@ def test_sthreads_are_confined_and_recycled(bochs_main):
     its caller is not granted, its grants do not outlast the call, a
     violation inside it stops its caller with the gate's reason, a gate not
     granted stops the caller, 100 calls reuse one slot at a constant page
-    count, and outside an sthread cgate returns -ENOSYS; 8 sthreads at once;
+    count, and outside an sthread cgate returns -ENOSYS; bad arguments to
+    the sc_*, tag, create and join calls get -EINVAL; 8 sthreads at once;
     1000 create+join cycles reuse the same slots and workers and leave
     libsthread's pages at their baseline."""
     ids = ["sthread." + i for i in (
@@ -560,7 +561,7 @@ def test_sthreads_are_confined_and_recycled(bochs_main):
         "outside", "fd", "fd-right", "fd-denied", "pointer", "syscall-denied", "syscall-granted", "privileged",
         "breakpoint", "ring0-globals", "open", "callgate", "callgate-confined", "callgate-ran", "callgate-fd",
         "callgate-violation", "callgate-violation-why", "callgate-denied", "callgate-recycle", "callgate-outside",
-        "parallel", "recycle")]
+        "bad-arguments", "parallel", "recycle")]
     dunehv_boot.require(dunehv_boot.verdicts(bochs_main.output), ids)
     assert "GUEST: sttest rc=0" in dunehv_boot.user_output(bochs_main.output)
 

@@ -410,6 +410,23 @@ int main(void)
 	verdict(cgate(sum_key, io) == (void *)-ENOSYS, "sthread.callgate-outside",
 		"cgate outside an sthread returns -ENOSYS");
 
+	/* bad arguments: each refused with its error, the context unchanged */
+	sc_t bad_sc = empty();
+	int e1 = sc_mem_add(&bad_sc, 12345, PROT_READ), e2 = sc_mem_add(&bad_sc, iotag, PROT_WRITE);
+	int e3 = sc_fd_add(&bad_sc, -1, PROT_READ), e4 = sc_fd_add(&bad_sc, 0, PROT_EXEC);
+	int e5 = sc_sys_add(&bad_sc, SC_MAX_SYSCALL), e6 = sc_cgate_add(&bad_sc, NULL, &gate_sc, NULL);
+	sthread_t none;
+	int e7 = sthread_join(-1, NULL), e8 = tag_delete(54321);
+	bad_sc.mem[0].tag = 999; /* a hand-made grant of a tag that does not exist */
+	bad_sc.ntags = 1;
+	int e9 = sthread_create(&none, &bad_sc, add_one, NULL);
+	verdict(e1 == -EINVAL && e2 == -EINVAL && e3 == -EINVAL && e4 == -EINVAL && e5 == -EINVAL && e6 == -EINVAL &&
+			e7 == -EINVAL && e8 == -EINVAL && e9 == -EINVAL,
+		"sthread.bad-arguments",
+		"bad tag %d, write-only grant %d, fd -1 %d, PROT_EXEC fd %d, syscall %d, NULL gate %d, join -1 %d, "
+		"tag_delete %d, create with a missing tag %d",
+		e1, e2, e3, e4, e5, e6, e7, e8, e9);
+
 	tag_t ptag = tag_new();
 	struct par *par = smalloc(ptag, sizeof(*par));
 	memset(par, 0, sizeof(*par));
