@@ -137,7 +137,7 @@ unit: setup
 
 test: setup
 	@$(MAKE) --no-print-directory efi guest
-	$(PYTHON) -m pytest -v -rs --durations=12 tests/
+	$(PYTHON) -m pytest -v -rs --durations=12 --capture=sys tests/
 
 bench-boot: setup
 	@$(MAKE) --no-print-directory efi guest

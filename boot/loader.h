@@ -30,6 +30,9 @@ EFI_STATUS loader_env_init(EFI_HANDLE image, struct loader_env *env);
 void loader_resolve_path(const struct loader_env *env, const char *path, CHAR16 *out, UINTN out_chars);
 EFI_STATUS loader_read_file(const struct loader_env *env, const CHAR16 *path, struct loader_file *f);
 EFI_STATUS loader_file_exists(const struct loader_env *env, const CHAR16 *path, UINT64 *size);
+/* memmap.c: the largest run of free RAM (adjacent free descriptors merged)
+ * and all free RAM, in bytes. */
+EFI_STATUS loader_free_memory(UINT64 *largest_run, UINT64 *total);
 
 /* The machine's CPUs: index 0 is the boot CPU, then MP services order. */
 struct loader_cpus {

@@ -92,6 +92,8 @@ __dune_restore_and_ret:
 #define PERCPU_USER_CR3   0x198           /* libdune_priv.h (checked there) */
 #define PERCPU_KERNEL_CR3 0x1a0
 #define PERCPU_TMP2       0x1a8
+#define PERCPU_SYSCALL_FN 0x1b0
+#define PERCPU_RETURN_FN  0x1b8
 #define PERCPU_IST1       76              /* TSS.ist1: where every trap lands */
 #define TRAP_STACK_SIZE   (64 * 1024)     /* libdune_priv.h */
 #define MSR_FS_BASE       0xc0000100
@@ -211,11 +213,9 @@ __dune_syscall:
 	mov rbx, rsp
 	and rsp, -16
 	cld
-	movabs rax, offset dune_syscall_from_user
-	call rax                           /* absolute: this copy runs at LSTAR */
+	call gs:[PERCPU_SYSCALL_FN]        /* dune_syscall_from_user; this copy runs at LSTAR */
 	mov rsp, rbx
-	movabs rax, offset __dune_return_from_trap
-	jmp rax
+	jmp gs:[PERCPU_RETURN_FN]          /* __dune_return_from_trap */
 __dune_syscall_end:
 
 /* Trap stubs: error code (dummy where the CPU pushes none), RAX, vector. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <asm/prctl.h>
@@ -38,6 +39,21 @@ int dune_init(bool map_full)
 	phys_limit = layout.phys_limit;
 	mmap_base = layout.base_map;
 	stack_base = layout.base_stack;
+	/* Dune mode reaches only the guest-physical windows of the layout
+	 * (dune-abi 2.1): low memory, the mmap window, the stack window. A
+	 * position-independent executable sits where Linux put it (around
+	 * 0x555555554000 on x86-64), outside all three: it would fault on its
+	 * first instruction in Dune mode. */
+	uintptr_t text = (uintptr_t)getauxval(AT_PHDR), pa;
+	if (text && !dune_va_range_to_pa(text, 1, &pa)) {
+		fprintf(stderr,
+			"dune: this program is a position-independent executable loaded at %#lx, which Dune mode cannot "
+			"reach (its windows: below %#lx, the mmap window at %#lx, the stack window at %#lx); link it "
+			"with -no-pie (libdune.pc's Libs add it)\n",
+			(unsigned long)text, (unsigned long)(phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE),
+			(unsigned long)mmap_base, (unsigned long)stack_base);
+		return -ENOEXEC;
+	}
 	if (dune_page_init()) {
 		fprintf(stderr, "dune: cannot reserve the page pool at 0x%llx\n", (unsigned long long)PAGEBASE);
 		return -ENOMEM;
@@ -63,6 +79,8 @@ static struct dune_percpu *create_percpu(void)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	p->percpu_ptr = (uint64_t)p;
+	p->syscall_fn = (uint64_t)dune_syscall_from_user;
+	p->return_fn = (uint64_t)__dune_return_from_trap;
 	p->trap_stack = (char *)p + sizeof(*p);
 	p->exit_stack = (char *)p->trap_stack + TRAP_STACK_SIZE;
 	uint64_t trap_top = ((uint64_t)p->trap_stack + TRAP_STACK_SIZE) & ~15ull;
@@ -146,7 +164,9 @@ int dune_enter(void)
 
 _Static_assert(offsetof(struct dune_percpu, user_cr3) == PERCPU_USER_CR3_OFF &&
 		       offsetof(struct dune_percpu, kernel_cr3) == PERCPU_KERNEL_CR3_OFF &&
-		       offsetof(struct dune_percpu, tmp2) == PERCPU_TMP2_OFF,
+		       offsetof(struct dune_percpu, tmp2) == PERCPU_TMP2_OFF &&
+		       offsetof(struct dune_percpu, syscall_fn) == PERCPU_SYSCALL_FN_OFF &&
+		       offsetof(struct dune_percpu, return_fn) == PERCPU_RETURN_FN_OFF,
 	       "dune.S's offsets");
 
 void dune_set_user_cr3(uint64_t user_cr3, uint64_t kernel_cr3)

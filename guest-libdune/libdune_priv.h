@@ -52,12 +52,19 @@ struct dune_percpu {
 	uint64_t user_cr3;
 	uint64_t kernel_cr3;
 	uint64_t tmp2;
+	/* where the SYSCALL entry's copy at LSTAR calls and returns to: it
+	 * cannot reach them RIP-relative, and absolute addresses in its code
+	 * would be text relocations (no libdune.so, DT_TEXTREL in a PIE) */
+	uint64_t syscall_fn;
+	uint64_t return_fn;
 } __attribute__((aligned(64)));
 
 /* dune.S's offsets of the fields above */
 #define PERCPU_USER_CR3_OFF 0x198
 #define PERCPU_KERNEL_CR3_OFF 0x1a0
 #define PERCPU_TMP2_OFF 0x1a8
+#define PERCPU_SYSCALL_FN_OFF 0x1b0
+#define PERCPU_RETURN_FN_OFF 0x1b8
 
 extern struct idt_gate *dune_idt; /* a page of its own: see trap.c */
 extern int dune_fd;
@@ -70,5 +77,7 @@ void dune_reenter(struct dune_config *conf) __attribute__((noreturn));
 void *dune_exit_stack_top(void);
 bool dune_debug_breakpoint(struct dune_config *conf);
 long __dune_enter(struct dune_config *conf, void *exit_stack_top, int fd);
+void dune_syscall_from_user(struct dune_tf *tf);      /* trap.c, from dune.S's SYSCALL entry */
+extern char __dune_return_from_trap[];                /* dune.S */
 
 #endif

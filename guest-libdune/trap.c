@@ -61,7 +61,6 @@ void dune_register_syscall_handler(dune_syscall_cb cb) { syscall_cb = cb; }
 /* dune.S's ring-3 SYSCALL path, on TRAP_STACK in ring 0: the handler decides
  * (dune_passthrough_syscall, dune_ret_from_user, or its own answer in rax).
  * Without one the process stops, as upstream's. */
-void dune_syscall_from_user(struct dune_tf *tf);
 void dune_syscall_from_user(struct dune_tf *tf)
 {
 	if (syscall_cb) {

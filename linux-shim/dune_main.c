@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) "dune: " fmt
 
+#include <linux/efi.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -29,6 +30,25 @@ static bool dunehv_present(u32 *abi)
 		return false;
 	*abi = cpuid_eax(DUNEHV_CPUID_VERSION);
 	return true;
+}
+
+/* Why dunehv's loader started Linux without the hypervisor, if it did: its
+ * volatile EFI variable DunehvFallback (boot/main.c), the error line it
+ * printed. Empty if there is none or no EFI runtime. */
+static void loader_fallback_reason(char *buf, unsigned long size)
+{
+	static efi_char16_t name[] = {'D', 'u', 'n', 'e', 'h', 'v', 'F', 'a', 'l', 'l', 'b', 'a', 'c', 'k', 0};
+	efi_guid_t guid = EFI_GUID(0x3f1c8d2a, 0x6b47, 0x4f0e, 0x9d, 0x15, 0xd0, 0x0e, 0x00, 0x00, 0x01, 0x01);
+	unsigned long n = size - 1;
+	u32 attr;
+
+	buf[0] = '\0';
+	if (!efi_enabled(EFI_RUNTIME_SERVICES) || !efi_rt_services_supported(EFI_RT_SUPPORTED_GET_VARIABLE) ||
+	    !efi.get_variable)
+		return;
+	if (efi.get_variable(name, &guid, &attr, &n, buf) != EFI_SUCCESS)
+		n = 0;
+	buf[min(n, size - 1)] = '\0';
 }
 
 static int dune_open(struct inode *inode, struct file *file)
@@ -124,7 +144,15 @@ static int __init dune_init(void)
 	int r;
 
 	if (!dunehv_present(&abi)) {
-		pr_err("not loading: this kernel does not run under the dunehv hypervisor (no DuneHV CPUID signature)\n");
+		char why[160];
+
+		loader_fallback_reason(why, sizeof(why));
+		if (why[0])
+			pr_err("not loading: this kernel does not run under the dunehv hypervisor: dunehv's loader started "
+			       "Linux natively because: %s\n", why);
+		else
+			pr_err("not loading: this kernel does not run under the dunehv hypervisor (no DuneHV CPUID "
+			       "signature)\n");
 		return -ENODEV;
 	}
 	if ((abi >> 16) != DUNEHV_ABI_MAJOR || (abi & 0xffff) < DUNEHV_ABI_MINOR) {
@@ -153,7 +181,8 @@ static int __init dune_init(void)
 		pr_err("misc_register(minor %d) failed: %d\n", DUNE_MINOR, r);
 		return r;
 	}
-	pr_info("/dev/dune (mode 0%o) ready on dunehv ABI %u.%u\n", dev_mode, abi >> 16, abi & 0xffff);
+	pr_info("/dev/dune (mode 0%o) ready on dunehv ABI %u.%u, module %s\n", dev_mode, abi >> 16, abi & 0xffff,
+		DUNE_MODULE_VERSION);
 	return 0;
 }
 
@@ -168,3 +197,9 @@ module_init(dune_init);
 module_exit(dune_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Dune ABI (/dev/dune) on the dunehv hypervisor");
+MODULE_VERSION(DUNE_MODULE_VERSION);
+/* Loaded on the first open of /dev/dune (the kernel asks for
+ * char-major-10-233), and the node made at boot from modules.devname by
+ * kmod static-nodes before the module is loaded. */
+MODULE_ALIAS_MISCDEV(DUNE_MINOR);
+MODULE_ALIAS("devname:dune");

@@ -12,6 +12,7 @@ gcchurn with the Dune dirty-bit backend, the stock mprotect and soft-dirty
 backends (incremental mode), and stop-the-world for reference. In Bochs the
 TSC counts emulated instructions, not cycles: the ratios within the run are
 what compare."""
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -57,6 +58,8 @@ def gc_table(output):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog='One Bochs boot (2 CPUs, a few minutes to about 15); prints the tables.').parse_args()
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.bench=apps")
     r = dunehv_boot.boot("bench-apps", "bochs", cfg=cfg, timeout_s=2400, memory_mb=2048, cpus=2)
     vals = dict(re.findall(r"^stbench: (\S+) (\d+)\s*$", r.output, re.M))

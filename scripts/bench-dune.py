@@ -5,6 +5,7 @@ RDTSC. In Bochs the TSC counts emulated instructions, not CPU cycles: the
 ratios between rows of the same run are what compare; the paper's cycle
 counts (Dune, OSDI 2012, Nehalem; recalled, see shared notes) stand beside
 them for reference only."""
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -24,6 +25,8 @@ ROWS = [  # key suffix, label, paper Linux, paper Dune
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog='One Bochs boot (2 CPUs); prints the table.').parse_args()
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.bench=dune")
     r = dunehv_boot.boot("bench-dune", "bochs", cfg=cfg, timeout_s=1500, cpus=2)
     vals = dict(re.findall(r"^bench: (\w+) ([\d.]+)$", r.output, re.M))

@@ -10,6 +10,7 @@ same run are what compare. GZIP_MB=N sizes the compute-bound input (16);
 ONLY=a,b runs only those workloads (start, stat-tree, small-reads, fork-exec,
 gzip-9)."""
 import os
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -32,6 +33,8 @@ VMX_REASONS = {0: "exception", 1: "external interrupt", 10: "CPUID", 18: "VMCALL
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog='Environment: GZIP_MB (gzip input size, default 16), ONLY=a,b (workloads). One Bochs boot.').parse_args()
     mb = int(os.environ.get("GZIP_MB", "16"))
     only = os.environ.get("ONLY", "")
     cmdline = f"console=ttyS0 hvtest.bench=sandbox hvtest.sbbench_mb={mb}" + (f" hvtest.sbbench_only={only}" if only else "")

@@ -28,7 +28,7 @@ cp "$BUSYBOX" "$stage/bin/busybox"
 chmod 0755 "$stage/bin/busybox"
 for a in sh ash mount umount mkdir cat echo sleep insmod rmmod lsmod dmesg grep \
 	sed ls uname head tail awk cut tr wc expr test printf true false sync \
-	poweroff reboot hexdump od free ps dd cp rm ln chmod env seq; do
+	poweroff reboot hexdump od free ps dd cp rm ln chmod env seq mknod; do
 	ln -s busybox "$stage/bin/$a"
 done
 

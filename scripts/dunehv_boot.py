@@ -4,8 +4,11 @@ Shared by the tests (tests/), `make run` (scripts/run-demo.py) and the
 benchmarks (scripts/bench-boot.py). Each boot gets its own folder under
 build/runs/<name>/ with the ESP, COM1 log and the emulator's files.
 """
+import os
 import re
 import sys
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +47,35 @@ def missing_artifacts():
     return [str(p.relative_to(ROOT)) for p in (EFI, KERNEL, INITRD) if not p.exists()]
 
 
+HEARTBEAT_S = 60
+
+
+def progress(text):
+    """One line on the terminal as it happens, even under pytest's capture
+    of sys.stdout/sys.stderr (make test runs it with --capture=sys): a long
+    run is never silent for minutes."""
+    os.write(2, (f"[{time.strftime('%H:%M:%S')}] {text}\n").encode(errors="replace"))
+
+
+def _heartbeat(label, log, stop, t0):
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            lines = log.read_bytes().decode(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        last = next((l.strip() for l in reversed(lines) if l.strip()), "")
+        progress(f"{label}: {(time.monotonic() - t0) / 60:.0f} min, COM1 {len(lines)} lines, last: {last[:100]}")
+
+
 def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
          memory_mb=1024, files=None, cpus=2, cancel=None):
     """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
     file out), or with native_cmdline the kernel without the hypervisor, on
     `cpus` CPUs. files adds or replaces ESP files ({esp path: source path or
-    bytes}). cancel: a threading.Event that stops the emulator once set."""
+    bytes}). cancel: a threading.Event that stops the emulator once set.
+    Prints a line at the start (what, how long it took last time, where its
+    live COM1 log is), a heartbeat every HEARTBEAT_S seconds and a line at
+    the end."""
     missing = missing_artifacts()
     if missing:
         raise FileNotFoundError("build first (make efi guest): missing " + ", ".join(missing))
@@ -65,8 +91,23 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
         startup = emu.native_startup(native_cmdline)
     esp_files.update(files or {})
     emu.make_esp(run / "esp", esp_files, startup)
-    r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                memory_mb=memory_mb, cpus=cpus, cancel=cancel)
+    label = f"{emulator} boot {name} ({cpus} CPU{'s' if cpus > 1 else ''})"
+    last = run / "last-duration-s"
+    took = f"took {float(last.read_text()) / 60:.1f} min last time" if last.exists() else "no earlier run here"
+    progress(f"{label}: starting; {took}, limit {timeout_s / 60:.0f} min; live log: {run / 'com1.txt'}")
+    t0 = time.monotonic()
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(label, run / "com1.txt", stop, t0), daemon=True)
+    beat.start()
+    try:
+        r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
+                    memory_mb=memory_mb, cpus=cpus, cancel=cancel)
+    finally:
+        stop.set()
+    spent = time.monotonic() - t0
+    progress(f"{label}: ended after {spent / 60:.1f} min ({r.reason})")
+    if r.reason != "timeout":
+        last.write_text(f"{spent:.0f}\n")
     if r.emulator_defect:
         raise EmulatorDefect(f"{name}: emulator defect, not a dunehv failure: Bochs stopped at its tripwire "
                              f"(scripts/patches/bochs3-tripwire-exit-rip.patch): {r.emulator_defect}")

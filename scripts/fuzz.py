@@ -11,6 +11,7 @@ verdict passed and the kernel logged no warning.
     scripts/fuzz.py [N]    N calls of each (default 10000000)
 """
 import re
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,7 +23,10 @@ FUZZ_IDS = ("fuzz.calls", "fuzz.refused", "fuzz.baseline", "fuzz.log",
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="One Bochs boot (2 CPUs); 10,000,000 calls take about an hour.")
+    ap.add_argument("calls", nargs="?", type=int, default=10_000_000, help="calls per fuzzer (default 10,000,000)")
+    n = ap.parse_args().calls
     if n <= 0:
         sys.exit("fuzz: the count must be positive")
     # see tests/conftest.py for watchdog_thresh

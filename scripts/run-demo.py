@@ -8,6 +8,7 @@ refused on every CPU, zero exits at idle, a process in Dune mode, ring 3
 inside it, a context moved between CPUs, one process refused another's
 memory). The stress loops and every other check are `make test`'s.
 """
+import argparse
 import re
 import sys
 import threading
@@ -42,6 +43,8 @@ def follow(path: Path, done: threading.Event):
 
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            epilog='make run: one Bochs boot (2 CPUs, about 2 minutes), each capability once.').parse_args()
     # see tests/conftest.py for watchdog_thresh
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.only=demo watchdog_thresh=60")
     log = dunehv_boot.RUNS / "demo" / "com1.txt"

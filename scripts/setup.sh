@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential gcc g++ make binutils nasm gnu-efi bochs bochsbios vgabios
 bochs-term xz-utils dpkg-dev patch ovmf qemu-system-x86 mtools dosfstools cpio xz-utils gzip busybox-static python3
-python3-pytest linux-headers-amd64 newlib-source kmod"
+python3-pytest linux-headers-amd64 newlib-source kmod dkms pkgconf"
 
 missing=""
 for p in $PACKAGES; do

@@ -64,6 +64,19 @@ def _long_boot(name):
     return _started[name]
 
 
+# The quick files first (host unit tests, the install checks, the QEMU
+# boots), so that their failures show within minutes; the long Bochs boots
+# run in the background from the start anyway.
+ORDER = ("test_unit.py", "test_install.py", "test_failure_paths.py", "test_boot_bochs.py", "test_smp_bochs.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = Path(str(item.fspath)).name
+        return ORDER.index(name) if name in ORDER else len(ORDER)
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
 def pytest_collection_finish(session):
     """Start the long boots the selected tests use (only with the build
     outputs there: without them the `built` fixture fails those tests)."""

@@ -147,13 +147,21 @@ def test_dune_context_runs_and_returns_to_linux(bochs_main):
 
 
 def test_dev_dune_runs_a_process_in_dune_mode(bochs_main):
-    """linux-shim/dune.ko + a process entering Dune mode without libdune
+    """linux-shim/dune.ko, built with dkms and loaded by its alias at the
+    first open of /dev/dune, + a process entering Dune mode without libdune
     (tests/guest/dune/dunemini.c): ioctls, bad arguments, system calls from
     Dune, lazily filled memory, fork, exit status."""
     out = dunehv_boot.user_output(bochs_main.output)
-    assert "GUEST: insmod dune rc=0" in out
+    # loaded through its aliases: the node from modules.devname, the module
+    # by char-major-10-233 at the first open (the dkms-built dune.ko, which
+    # depmod indexed in the initramfs)
+    assert "GUEST: modules.devname: dune dune c10:233" in out
+    assert "GUEST: open /dev/dune without dune.ko loaded rc=0" in out
+    assert "GUEST: dune.ko loaded by its alias rc=0" in out
+    version = (dunehv_boot.ROOT / "VERSION").read_text().strip()
     major = dunehv_boot.abi_define("DUNEHV_ABI_MAJOR")
-    assert re.search(rf"dune: /dev/dune \(mode 0660\) ready on dunehv ABI {major}\.\d+", bochs_main.output)  # kernel log
+    assert re.search(rf"dune: /dev/dune \(mode 0660\) ready on dunehv ABI {major}\.\d+, module {re.escape(version)}",
+                     bochs_main.output)  # kernel log
     assert re.search(r"^crw-rw---- +1 +(root|0) +(root|0) +10, +233 .* /dev/dune$", out, re.M)  # misc 10:233, mode 0660, root:root
     lines = [l for l in out.splitlines() if l.startswith("dunemini: ")]
     assert_each_found(lines, (r"GET_LAYOUT phys_limit=0x[0-9a-f]+ base_map=0x[0-9a-f]+ base_stack=0x[0-9a-f]+ OK",
@@ -282,6 +290,20 @@ def test_libdune_vm_elf_and_fpu_helpers(bochs_main):
                               r"^apitest: 1 MiB of recursion on the main stack \(\d+ of \d+\) OK$",
                               r"^apitest: done failures=0$"))
     assert "GUEST: libdune apitest rc=0" in out
+
+
+def test_a_program_built_against_the_installed_libdune_runs(bochs_main):
+    """examples/first-dune, built outside the tree against the libdune that
+    `make -C guest-libdune install` put in a staging prefix, with its
+    pkg-config file: dynamically (libdune.so, which has no text
+    relocations) and statically. Both enter Dune mode and judge it
+    themselves: ring 0, CR3 on libdune's page table."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    hello = re.findall(r"^first-dune: hello from ring 0, pid \d+, on libdune's page table at (0x[0-9a-f]+) "
+                       r"\(CR3 (0x[0-9a-f]+)\)$", out, re.M)
+    assert len(hello) == 2, out[-3000:]
+    assert "GUEST: first-dune dynamic rc=0" in out
+    assert "GUEST: first-dune static rc=0" in out
 
 
 def test_a_ptrace_debugger_sees_dune_breakpoints(bochs_main):

@@ -117,11 +117,12 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 	case KEY_KERNEL:
 		if (!value[0])
 			return "kernel path is empty";
-		return copy_string(cfg->kernel, sizeof(cfg->kernel), value) ? NULL : "path too long";
+		return copy_string(cfg->kernel, sizeof(cfg->kernel), value) ? NULL : "path too long (at most 255 bytes)";
 	case KEY_INITRD:
-		return copy_string(cfg->initrd, sizeof(cfg->initrd), value) ? NULL : "path too long";
+		return copy_string(cfg->initrd, sizeof(cfg->initrd), value) ? NULL : "path too long (at most 255 bytes)";
 	case KEY_CMDLINE:
-		return copy_string(cfg->cmdline, sizeof(cfg->cmdline), value) ? NULL : "command line too long";
+		return copy_string(cfg->cmdline, sizeof(cfg->cmdline), value) ? NULL
+										  : "command line too long (at most 1023 bytes)";
 	case KEY_MEMORY:
 		if (!parse_size(value, &n))
 			return "not a size (use e.g. 64M)";
@@ -165,28 +166,131 @@ static const char *apply_key(struct hv_config *cfg, enum key_id key, const char 
 	return "internal error";
 }
 
-/* Records the first error only. */
-static void set_error(char *err, size_t errlen, bool *failed, unsigned line, const char *what, const char *detail)
+/* Levenshtein distance of two short strings (keys), capped at 9. */
+static int edit_distance(const char *a, const char *b)
 {
-	if (*failed)
+	size_t la = strlen(a), lb = strlen(b);
+	int row[32];
+	if (la > 30 || lb > 30)
+		return 9;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int diag = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb] > 9 ? 9 : row[lb];
+}
+
+/* The valid key an unknown one was probably meant to be (at most two
+ * edits away, or a prefix of at least three letters), or NULL. */
+static const char *nearest_key(const char *key)
+{
+	const char *best = NULL;
+	int best_d = 3;
+	size_t len = strlen(key);
+	for (int i = 0; i < KEY_COUNT; i++) {
+		int d = edit_distance(key, key_names[i]);
+		if (len >= 3 && strncmp(key_names[i], key, len) == 0 && d > 2)
+			d = 2;
+		if (d < best_d) {
+			best_d = d;
+			best = key_names[i];
+		}
+	}
+	return best;
+}
+
+/* Every error, one line each ("line N: what: detail"), joined by newlines;
+ * what does not fit ends with a count. */
+struct errors {
+	char *buf;
+	size_t cap, used;
+	unsigned count, dropped;
+};
+
+static void add_error(struct errors *e, unsigned line, const char *what, const char *detail)
+{
+	e->count++;
+	if (!e->buf || !e->cap)
 		return;
-	*failed = true;
-	if (err && errlen)
-		snprintf(err, errlen, "line %u: %s%s%s", line, what, detail ? ": " : "", detail ? detail : "");
+	char one[CONFIG_ERROR_LINE];
+	int n = line ? snprintf(one, sizeof(one), "line %u: %s%s%s", line, what, detail ? ": " : "", detail ? detail : "")
+		     : snprintf(one, sizeof(one), "%s", what);
+	size_t len = n < 0 ? 0 : (size_t)n >= sizeof(one) ? sizeof(one) - 1 : (size_t)n;
+	size_t need = len + (e->used ? 1 : 0);
+	/* keep room for the count line when more may follow */
+	if (e->dropped || e->used + need + 24 > e->cap) {
+		if (!e->used) { /* the first error always shows, cut to fit */
+			snprintf(e->buf, e->cap, "%s", one);
+			e->used = strlen(e->buf);
+			return;
+		}
+		e->dropped++;
+		snprintf(e->buf + e->used, e->cap - e->used, "\n(and %u more)", e->dropped);
+		return;
+	}
+	if (e->used)
+		e->buf[e->used++] = '\n';
+	memcpy(e->buf + e->used, one, len + 1);
+	e->used += len;
+}
+
+/* The value: quotes removed, a trailing comment (a '#' after blank space,
+ * outside quotes) dropped. NULL and *why on a bad quote. */
+static char *take_value(char *value, const char **why)
+{
+	size_t vlen = strlen(value);
+	if (vlen && value[0] == '"') {
+		char *close = strchr(value + 1, '"');
+		if (!close) {
+			*why = "unterminated quote";
+			return NULL;
+		}
+		char *rest = close + 1;
+		while (is_space(*rest))
+			rest++;
+		if (*rest && *rest != '#') {
+			*why = "text after the closing quote (a comment starts with #)";
+			return NULL;
+		}
+		*close = '\0';
+		return value + 1;
+	}
+	for (char *c = value; *c; c++)
+		if (*c == '#' && (c == value || is_space(c[-1]))) {
+			*c = '\0';
+			break;
+		}
+	char *e = value + strlen(value);
+	while (e > value && is_space(e[-1]))
+		*--e = '\0';
+	return value;
 }
 
 int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err, size_t errlen)
 {
 	bool seen[KEY_COUNT] = {false};
-	bool failed = false;
 	unsigned line_no = 0;
 	size_t pos = 0;
 	char line[LINE_MAX_BYTES + 1];
-	char detail[96];
+	char detail[CONFIG_ERROR_LINE];
+	struct errors errors = {err, errlen, 0, 0, 0};
 
 	config_defaults(cfg);
 	if (err && errlen)
 		err[0] = '\0';
+	if (len >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb && (unsigned char)text[2] == 0xbf)
+		pos = 3; /* a UTF-8 byte-order mark, as some editors write */
 
 	while (pos < len) {
 		size_t start = pos, n;
@@ -196,13 +300,13 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
 		pos++; /* skip '\n' */
 		line_no++;
 		if (n > LINE_MAX_BYTES) {
-			set_error(err, errlen, &failed, line_no, "line too long", NULL);
+			add_error(&errors, line_no, "line too long (at most 1200 bytes)", NULL);
 			continue;
 		}
 		memcpy(line, text + start, n);
 		line[n] = '\0';
 		if (memchr(text + start, '\0', n)) {
-			set_error(err, errlen, &failed, line_no, "NUL byte in file (not a text file?)", NULL);
+			add_error(&errors, line_no, "NUL byte in file (not a text file?)", NULL);
 			continue;
 		}
 		/* trim */
@@ -215,7 +319,7 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			set_error(err, errlen, &failed, line_no, "expected 'key = value'", s);
+			add_error(&errors, line_no, "expected 'key = value'", s);
 			continue;
 		}
 		char *key_end = eq;
@@ -225,35 +329,34 @@ int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err,
 		char *value = eq + 1;
 		while (is_space(*value))
 			value++;
-		size_t vlen = strlen(value);
-		if (vlen && value[0] == '"') {
-			if (vlen < 2 || value[vlen - 1] != '"') {
-				set_error(err, errlen, &failed, line_no, "unterminated quote in value of", s);
-				continue;
-			}
-			value[vlen - 1] = '\0';
-			value++;
-		}
 		int key = lookup_name(s, key_names, KEY_COUNT);
 		if (key < 0) {
-			set_error(err, errlen, &failed, line_no, "unknown key", s);
+			const char *near = nearest_key(s);
+			snprintf(detail, sizeof(detail), "%.40s%s%s%s", s, near ? " (did you mean " : "", near ? near : "",
+				 near ? "?)" : "");
+			add_error(&errors, line_no, "unknown key", detail);
+			continue;
+		}
+		const char *why = NULL;
+		value = take_value(value, &why);
+		if (!value) {
+			snprintf(detail, sizeof(detail), "%.40s: %.80s", s, why);
+			add_error(&errors, line_no, "bad value of", detail);
 			continue;
 		}
 		if (seen[key]) {
-			set_error(err, errlen, &failed, line_no, "key given twice", s);
+			add_error(&errors, line_no, "key given twice", s);
 			continue;
 		}
 		seen[key] = true;
-		const char *why = apply_key(cfg, (enum key_id)key, value);
+		why = apply_key(cfg, (enum key_id)key, value);
 		if (why) {
-			snprintf(detail, sizeof(detail), "%.24s = \"%.24s\": %.40s", s, value, why);
-			set_error(err, errlen, &failed, line_no, "bad value", detail);
+			snprintf(detail, sizeof(detail), "%.24s = \"%.24s%s\": %.60s", s, value, strlen(value) > 24 ? "..." : "",
+				 why);
+			add_error(&errors, line_no, "bad value", detail);
 		}
 	}
-	if (!failed && !cfg->kernel[0]) {
-		failed = true;
-		if (err && errlen)
-			snprintf(err, errlen, "missing required key: kernel");
-	}
-	return failed ? -1 : 0;
+	if (!cfg->kernel[0] && !seen[KEY_KERNEL])
+		add_error(&errors, 0, "missing required key: kernel", NULL);
+	return errors.count ? -1 : 0;
 }

@@ -1,7 +1,9 @@
 /* dunehv.cfg: the loader's configuration file (pure parser, host-testable).
  *
- * Format: one `key = value` per line; `#` starts a comment line; blank lines
- * are ignored; a value may be wrapped in double quotes. Keys:
+ * Format: one `key = value` per line; `#` starts a comment, on a line of its
+ * own or after a value (after blank space; inside double quotes it is part
+ * of the value); blank lines are ignored; a value may be wrapped in double
+ * quotes; a UTF-8 byte-order mark at the start is skipped. Keys:
  *   kernel    = path of the Linux EFI-stub image (required)
  *   initrd    = path of the initramfs (optional)
  *   cmdline   = kernel command line (optional)
@@ -22,7 +24,8 @@ enum on_panic { ON_PANIC_HALT = 0, ON_PANIC_RESET = 1, ON_PANIC_BOCHS_SHUTDOWN =
 
 #define CONFIG_PATH_MAX 256
 #define CONFIG_CMDLINE_MAX 1024
-#define CONFIG_ERROR_MAX 160
+#define CONFIG_ERROR_LINE 160 /* one error */
+#define CONFIG_ERROR_MAX 1024 /* all of them, one per line */
 #define CONFIG_MEMORY_DEFAULT (64ull << 20)
 #define CONFIG_MEMORY_MIN (16ull << 20)
 #define CONFIG_MEMORY_MAX (4ull << 30)
@@ -45,9 +48,10 @@ struct hv_config {
 void config_defaults(struct hv_config *cfg);
 
 /* Parses text (len bytes, need not be NUL-terminated) into *cfg, which starts
- * from the defaults. Returns 0, or -1 with a one-line reason in err (naming the
- * line number); every valid line is still applied, so on_fail holds the
- * user's choice even when another line is bad. */
+ * from the defaults. Returns 0, or -1 with every error in err, one line each
+ * ("line N: ...", an unknown key with the nearest valid one, limits stated),
+ * and "(and N more)" where err is full; every valid line is still applied, so
+ * on_fail holds the user's choice even when another line is bad. */
 int config_parse(const char *text, size_t len, struct hv_config *cfg, char *err, size_t errlen);
 
 const char *config_log_level_name(enum log_level l);

@@ -56,8 +56,23 @@ build_module() {
 }
 build_module hvprobe "$here/hvprobe" hvprobe.ko
 
-echo "guest/build: dune.ko (linux-shim) against $headers"
-build_module dune "$top/linux-shim" dune.ko
+# dune.ko as a user builds it: a DKMS source tree (make -C linux-shim
+# dkms-source), then dkms add and build, with private trees under OUTDIR
+# and no signing key (nothing of the system's DKMS state changes).
+echo "guest/build: dune.ko (linux-shim) with dkms against $headers"
+kver=$(basename "$headers" | sed 's/^linux-headers-//')
+dver=$(cat "$top/VERSION")
+rm -rf "$out/dune" "$out/dkms"
+mkdir -p "$out/dune" "$out/dkms/tree"
+make -s -C "$top/linux-shim" dkms-source DESTDIR="$out/dkms/root"
+command -v dkms >/dev/null || die "dkms missing (apt-get install dkms; scripts/setup.sh installs it)"
+for step in add build; do
+	sign_file=/nonexistent dkms $step -m dune -v "$dver" -k "$kver" --kernelsourcedir "$headers" \
+		--sourcetree "$out/dkms/root/usr/src" --dkmstree "$out/dkms/tree" >> "$out/dkms/dkms.log" 2>&1 ||
+		{ cat "$out/dkms/dkms.log" >&2; die "dkms $step of dune $dver failed"; }
+done
+cp "$out/dkms/tree/dune/$dver/$kver/x86_64/module/dune.ko" "$out/dune/dune.ko"
+strip --strip-debug "$out/dune/dune.ko"
 
 echo "guest/build: dunemini, dunefuzz"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
@@ -72,6 +87,15 @@ echo "guest/build: libdune and its tests"
 mkdir -p "$out/libdune"
 make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC" LIBGC="$libgc"
 
+echo "guest/build: libdune installed (make install) and a program built against it with pkg-config"
+stage=$out/stage
+rm -rf "$stage"
+make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC" install DESTDIR="$stage" PREFIX=/usr \
+	LIBDIR=/usr/lib/x86_64-linux-gnu
+mkdir -p "$out/first-dune"
+PKG_CONFIG_SYSROOT_DIR="$stage" PKG_CONFIG_LIBDIR="$stage/usr/lib/x86_64-linux-gnu/pkgconfig" \
+	make -s -C "$top/examples/first-dune" OUT="$out/first-dune" CC="$CC"
+
 echo "guest/build: rootfs"
 rm -rf "$out/rootfs"
 mkdir -p "$out/rootfs/bin" "$out/rootfs/lib/modules"
@@ -80,6 +104,16 @@ chmod 0755 "$out/rootfs/init"
 cp "$out/hvcheck" "$out/rootfs/bin/hvcheck"
 cp "$out/hvprobe/hvprobe.ko" "$out/rootfs/lib/modules/hvprobe.ko"
 cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/dune.ko"
+# and where modprobe finds it (its alias loads it when /dev/dune is opened)
+mkdir -p "$out/rootfs/lib/modules/$kver/updates/dkms"
+cp "$out/dune/dune.ko" "$out/rootfs/lib/modules/$kver/updates/dkms/dune.ko"
+kimage=${GUEST_KERNEL_DIR:-$out/../guest-kernel}/image/lib/modules/$kver
+for f in modules.order modules.builtin modules.builtin.modinfo; do # the kernel's, for depmod
+	cp "$kimage/$f" "$out/rootfs/lib/modules/$kver/" 2>/dev/null || : > "$out/rootfs/lib/modules/$kver/$f"
+done
+depmod -b "$out/rootfs" "$kver" || die "depmod failed"
+mkdir -p "$out/rootfs/sbin"
+ln -sf ../bin/busybox "$out/rootfs/sbin/modprobe" # the kernel's modprobe_path
 cp "$out/dunemini" "$out/dunefuzz" "$out/rootfs/bin/"
 cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 # upstream's names ("test" would shadow busybox's test applet in /bin)
@@ -94,6 +128,23 @@ cp "$out/libdune/test" "$out/libdune/timetest" "$out/libdune/ring3" "$out/libdun
 	"$top/guest-libdune/apps/gc/test/gccheck.sh" "$top/guest-libdune/apps/gc/bench/gcbench.sh" \
 	"$out/libdune/ptrace-box" "$out/libdune/seccomp-box" "$out/libdune/sbtime" "$top/guest-libdune/apps/sandbox/bench/sbbench.sh" \
 	"$out/rootfs/opt/libdune/"
+
+# Without their debug information (a smaller initramfs unpacks faster in
+# Bochs; the symbols stay).
+for f in "$out/rootfs/opt/libdune/"*; do
+	if [ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ]; then strip --strip-debug "$f"; fi
+done
+
+# The first Dune program: static, and dynamic with the installed libdune.so
+# (and the C library it needs).
+cp "$out/first-dune/first-dune" "$out/first-dune/first-dune-static" "$out/rootfs/opt/libdune/"
+mkdir -p "$out/rootfs/usr/lib/x86_64-linux-gnu"
+cp -a "$stage"/usr/lib/x86_64-linux-gnu/libdune.so* "$out/rootfs/usr/lib/x86_64-linux-gnu/"
+for lib in $(LD_LIBRARY_PATH="$stage/usr/lib/x86_64-linux-gnu" ldd "$out/first-dune/first-dune" |
+	awk '/=> \// && !/libdune/ { print $3 } /^\t\/lib/ { print $1 }'); do
+	mkdir -p "$out/rootfs$(dirname "$lib")"
+	cp -L "$lib" "$out/rootfs$lib"
+done
 
 # Dynamically linked programs from Debian's packages (coreutils, xz-utils),
 # with the libraries ldd names, for dune-sandbox's tests.

@@ -1,3 +1,5 @@
+#include <stdio.h>
+
 #include "core/config.h"
 #include "unit.h"
 
@@ -58,12 +60,16 @@ struct bad_case {
 	const char *text, *expect;
 };
 
-UNIT_TEST(bad_inputs_give_one_line_reasons)
+UNIT_TEST(bad_inputs_give_one_line_reasons) /* one error each */
 {
 	static const struct bad_case cases[] = {
 		{"", "missing required key: kernel"},
 		{"initrd = x\n", "missing required key: kernel"},
 		{"kernel = k\nbogus = 1\n", "line 2: unknown key: bogus"},
+		{"kernal = k\nkernel = k\n", "line 1: unknown key: kernal (did you mean kernel?)"},
+		{"kernel = k\nlog-level = info\n", "line 2: unknown key: log-level (did you mean log_level?)"},
+		{"kernel = k\nmem = 64M\n", "line 2: unknown key: mem (did you mean memory?)"},
+		{"kernel = \"k\" x\nkernel = k\n", "line 1: bad value of: kernel: text after the closing quote"},
 		{"kernel = k\nkernel = j\n", "line 2: key given twice: kernel"},
 		{"kernel = k\nmemory = lots\n", "line 2: bad value: memory = \"lots\": not a size"},
 		{"kernel = k\nmemory = 1M\n", "out of range 16M..4G"},
@@ -79,7 +85,7 @@ UNIT_TEST(bad_inputs_give_one_line_reasons)
 		{"kernel = k\nmitigations = auto\n", "line 2: bad value: mitigations = \"auto\": expected on or off"},
 		{"kernel = k\nserial = 0x10000\n", "expected an I/O port"},
 		{"kernel = k\njust words\n", "line 2: expected 'key = value'"},
-		{"kernel = \"k\n", "unterminated quote"},
+		{"kernel = \"k\nkernel = k\n", "line 1: bad value of: kernel: unterminated quote"},
 		{"kernel =\n", "kernel path is empty"},
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -106,7 +112,7 @@ UNIT_TEST(long_lines_nul_bytes_and_long_values)
 	char path[400] = "kernel = ";
 	memset(path + 9, 'p', 300);
 	CHECK_EQ(parse(path, &c, err), -1);
-	CHECK_STR_CONTAINS(err, "path too long");
+	CHECK_STR_CONTAINS(err, "path too long (at most 255 bytes)");
 	/* a short error buffer truncates but stays a C string */
 	char tiny[8];
 	CHECK_EQ(config_parse("bogus=1", 7, &c, tiny, sizeof(tiny)), -1);
@@ -123,7 +129,69 @@ UNIT_TEST(valid_lines_apply_even_when_another_is_bad)
 	CHECK_STR_CONTAINS(err, "line 2");
 }
 
+UNIT_TEST(every_error_is_reported)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	CHECK_EQ(parse("kernl = k\nbogus = 1\nmemory = 1M\nlog_level = loud\non_fail = halt\n", &c, err), -1);
+	CHECK_STR_CONTAINS(err, "line 1: unknown key: kernl (did you mean kernel?)\n");
+	CHECK_STR_CONTAINS(err, "line 2: unknown key: bogus\n");
+	CHECK_STR_CONTAINS(err, "line 3: bad value: memory = \"1M\": out of range 16M..4G\n");
+	CHECK_STR_CONTAINS(err, "line 4: bad value: log_level = \"loud\": expected error, warn, info or debug\n");
+	CHECK_STR_CONTAINS(err, "missing required key: kernel");
+	CHECK_EQ(c.on_fail, ON_FAIL_HALT); /* the good line still applies */
+	/* more errors than fit: the first ones, then a count, within the buffer */
+	char many[4000] = "kernel = k\n";
+	for (int i = 0; i < 100; i++)
+		strcat(many, "nonsense = 1\n");
+	char small[300];
+	CHECK_EQ(config_parse(many, strlen(many), &c, small, sizeof(small)), -1);
+	CHECK_STR_CONTAINS(small, "line 2: unknown key: nonsense");
+	CHECK_STR_CONTAINS(small, "more)");
+	CHECK(strlen(small) < sizeof(small));
+}
+
+UNIT_TEST(comments_after_values_quotes_and_bom)
+{
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	CHECK_EQ(parse("kernel = vmlinuz # my kernel\ncmdline = \"quiet # not a comment\" # a comment\n"
+		       "initrd = a#b\t# the # needs blank space before it\nmemory = 96M# no blank: part of the value\n",
+		       &c, err), -1);
+	CHECK(strcmp(c.kernel, "vmlinuz") == 0);
+	CHECK(strcmp(c.cmdline, "quiet # not a comment") == 0);
+	CHECK(strcmp(c.initrd, "a#b") == 0);
+	CHECK_STR_CONTAINS(err, "line 4: bad value: memory = \"96M# no blank: part of t...\": not a size");
+	CHECK_EQ(parse("\xef\xbb\xbfkernel = k\n", &c, err), 0); /* UTF-8 byte-order mark */
+	CHECK(strcmp(c.kernel, "k") == 0);
+	CHECK_EQ(parse("kernel = \"\" # empty\n", &c, err), -1);
+	CHECK_STR_CONTAINS(err, "kernel path is empty");
+}
+
+/* The sample the project ships (run from the project's top, as make test does). */
+UNIT_TEST(the_sample_config_parses)
+{
+	static char text[16384];
+	FILE *f = fopen("examples/dunehv.cfg", "rb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	size_t n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	CHECK(n > 0 && n < sizeof(text));
+	struct hv_config c;
+	char err[CONFIG_ERROR_MAX];
+	CHECK_EQ(config_parse(text, n, &c, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	CHECK(strcmp(c.kernel, "vmlinuz") == 0);
+	CHECK(strcmp(c.cmdline, "root=/dev/nvme0n1p2 ro quiet") == 0);
+	CHECK_EQ(c.memory_bytes, CONFIG_MEMORY_DEFAULT);
+}
+
 const struct unit_test config_tests[] = {
+	{"the_sample_config_parses", the_sample_config_parses},
+	{"every_error_is_reported", every_error_is_reported},
+	{"comments_after_values_quotes_and_bom", comments_after_values_quotes_and_bom},
 	{"full_config", full_config},
 	{"defaults_and_rounding", defaults_and_rounding},
 	{"bad_inputs_give_one_line_reasons", bad_inputs_give_one_line_reasons},

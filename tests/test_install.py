@@ -1,0 +1,120 @@
+"""Installing the pieces like any system component, checked on the host
+(no emulator): libdune's `make install`/`uninstall` with its pkg-config
+file, a program built against it both ways, dune.ko's metadata
+(modinfo) and `make -C linux-shim modules_install`, and that the guest's
+dune.ko is the one dkms built. That these run in Dune mode is checked in
+the Bochs boot (test_boot_bochs.py)."""
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSION = (ROOT / "VERSION").read_text().strip()
+GUEST = ROOT / "build" / "guest"
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    assert r.returncode == 0, f"{cmd}: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r.stdout + r.stderr
+
+
+def kernel_version():
+    return (ROOT / "build" / "guest-kernel" / "kernel-version").read_text().strip()
+
+
+def files_under(d):
+    return sorted(str(p.relative_to(d)) for p in Path(d).rglob("*") if not p.is_dir())
+
+
+def test_libdune_installs_with_pkg_config_and_uninstalls(tmp_path):
+    """make install puts self-contained headers, libdune.a, libdune.so (no
+    text relocations) and libdune.pc under DESTDIR/PREFIX; a program outside
+    the tree builds against them with pkg-config, dynamically and
+    statically, without a DT_TEXTREL warning; make uninstall leaves no file."""
+    out, dest = tmp_path / "out", tmp_path / "dest"
+    lib = "/usr/lib/x86_64-linux-gnu"
+    run(["make", "-s", "-C", str(ROOT / "guest-libdune"), f"OUT={out}", "install", f"DESTDIR={dest}",
+         "PREFIX=/usr", f"LIBDIR={lib}"])
+    so = f"usr/lib/x86_64-linux-gnu/libdune.so.{VERSION}"
+    assert files_under(dest) == sorted([
+        "usr/include/dune/dune.h", "usr/include/dune/fpu.h", "usr/include/dune/dune_abi.h",
+        "usr/lib/x86_64-linux-gnu/libdune.a", so, "usr/lib/x86_64-linux-gnu/libdune.so.0",
+        "usr/lib/x86_64-linux-gnu/libdune.so", "usr/lib/x86_64-linux-gnu/pkgconfig/libdune.pc"])
+    assert "../linux-shim" not in (dest / "usr/include/dune/dune.h").read_text()  # self-contained
+    assert "TEXTREL" not in run(["readelf", "-d", str(dest / so)])
+    assert f"SONAME" in run(["readelf", "-d", str(dest / so)])
+    env = dict(os.environ, PKG_CONFIG_SYSROOT_DIR=str(dest), PKG_CONFIG_LIBDIR=str(dest / lib.lstrip("/") / "pkgconfig"))
+    assert run(["pkg-config", "--modversion", "libdune"], env=env).strip() == VERSION
+    build = tmp_path / "prog"
+    build.mkdir()
+    log = run(["make", "-C", str(ROOT / "examples" / "first-dune"), f"OUT={build}"], env=env)
+    assert "TEXTREL" not in log and "warning" not in log.lower(), log
+    dyn = run(["readelf", "-d", str(build / "first-dune")])
+    assert "libdune.so.0" in dyn and "TEXTREL" not in dyn
+    # not position-independent (libdune.pc's -no-pie): Dune mode reaches
+    # only its layout's windows, where a PIE's text is not
+    assert re.search(r"Type: +EXEC", run(["readelf", "-h", str(build / "first-dune")]))
+    assert "libdune.so" not in run(["readelf", "-d", str(build / "first-dune-static")])
+    run(["make", "-s", "-C", str(ROOT / "guest-libdune"), f"OUT={out}", "uninstall", f"DESTDIR={dest}",
+         "PREFIX=/usr", f"LIBDIR={lib}"])
+    assert files_under(dest) == []
+
+
+def test_dune_ko_shows_version_aliases_and_parameters():
+    """The guest's dune.ko (built by dkms in `make guest`) carries the
+    project's version, the aliases that load it on the first open of
+    /dev/dune, and its parameters with descriptions."""
+    kver = kernel_version()
+    built = GUEST / "dkms" / "tree" / "dune" / VERSION / kver / "x86_64" / "module" / "dune.ko"
+    assert built.is_file(), "make guest builds dune.ko with dkms"
+    info = run(["/sbin/modinfo", str(GUEST / "dune" / "dune.ko")])
+    assert re.search(rf"^version: +{re.escape(VERSION)}$", info, re.M)
+    assert re.search(r"^alias: +char-major-10-233$", info, re.M)
+    assert re.search(r"^alias: +devname:dune$", info, re.M)
+    for parm in ("dev_mode", "max_contexts_per_user", "max_contexts_per_process", "ept_pages_per_context",
+                 "ept_pages_per_user"):
+        assert re.search(rf"^parm: +{parm}:.+\((ushort|uint)\)$", info, re.M), parm
+    dkms_conf = (GUEST / "dkms" / "root" / "usr" / "src" / f"dune-{VERSION}" / "dkms.conf").read_text()
+    assert f'PACKAGE_VERSION="{VERSION}"' in dkms_conf
+
+
+def test_module_installs_like_any_out_of_tree_module(tmp_path):
+    """make -C linux-shim modules_install INSTALL_MOD_PATH=... installs
+    dune.ko under lib/modules/<kernel>/updates and indexes its aliases."""
+    kver = kernel_version()
+    headers = (ROOT / "build" / "guest-kernel" / "headers-dir").read_text().strip()
+    run(["make", "-s", "-C", str(ROOT / "linux-shim"), "modules_install", f"KDIR={headers}",
+         f"INSTALL_MOD_PATH={tmp_path}"])
+    moddir = tmp_path / "lib" / "modules" / kver
+    assert (moddir / "updates" / "dune.ko").is_file()
+    assert "alias char-major-10-233 dune" in (moddir / "modules.alias").read_text()
+    run(["make", "-s", "-C", str(ROOT / "linux-shim"), "install-udev-rule", f"DESTDIR={tmp_path}"])
+    rule = (tmp_path / "etc" / "udev" / "rules.d" / "60-dune.rules").read_text()
+    assert 'GROUP="dune"' in rule and 'MODE="0660"' in rule
+
+
+def test_sample_config_documents_every_key():
+    """examples/dunehv.cfg sets every key the parser knows (hv/core/config.c),
+    each with a comment above it, and the README's table lists them all."""
+    src = (ROOT / "hv" / "core" / "config.c").read_text()
+    names = re.search(r"key_names\[KEY_COUNT\] = \{(.*?)\};", src, re.S).group(1)
+    keys = re.findall(r'"(\w+)"', names)
+    assert len(keys) >= 11
+    sample = (ROOT / "examples" / "dunehv.cfg").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for key in keys:
+        m = re.search(rf"^((?:#.*\n)+){key} = \S.*$", sample, re.M)
+        assert m, f"examples/dunehv.cfg: no commented line for {key}"
+        assert f"| `{key}` |" in readme, f"README's config table lacks {key}"
+
+
+def test_scripts_answer_help_without_booting():
+    """Every benchmark script, make fuzz's and make run's, says what it does
+    with --help, at once (nothing boots)."""
+    for script in ("bench-apps.py", "bench-boot.py", "bench-dune.py", "bench-sandbox.py", "fuzz.py", "run-demo.py"):
+        r = subprocess.run(["python3", str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0 and r.stdout.startswith("usage:"), (script, r.stdout, r.stderr)
+        assert "Bochs" in r.stdout, script
