@@ -32,7 +32,7 @@ CORE_ELF := $(BUILD)/hv/dunehv-core.elf
 EFI := $(BUILD)/dunehv.efi
 GUEST := $(BUILD)/guest
 
-.PHONY: all help setup newlib hv efi guest run test unit unit-bin bench-boot bench-dune bench-sandbox bench-apps fuzz clean distclean
+.PHONY: all help setup newlib hv efi guest run test unit unit-bin bench-boot bench-dune bench-sandbox bench-apps fuzz install uninstall clean distclean
 all: efi guest
 
 help:
@@ -48,6 +48,7 @@ help:
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, dune-sandbox, the test tools and the initramfs"
+	@echo "  make install     libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"
 	@echo "  make distclean   remove everything under $(BUILD)/"
 
@@ -158,6 +159,21 @@ bench-apps: setup
 fuzz: setup
 	@$(MAKE) --no-print-directory efi guest
 	$(PYTHON) scripts/fuzz.py $(FUZZ_CALLS)
+
+# On a machine of one's own (root, or DESTDIR= for a staging tree): libdune
+# (headers, libdune.a, libdune.so, libdune.pc under PREFIX), dune.ko's DKMS
+# source tree (/usr/src/dune-<version>; then `dkms install -m dune -v
+# <version>`) and the udev rule for /dev/dune's group.
+PREFIX ?= /usr/local
+install:
+	$(MAKE) -C guest-libdune OUT=$(abspath $(BUILD))/libdune-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
+	$(MAKE) -C linux-shim dkms-source DESTDIR=$(DESTDIR)
+	$(MAKE) -C linux-shim install-udev-rule DESTDIR=$(DESTDIR)
+	@echo "installed; now: dkms install -m dune -v $$(cat VERSION) (or make -C linux-shim modules_install), groupadd --system dune"
+uninstall:
+	$(MAKE) -C guest-libdune OUT=$(abspath $(BUILD))/libdune-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
+	rm -rf $(DESTDIR)/usr/src/dune-$$(cat VERSION)
+	rm -f $(DESTDIR)/etc/udev/rules.d/60-dune.rules
 
 clean:
 	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)

@@ -118,3 +118,18 @@ def test_scripts_answer_help_without_booting():
                            timeout=30)
         assert r.returncode == 0 and r.stdout.startswith("usage:"), (script, r.stdout, r.stderr)
         assert "Bochs" in r.stdout, script
+
+
+def test_make_install_and_uninstall_leave_nothing(tmp_path):
+    """The top-level make install: libdune, dune.ko's DKMS source tree (with
+    its ABI header and dkms.conf) and the udev rule; make uninstall removes
+    every file again."""
+    run(["make", "-s", "-C", str(ROOT), "install", f"DESTDIR={tmp_path}", "PREFIX=/usr"])
+    files = files_under(tmp_path)
+    for f in ("usr/include/dune/dune.h", "usr/lib/libdune.a", f"usr/lib/libdune.so.{VERSION}",
+              "usr/lib/pkgconfig/libdune.pc", f"usr/src/dune-{VERSION}/dkms.conf",
+              f"usr/src/dune-{VERSION}/include/dunehv/abi.h", f"usr/src/dune-{VERSION}/dune_main.c",
+              "etc/udev/rules.d/60-dune.rules"):
+        assert f in files, f
+    run(["make", "-s", "-C", str(ROOT), "uninstall", f"DESTDIR={tmp_path}", "PREFIX=/usr"])
+    assert files_under(tmp_path) == []

@@ -92,7 +92,7 @@ stage=$out/stage
 rm -rf "$stage"
 make -s -C "$top/guest-libdune" OUT="$out/libdune" CC="$CC" install DESTDIR="$stage" PREFIX=/usr \
 	LIBDIR=/usr/lib/x86_64-linux-gnu
-mkdir -p "$out/first-dune"
+rm -rf "$out/first-dune" && mkdir -p "$out/first-dune" # always rebuilt: pkg-config decides its flags
 PKG_CONFIG_SYSROOT_DIR="$stage" PKG_CONFIG_LIBDIR="$stage/usr/lib/x86_64-linux-gnu/pkgconfig" \
 	make -s -C "$top/examples/first-dune" OUT="$out/first-dune" CC="$CC"
 
