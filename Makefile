@@ -48,7 +48,7 @@ help:
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko, libdune, dune-sandbox, the test tools and the initramfs"
-	@echo "  make install     libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
+	@echo "  make install     the dunehv command and its man page, libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
 	@echo "  make clean       remove build outputs (keeps the newlib and kernel caches)"
 	@echo "  make distclean   remove everything under $(BUILD)/"
 
@@ -165,12 +165,18 @@ fuzz: setup
 # source tree (/usr/src/dune-<version>; then `dkms install -m dune -v
 # <version>`) and the udev rule for /dev/dune's group.
 PREFIX ?= /usr/local
-install:
+$(BUILD)/dunehv: linux-shim/tool/dunehv.c hv/include/dunehv/abi.h
+	@mkdir -p $(@D)
+	gcc -O2 -Wall -Wextra -Werror -Ihv/include -o $@ $<
+install: $(BUILD)/dunehv
+	install -D -m 755 $(BUILD)/dunehv $(DESTDIR)$(PREFIX)/sbin/dunehv
+	install -D -m 644 linux-shim/tool/dunehv.8 $(DESTDIR)$(PREFIX)/share/man/man8/dunehv.8
 	$(MAKE) -C guest-libdune OUT=$(abspath $(BUILD))/libdune-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
 	$(MAKE) -C linux-shim dkms-source DESTDIR=$(DESTDIR)
 	$(MAKE) -C linux-shim install-udev-rule DESTDIR=$(DESTDIR)
 	@echo "installed; now: dkms install -m dune -v $$(cat VERSION) (or make -C linux-shim modules_install), groupadd --system dune"
 uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/dunehv $(DESTDIR)$(PREFIX)/share/man/man8/dunehv.8
 	$(MAKE) -C guest-libdune OUT=$(abspath $(BUILD))/libdune-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
 	rm -rf $(DESTDIR)/usr/src/dune-$$(cat VERSION)
 	rm -f $(DESTDIR)/etc/udev/rules.d/60-dune.rules

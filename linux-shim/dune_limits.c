@@ -57,6 +57,16 @@ void dune_limits_init(const struct dunehv_info *info)
 		max_contexts_per_user, max_contexts_per_process, ept_pages_per_context, ept_pages_per_user);
 }
 
+void dune_limits_for_each(void (*fn)(struct dune_vcpu *v, void *arg), void *arg)
+{
+	struct dune_vcpu *v;
+
+	mutex_lock(&limits_lock);
+	list_for_each_entry(v, &charged_vcpus, limits_link)
+		fn(v, arg);
+	mutex_unlock(&limits_lock);
+}
+
 int dune_limits_charge(struct dune_vcpu *v, struct dunehv_ctx_create *cr)
 {
 	unsigned int user = 0, process = 0, quota = READ_ONCE(ept_pages_per_context);

@@ -181,6 +181,7 @@ static int __init dune_init(void)
 		pr_err("misc_register(minor %d) failed: %d\n", DUNE_MINOR, r);
 		return r;
 	}
+	dune_debugfs_init();
 	pr_info("/dev/dune (mode 0%o) ready on dunehv ABI %u.%u, module %s\n", dev_mode, abi >> 16, abi & 0xffff,
 		DUNE_MODULE_VERSION);
 	return 0;
@@ -188,6 +189,7 @@ static int __init dune_init(void)
 
 static void __exit dune_exit(void)
 {
+	dune_debugfs_exit();
 	misc_deregister(&dune_dev);
 	dune_trap_exit();
 	pr_info("unloaded\n");

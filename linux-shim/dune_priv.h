@@ -65,6 +65,10 @@ struct dune_vcpu {
 	struct list_head limits_link;
 	bool charged;
 	bool tables_zapped;           /* its EPT was emptied to make room; no page mapped since */
+	/* what its runs came back for (dune_vcpu.c; debugfs's contexts file) */
+	struct {
+		u64 runs, interrupts, faults, syscalls, exceptions, sessions;
+	} stats;
 };
 
 /* dune_vcpu.c */
@@ -98,13 +102,20 @@ void dune_limits_explain_map(struct dune_vcpu *v, long r);
 int dune_trampoline_install(struct dune_vcpu *v, int fd);
 long dune_syscall_redirect(struct dune_vcpu *v);
 
+/* dune_debugfs.c: /sys/kernel/debug/dunehv (the dunehv command reads it) */
+void dune_debugfs_init(void);
+void dune_debugfs_exit(void);
+/* dune_limits.c: calls fn for each live context, under the list's lock */
+void dune_limits_for_each(void (*fn)(struct dune_vcpu *v, void *arg), void *arg);
+
 /* dune_trap.c */
 long dune_trap_enable(struct dune_trap_config __user *uconf);
 long dune_trap_disable(void);
 void dune_trap_exit(void);
 
-/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10. */
-static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)
+/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10;
+ * RDX out is a second result for some calls (*rdx_out, if not NULL). */
+static inline long dunehv_call2(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 *rdx_out)
 {
 	register u64 r10 asm("r10") = a3;
 	u64 rax = fn;
@@ -113,7 +124,14 @@ static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)
 		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10)
 		     :
 		     : "memory");
+	if (rdx_out)
+		*rdx_out = a2;
 	return (long)rax;
+}
+
+static inline long dunehv_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	return dunehv_call2(fn, a0, a1, a2, a3, NULL);
 }
 
 #endif

@@ -169,6 +169,7 @@ static long end_session(struct dune_vcpu *v, s64 ret, s64 status)
 {
 	struct dune_config c = {0};
 
+	v->stats.sessions++;
 	run_to_conf(v->run, &c);
 	/* a #PF not yet raised is dropped: re-running the access raises it
 	 * again if Linux still refuses it after what Linux mode did meanwhile */
@@ -278,6 +279,7 @@ static long run_loop(struct dune_vcpu *v)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		r = dunehv_call(DUNEHV_HC_CTX_RUN, v->handle, v->df->token, virt_to_phys(run), 0);
+		v->stats.runs++;
 		if (!r && run->exit == DUNEHV_CTX_EXIT_MACHINE_CHECK)
 			dune_machine_check(); /* still on the CPU that took it */
 		fpregs_unlock();
@@ -287,6 +289,7 @@ static long run_loop(struct dune_vcpu *v)
 		}
 		switch (run->exit) {
 		case DUNEHV_CTX_EXIT_INTERRUPT:
+			v->stats.interrupts++;
 			continue;
 		case DUNEHV_CTX_EXIT_MACHINE_CHECK:
 			/* the handler may have queued the process's end (task work runs on
@@ -295,6 +298,7 @@ static long run_loop(struct dune_vcpu *v)
 				return end_session(v, DUNE_RET_SIGNAL, 0);
 			continue;
 		case DUNEHV_CTX_EXIT_FAULT:
+			v->stats.faults++;
 			r = dune_fault_in(v, run->fault_gpa, fault_access(run));
 			if (!r)
 				v->tables_zapped = false;
@@ -319,8 +323,10 @@ static long run_loop(struct dune_vcpu *v)
 					    task_pid_nr(current), run->fault_gpa, run->rip, r);
 			return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
 		case DUNEHV_CTX_EXIT_EXCEPTION:
+			v->stats.exceptions++;
 			return end_session(v, DUNE_RET_INTERRUPT, run->vector);
 		case DUNEHV_CTX_EXIT_SYSCALL:
+			v->stats.syscalls++;
 			if (run->gpr[G_RAX] == __NR_exit || run->gpr[G_RAX] == __NR_exit_group)
 				return end_session(v, DUNE_RET_EXIT, run->gpr[G_RDI]);
 			r = dune_syscall_redirect(v);

@@ -292,6 +292,29 @@ def test_libdune_vm_elf_and_fpu_helpers(bochs_main):
     assert "GUEST: libdune apitest rc=0" in out
 
 
+def test_dunehv_command_shows_the_hypervisor(bochs_main):
+    """linux-shim/tool/dunehv on dune.ko's debugfs files, as a user runs it
+    in the guest, checked against known events: hvprobe's selftest read
+    hypervisor memory on purpose (the refusal is in the log and the
+    counter), Linux's hypercalls were counted, and first-dune sleeping in
+    Dune mode shows in ps with its system calls and EPT faults."""
+    out = dunehv_boot.user_output(bochs_main.output)
+    section = out[out.index("GUEST: --- dunehv status"):out.index("GUEST: --- end of dunehv")]
+    version = (dunehv_boot.ROOT / "VERSION").read_text().strip()
+    major = dunehv_boot.abi_define("DUNEHV_ABI_MAJOR")
+    assert re.search(rf"^dunehv: running, ABI {major}\.\d+, on 2 CPUs; module dune\.ko {re.escape(version)}$",
+                     section, re.M), section
+    assert re.search(r"^Dune contexts: \d+ live, holding \d+ pages$", section, re.M)
+    for cmd in ("status", "stat", "ps"):
+        assert f"GUEST: dunehv {cmd} rc=0" in section
+    assert re.search(r"^\(all\) +[1-9]\d* +\d+ +\d+ +\d+$", section, re.M)
+    assert re.search(r"^VMCALL \(18\) +[1-9]\d* ", section, re.M)
+    assert re.search(r"^accesses to hypervisor memory refused: [1-9]\d*$", section, re.M)
+    log = section[section.index("GUEST: --- dunehv log"):section.index("GUEST: dunehv log lines")]
+    assert re.search(r"EPT violation #1: r at gpa 0x[0-9a-f]+ .*\(hypervisor memory\)", log), log
+    assert re.search(r"^ +\d+ +0 +first-dune +1 +[1-9]\d* +[1-9]\d* +[1-9]\d* +\d+$", section, re.M), section
+
+
 def test_a_program_built_against_the_installed_libdune_runs(bochs_main):
     """examples/first-dune, built outside the tree against the libdune that
     `make -C guest-libdune install` put in a staging prefix, with its

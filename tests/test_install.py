@@ -6,6 +6,7 @@ dune.ko is the one dkms built. That these run in Dune mode is checked in
 the Bochs boot (test_boot_bochs.py)."""
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -126,10 +127,34 @@ def test_make_install_and_uninstall_leave_nothing(tmp_path):
     every file again."""
     run(["make", "-s", "-C", str(ROOT), "install", f"DESTDIR={tmp_path}", "PREFIX=/usr"])
     files = files_under(tmp_path)
-    for f in ("usr/include/dune/dune.h", "usr/lib/libdune.a", f"usr/lib/libdune.so.{VERSION}",
+    for f in ("usr/sbin/dunehv", "usr/share/man/man8/dunehv.8", "usr/include/dune/dune.h", "usr/lib/libdune.a", f"usr/lib/libdune.so.{VERSION}",
               "usr/lib/pkgconfig/libdune.pc", f"usr/src/dune-{VERSION}/dkms.conf",
               f"usr/src/dune-{VERSION}/include/dunehv/abi.h", f"usr/src/dune-{VERSION}/dune_main.c",
               "etc/udev/rules.d/60-dune.rules"):
         assert f in files, f
     run(["make", "-s", "-C", str(ROOT), "uninstall", f"DESTDIR={tmp_path}", "PREFIX=/usr"])
     assert files_under(tmp_path) == []
+
+
+def test_dunehv_command_help_and_status_without_the_hypervisor():
+    """The dunehv command answers --help for itself and each command, and
+    on a machine that is not under dunehv (this one) says so, exit 1; its
+    man page renders."""
+    run(["make", "-s", "-C", str(ROOT), "build/dunehv"])
+    tool = str(ROOT / "build" / "dunehv")
+    for args in (["--help"], ["stat", "--help"], ["log", "--help"], ["ps", "--help"], ["status", "--help"]):
+        r = subprocess.run([tool, *args], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0 and r.stdout.startswith("usage: dunehv COMMAND"), (args, r.stdout, r.stderr)
+    r = subprocess.run([tool, "status"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and r.stdout.startswith("dunehv: not running: Linux runs without the hypervisor"), r.stdout
+    r = subprocess.run([tool, "frobnicate"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "unknown command" in r.stderr
+    page = (ROOT / "linux-shim" / "tool" / "dunehv.8").read_text()
+    for section in (".TH DUNEHV 8", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH FILES", ".SH EXIT STATUS"):
+        assert section in page, section
+    for command in ("status", "stat", "log", "ps"):
+        assert f".B {command}" in page or f".B dunehv {command}" in page, command
+    if shutil.which("man"):  # renders where man-db is installed
+        man = subprocess.run(["man", "-l", str(ROOT / "linux-shim" / "tool" / "dunehv.8")], capture_output=True,
+                             text=True, timeout=30, env=dict(os.environ, MANWIDTH="80"))
+        assert man.returncode == 0 and "DUNEHV(8)" in man.stdout, man.stderr

@@ -7,16 +7,18 @@
  *
  * It enters Dune mode and shows what that means: the process now runs in
  * ring 0 (CS's low bits) on a page table of its own (it reads CR3, which
- * ring 3 may not), while its system calls still reach Linux (printf). Exit
- * status 0 if all of that held. */
+ * ring 3 may not), while its system calls still reach Linux (printf). With
+ * an argument it then sleeps that many seconds in Dune mode (`dunehv ps`
+ * shows it meanwhile). Exit status 0 if all of that held. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <dune.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int r = dune_init_and_enter();
 	if (r) {
@@ -29,5 +31,8 @@ int main(void)
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	printf("first-dune: hello from ring %d, pid %d, on libdune's page table at %#lx (CR3 %#lx)\n", cs & 3,
 	       (int)getpid(), (unsigned long)pgroot, (unsigned long)cr3);
+	fflush(stdout);
+	if (argc > 1)
+		sleep((unsigned int)atoi(argv[1]));
 	return (cs & 3) == 0 && (cr3 & ~0xfffull) == (uint64_t)(uintptr_t)pgroot ? 0 : 1;
 }

@@ -74,6 +74,9 @@ done
 cp "$out/dkms/tree/dune/$dver/$kver/x86_64/module/dune.ko" "$out/dune/dune.ko"
 strip --strip-debug "$out/dune/dune.ko"
 
+echo "guest/build: the dunehv command (linux-shim/tool)"
+$CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" -o "$out/dunehv" "$top/linux-shim/tool/dunehv.c"
+
 echo "guest/build: dunemini, dunefuzz"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
 	-o "$out/dunemini" "$here/dune/dunemini.c" "$here/dune/dunemini_limits.c" "$here/dune/dunemini_guest.S"
@@ -114,7 +117,7 @@ done
 depmod -b "$out/rootfs" "$kver" || die "depmod failed"
 mkdir -p "$out/rootfs/sbin"
 ln -sf ../bin/busybox "$out/rootfs/sbin/modprobe" # the kernel's modprobe_path
-cp "$out/dunemini" "$out/dunefuzz" "$out/rootfs/bin/"
+cp "$out/dunemini" "$out/dunefuzz" "$out/dunehv" "$out/rootfs/bin/"
 cp "$out/libdune/hello" "$out/libdune/syscalls" "$out/libdune/bench" "$out/rootfs/bin/"
 # upstream's names ("test" would shadow busybox's test applet in /bin)
 mkdir -p "$out/rootfs/opt/libdune"

@@ -32,6 +32,7 @@
 #include <asm/processor.h>
 
 #include "dunehv/abi.h"
+#include "dunehv/exit_names.h"
 #include "hvprobe.h"
 
 static int selftest;
@@ -39,38 +40,6 @@ module_param(selftest, int, 0444);
 MODULE_PARM_DESC(selftest, "run the hypercall self test at load time");
 
 static struct proc_dir_entry *proc_dir;
-
-static const char *const exit_names[DUNEHV_NR_EXIT_REASONS] = {
-	[0] = "EXCEPTION_NMI", [1] = "EXTERNAL_INTERRUPT", [2] = "TRIPLE_FAULT",
-	[3] = "INIT", [4] = "SIPI", [5] = "IO_SMI", [6] = "OTHER_SMI",
-	[7] = "INTERRUPT_WINDOW", [8] = "NMI_WINDOW", [9] = "TASK_SWITCH",
-	[10] = "CPUID", [11] = "GETSEC", [12] = "HLT", [13] = "INVD",
-	[14] = "INVLPG", [15] = "RDPMC", [16] = "RDTSC", [17] = "RSM",
-	[18] = "VMCALL", [19] = "VMCLEAR", [20] = "VMLAUNCH", [21] = "VMPTRLD",
-	[22] = "VMPTRST", [23] = "VMREAD", [24] = "VMRESUME", [25] = "VMWRITE",
-	[26] = "VMXOFF", [27] = "VMXON", [28] = "CR_ACCESS", [29] = "DR_ACCESS",
-	[30] = "IO_INSTRUCTION", [31] = "RDMSR", [32] = "WRMSR",
-	[33] = "ENTRY_FAIL_GUEST_STATE", [34] = "ENTRY_FAIL_MSR_LOADING",
-	[36] = "MWAIT", [37] = "MONITOR_TRAP_FLAG", [39] = "MONITOR",
-	[40] = "PAUSE", [41] = "ENTRY_FAIL_MACHINE_CHECK",
-	[43] = "TPR_BELOW_THRESHOLD", [44] = "APIC_ACCESS",
-	[45] = "VIRTUALIZED_EOI", [46] = "GDTR_IDTR", [47] = "LDTR_TR",
-	[48] = "EPT_VIOLATION", [49] = "EPT_MISCONFIG", [50] = "INVEPT",
-	[51] = "RDTSCP", [52] = "PREEMPTION_TIMER", [53] = "INVVPID",
-	[54] = "WBINVD", [55] = "XSETBV", [56] = "APIC_WRITE", [57] = "RDRAND",
-	[58] = "INVPCID", [59] = "VMFUNC", [60] = "ENCLS", [61] = "RDSEED",
-	[62] = "PML_FULL", [63] = "XSAVES", [64] = "XRSTORS", [65] = "PCONFIG",
-	[66] = "SPP", [67] = "UMWAIT", [68] = "TPAUSE", [69] = "LOADIWKEY",
-	[70] = "ENCLV", [72] = "ENQCMD_PASID", [73] = "ENQCMDS_PASID",
-	[74] = "BUS_LOCK", [75] = "NOTIFY", [76] = "SEAMCALL", [77] = "TDCALL",
-};
-
-static const char *exit_name(unsigned int r)
-{
-	if (r < DUNEHV_NR_EXIT_REASONS && exit_names[r])
-		return exit_names[r];
-	return "UNKNOWN";
-}
 
 /* VMCALL: RAX = function, RDI/RSI/RDX = args; RAX = result, RDX = second result. */
 static long dh_call(u64 fn, u64 a0, u64 a1, u64 a2, u64 *rdx_out)
@@ -183,7 +152,7 @@ static int stats_show(struct seq_file *m, void *v)
 	n = stats_nr(st, r);
 	for (i = 0; i < n; i++)
 		if (st->count[i])
-			seq_printf(m, "%u %s %llu\n", i, exit_name(i), st->count[i]);
+			seq_printf(m, "%u %s %llu\n", i, dunehv_exit_name(i), st->count[i]);
 	seq_printf(m, "total %llu\n", st->total_exits);
 	seq_printf(m, "hv_memory_violations %llu\n", st->hv_memory_violations);
 	seq_printf(m, "guest_tsc %llu\n", st->guest_tsc);
@@ -191,7 +160,7 @@ static int stats_show(struct seq_file *m, void *v)
 	if (r >= (long)sizeof(*st)) {
 		for (i = 0; i < DUNEHV_NR_EXIT_REASONS; i++)
 			if (st->dune_count[i])
-				seq_printf(m, "dune %u %s %llu\n", i, exit_name(i), st->dune_count[i]);
+				seq_printf(m, "dune %u %s %llu\n", i, dunehv_exit_name(i), st->dune_count[i]);
 		seq_printf(m, "dune_exits_total=%llu\n", st->dune_total_exits);
 	}
 	kfree(st);
@@ -378,7 +347,7 @@ static void hvprobe_selftest(void)
 		r, st->nr_reasons, st->total_exits, st->hv_memory_violations);
 	for (i = 0; i < n; i++)
 		if (st->count[i])
-			pr_info("EXIT_STATS reason %u %s %llu\n", i, exit_name(i), st->count[i]);
+			pr_info("EXIT_STATS reason %u %s %llu\n", i, dunehv_exit_name(i), st->count[i]);
 	CHECK(r == sizeof(*st) && st->nr_reasons == DUNEHV_NR_EXIT_REASONS &&
 	      st->total_exits > 0, "EXIT_STATS result %ld", r);
 
