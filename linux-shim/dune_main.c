@@ -144,7 +144,7 @@ static int __init dune_init(void)
 	int r;
 
 	if (!dunehv_present(&abi)) {
-		char why[160];
+		char why[256];
 
 		loader_fallback_reason(why, sizeof(why));
 		if (why[0])
