@@ -26,23 +26,10 @@
 
 static struct dentry *dir;
 
-static long get_info(struct dunehv_info *info)
-{
-	struct dunehv_info *buf = kzalloc(sizeof(*buf), GFP_KERNEL);
-	long r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = dunehv_call(DUNEHV_HC_INFO, virt_to_phys(buf), sizeof(*buf), 0, 0);
-	*info = *buf;
-	kfree(buf);
-	return r;
-}
-
 static int info_show(struct seq_file *m, void *unused)
 {
 	struct dunehv_info info = {};
-	long r = get_info(&info);
+	long r = dune_hv_info(&info);
 
 	seq_printf(m, "module_version=%s\n", DUNE_MODULE_VERSION);
 	if (r < 0) {
@@ -98,7 +85,7 @@ static int exits_show(struct seq_file *m, void *unused)
 	seq_printf(m, "total linux %llu dune %llu\n", st->total_exits, st->dune_total_exits);
 	seq_printf(m, "hv_memory_violations %llu\n", st->hv_memory_violations);
 	show_counts(m, "", st->count, st->dune_count, st->nr_reasons);
-	if (get_info(&info) < 0)
+	if (dune_hv_info(&info) < 0)
 		goto out;
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
 		memset(cs, 0, sizeof(*cs));

@@ -51,6 +51,19 @@ static void loader_fallback_reason(char *buf, unsigned long size)
 	buf[min(n, size - 1)] = '\0';
 }
 
+long dune_hv_info(struct dunehv_info *info)
+{
+	struct dunehv_info *buf = kzalloc(sizeof(*buf), GFP_KERNEL); /* the hypervisor reads it by its physical address */
+	long r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = dunehv_call(DUNEHV_HC_INFO, virt_to_phys(buf), sizeof(*buf), 0, 0);
+	*info = *buf;
+	kfree(buf);
+	return r;
+}
+
 static int dune_open(struct inode *inode, struct file *file)
 {
 	struct dune_file *df = kzalloc(sizeof(*df), GFP_KERNEL);
@@ -139,7 +152,8 @@ static struct miscdevice dune_dev = {
 
 static int __init dune_init(void)
 {
-	struct dunehv_info *info;
+	struct dunehv_info info;
+	long info_r;
 	u32 abi;
 	int r;
 
@@ -160,17 +174,14 @@ static int __init dune_init(void)
 		       DUNEHV_ABI_MAJOR, DUNEHV_ABI_MINOR);
 		return -EPROTONOSUPPORT;
 	}
-	info = kzalloc(sizeof(*info), GFP_KERNEL); /* the hypervisor reads it by its physical address */
-	if (!info)
+	info_r = dune_hv_info(&info);
+	if (info_r == -ENOMEM)
 		return -ENOMEM;
-	r = dunehv_call(DUNEHV_HC_INFO, virt_to_phys(info), sizeof(*info), 0, 0);
-	if (r == sizeof(*info))
-		dune_limits_init(info);
-	kfree(info);
-	if (r != sizeof(*info)) {
-		pr_err("not loading: the hypervisor's INFO call returned %d\n", r);
+	if (info_r != sizeof(info)) {
+		pr_err("not loading: the hypervisor's INFO call returned %ld\n", info_r);
 		return -EIO;
 	}
+	dune_limits_init(&info);
 	if (dev_mode & ~0666) {
 		pr_err("not loading: dev_mode=0%o has bits other than read/write (e.g. 0660, 0600, 0666)\n", dev_mode);
 		return -EINVAL;

@@ -102,6 +102,10 @@ void dune_limits_explain_map(struct dune_vcpu *v, long r);
 int dune_trampoline_install(struct dune_vcpu *v, int fd);
 long dune_syscall_redirect(struct dune_vcpu *v);
 
+/* dune_main.c: the hypervisor's INFO record into *info (zeroed first);
+ * the call's result: the bytes written, or -errno */
+long dune_hv_info(struct dunehv_info *info);
+
 /* dune_debugfs.c: /sys/kernel/debug/dunehv (the dunehv command reads it) */
 void dune_debugfs_init(void);
 void dune_debugfs_exit(void);

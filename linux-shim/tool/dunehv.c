@@ -84,12 +84,14 @@ static int need_dir(void)
 static const char *value_of(const char *text, const char *key, char *out, size_t cap)
 {
 	size_t k = strlen(key);
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (!strncmp(l, key, k) && l[k] == '=') {
-			size_t n = strcspn(l + k + 1, "\n");
-			snprintf(out, cap, "%.*s", (int)n, l + k + 1);
+	for (const char *l = text; *l;) {
+		size_t len = strcspn(l, "\n");
+		if (len > k && !strncmp(l, key, k) && l[k] == '=') {
+			snprintf(out, cap, "%.*s", (int)(len - k - 1), l + k + 1);
 			return out;
 		}
+		l += len + (l[len] == '\n');
+	}
 	snprintf(out, cap, "?");
 	return out;
 }

@@ -31,13 +31,8 @@ static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int sc_cgate_add(sc_t *sc, cgate_fn fn, const sc_t *gate_sc, void *trusted)
 {
-	if (!fn || !gate_sc)
+	if (!fn || !gate_sc || !sc_tags_exist(gate_sc))
 		return -EINVAL;
-	for (int i = 0; i < gate_sc->ntags; i++) {
-		struct tag_info t;
-		if (!tag_get(gate_sc->mem[i].tag, &t))
-			return -EINVAL;
-	}
 	pthread_mutex_lock(&gates_lock);
 	int id = 0;
 	while (id < ngates && !(gates[id].fn == fn && gates[id].trusted == trusted && !memcmp(&gates[id].sc, gate_sc, sizeof(sc_t))))

@@ -345,13 +345,8 @@ void st_gate_end(struct sthread *st)
 
 int sthread_create(sthread_t *out, const sc_t *sc, stcb_t cb, void *arg)
 {
-	if (!initialized)
+	if (!initialized || !sc_tags_exist(sc))
 		return -EINVAL;
-	for (int i = 0; i < sc->ntags; i++) {
-		struct tag_info t;
-		if (!tag_get(sc->mem[i].tag, &t))
-			return -EINVAL;
-	}
 	pthread_mutex_lock(&lock);
 	if (n_live == STHREAD_MAX_LIVE) {
 		pthread_mutex_unlock(&lock);

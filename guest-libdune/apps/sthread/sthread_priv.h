@@ -54,6 +54,7 @@ struct tag_info {
 	int users; /* live sthreads granted it */
 };
 bool tag_get(tag_t t, struct tag_info *out);
+bool sc_tags_exist(const sc_t *sc); /* every tag sc grants exists now */
 void tag_use(tag_t t, int delta);
 
 /* One sthread (a slot: its page tables and stack outlive it, for reuse). */

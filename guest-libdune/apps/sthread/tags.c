@@ -79,6 +79,15 @@ int tag_delete(tag_t t)
 	return 0;
 }
 
+bool sc_tags_exist(const sc_t *sc)
+{
+	struct tag_info t;
+	for (int i = 0; i < sc->ntags; i++)
+		if (!tag_get(sc->mem[i].tag, &t))
+			return false;
+	return true;
+}
+
 bool tag_get(tag_t t, struct tag_info *out)
 {
 	pthread_mutex_lock(&tag_lock);
