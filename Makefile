@@ -32,7 +32,8 @@ CORE_ELF := $(BUILD)/hv/dunehv-core.elf
 EFI := $(BUILD)/dunehv.efi
 GUEST := $(BUILD)/guest
 
-.PHONY: all help setup newlib hv efi guest run test unit unit-bin bench-boot bench-dune bench-sandbox bench-apps fuzz install uninstall clean distclean
+.PHONY: all help setup newlib hv efi guest run shell test unit unit-bin bench-boot bench-dune bench-sandbox bench-apps fuzz install uninstall \
+	install-esp esp-default uninstall-esp clean distclean
 all: efi guest
 
 help:
@@ -40,6 +41,7 @@ help:
 	@echo "  make setup       install the Debian packages the build and tests need, build Bochs 3.0 from source (root, idempotent)"
 	@echo "  make run         set up, build everything, boot dunehv + Linux + a short demo on 2 CPUs in Bochs (each capability once), print results"
 	@echo "  make test        set up, build, run unit tests (ASan/UBSan) and emulator integration tests (Bochs 3.0, 2 and 4 CPUs)"
+	@echo "  make shell       boot dunehv + Linux in Bochs to an interactive root shell (dune.ko loaded, libdune's programs, dunehv); EXTRA=dir adds your files as /extra"
 	@echo "  make unit        host unit tests (ASan/UBSan) of hv/ and of dune-sandbox's policy and path resolution"
 	@echo "  make bench-boot  boot benchmark (2 CPUs): Bochs ticks and wall time with/without dunehv, exits by reason per CPU; Bochs 3.0 vs 2.7"
 	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li, CPU migration; exits per syscall, shoot-downs per unmap"
@@ -49,6 +51,9 @@ help:
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko (with dkms), libdune, libgc (three dirty-bit variants), dune-sandbox, the dunehv command, the test tools and the initramfs"
 	@echo "  make install     the dunehv command and its man page, libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
+	@echo "  make install-esp ESP=/boot/efi  put dunehv.efi, the running kernel and initrd (KERNEL=, INITRD= for others) and a dunehv.cfg from /proc/cmdline (CMDLINE=) on the ESP;"
+	@echo "                   add a boot entry tried once (BootNext; DEFAULT=1: first in BootOrder; BOOT_ENTRY=no: none), kernel hooks; DRY_RUN=1 prints without doing"
+	@echo "  make esp-default put dunehv's boot entry first in BootOrder (after a good trial boot); make uninstall-esp undoes all of install-esp"
 	@echo "  make clean       remove build outputs (keeps the Bochs, newlib, libgc and kernel caches)"
 	@echo "  make distclean   remove everything under $(BUILD)/"
 
@@ -133,6 +138,10 @@ run: setup
 	@$(MAKE) --no-print-directory efi guest
 	$(PYTHON) scripts/run-demo.py
 
+shell: setup
+	@$(MAKE) --no-print-directory efi guest
+	$(PYTHON) scripts/shell.py $(if $(EXTRA),--extra "$(EXTRA)") $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
 unit: setup
 	$(PYTHON) -m pytest -q tests/test_unit.py
 
@@ -165,9 +174,10 @@ fuzz: setup
 # source tree (/usr/src/dune-<version>; then `dkms install -m dune -v
 # <version>`) and the udev rule for /dev/dune's group.
 PREFIX ?= /usr/local
-$(BUILD)/dunehv: linux-shim/tool/dunehv.c hv/include/dunehv/abi.h
+# the dunehv command; check-config compiles in the loader's parser
+$(BUILD)/dunehv: linux-shim/tool/dunehv.c hv/core/config.c hv/core/config.h hv/core/types.h hv/include/dunehv/abi.h
 	@mkdir -p $(@D)
-	gcc -O2 -Wall -Wextra -Werror -Ihv/include -o $@ $<
+	gcc -O2 -Wall -Wextra -Werror -Ihv/include -Ihv -o $@ $< hv/core/config.c
 install: $(BUILD)/dunehv
 	install -D -m 755 $(BUILD)/dunehv $(DESTDIR)$(PREFIX)/sbin/dunehv
 	install -D -m 644 linux-shim/tool/dunehv.8 $(DESTDIR)$(PREFIX)/share/man/man8/dunehv.8
@@ -180,6 +190,18 @@ uninstall:
 	$(MAKE) -C guest-libdune OUT=$(abspath $(BUILD))/libdune-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
 	rm -rf $(DESTDIR)/usr/src/dune-$$(cat VERSION)
 	rm -f $(DESTDIR)/etc/udev/rules.d/60-dune.rules
+
+# On a machine of one's own, as root: dunehv on the EFI system partition
+# (scripts/install-esp.py; every action printed, DRY_RUN=1 only prints).
+install-esp: $(EFI)
+	@test -n "$(ESP)" || { echo "usage: make install-esp ESP=/boot/efi [KERNEL=... INITRD=...|none] [CMDLINE='...'] [BOOT_ENTRY=auto|yes|no] [DEFAULT=1] [DRY_RUN=1]"; exit 2; }
+	$(PYTHON) scripts/install-esp.py $(if $(DRY_RUN),--dry-run) install --esp "$(ESP)" --efi $(EFI) \
+		$(if $(KERNEL),--kernel "$(KERNEL)") $(if $(INITRD),--initrd "$(INITRD)") $(if $(CMDLINE),--cmdline "$(CMDLINE)") \
+		$(if $(BOOT_ENTRY),--boot-entry $(BOOT_ENTRY)) $(if $(DEFAULT),--default)
+esp-default:
+	$(PYTHON) scripts/install-esp.py $(if $(DRY_RUN),--dry-run) make-default
+uninstall-esp:
+	$(PYTHON) scripts/install-esp.py $(if $(DRY_RUN),--dry-run) uninstall
 
 clean:
 	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)

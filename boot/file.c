@@ -78,7 +78,7 @@ EFI_STATUS loader_read_file(const struct loader_env *env, const CHAR16 *path, st
 	EFI_STATUS st = loader_file_exists(env, path, &size);
 	if (EFI_ERROR(st))
 		return st;
-	if (size > (1u << 20))
+	if (size > CONFIG_FILE_MAX)
 		return EFI_BAD_BUFFER_SIZE; /* a config file, not a disk image */
 	st = open_file(env, path, &fh);
 	if (EFI_ERROR(st))

@@ -68,11 +68,16 @@ def _heartbeat(label, log, stop, t0):
 
 
 def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
-         memory_mb=1024, files=None, cpus=2, cancel=None):
+         memory_mb=1024, files=None, cpus=2, cancel=None, esp_tree=None, com1_port=None,
+         heartbeat=True):
     """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
     file out), or with native_cmdline the kernel without the hypervisor, on
     `cpus` CPUs. files adds or replaces ESP files ({esp path: source path or
-    bytes}). cancel: a threading.Event that stops the emulator once set.
+    bytes}). esp_tree: boot the files of that ESP folder instead (as a
+    firmware boot entry would start its dunehv.efi; startup.nsh stands in
+    for the entry). cancel: a threading.Event that stops the emulator once
+    set. com1_port: see emu.run. heartbeat=False: no heartbeat lines (an
+    interactive console).
     Prints a line at the start (what, how long it took last time, where its
     live COM1 log is), a heartbeat every HEARTBEAT_S seconds and a line at
     the end."""
@@ -82,7 +87,10 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     run = RUNS / name
     run.mkdir(parents=True, exist_ok=True)
     esp_files = {emu.ESP_KERNEL: str(KERNEL), emu.ESP_INITRD: str(INITRD)}
-    if native_cmdline is None:
+    if esp_tree is not None:
+        esp_files = {str(p.relative_to(esp_tree)): str(p) for p in Path(esp_tree).rglob("*") if p.is_file()}
+        startup = emu.hv_startup() + f'echo "{RETURNED}"\n'
+    elif native_cmdline is None:
         esp_files[emu.ESP_HV] = str(EFI)
         if cfg is not None:
             esp_files[emu.ESP_CFG] = cfg.encode()
@@ -98,10 +106,11 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     t0 = time.monotonic()
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(label, run / "com1.txt", stop, t0), daemon=True)
-    beat.start()
+    if heartbeat:
+        beat.start()
     try:
         r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                    memory_mb=memory_mb, cpus=cpus, cancel=cancel)
+                    memory_mb=memory_mb, cpus=cpus, cancel=cancel, com1_port=com1_port)
     finally:
         stop.set()
     spent = time.monotonic() - t0

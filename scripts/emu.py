@@ -33,6 +33,10 @@ run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
     cpus          number of CPUs (Bochs 3.0 and QEMU; Bochs 2.7 runs 1).
     cancel        a threading.Event: once set, the emulator is stopped (reason
                   'cancelled'); for boots run in a background thread.
+    com1_port     Bochs 3.0: COM1 is a TCP connection that Bochs opens at start
+                  to localhost:com1_port (the caller listens there before the
+                  call, e.g. in a thread, and appends what it reads to
+                  log_path); for an interactive console (scripts/shell.py).
 
 Result fields:
     output      COM1 text, ANSI escape sequences, '\\r' and NULs removed.
@@ -255,8 +259,11 @@ def _bochs_display() -> str:
 
 
 def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: str,
-             version: int = 3, cpus: int = 2) -> str:
+             version: int = 3, cpus: int = 2, com1_port: Optional[int] = None) -> str:
     info = "report" if level in ("info", "debug") else "ignore"
+    # a socket: Bochs connects at start (iodev/serial.cc) to the caller's listener
+    com1 = (f'com1: enabled=1, mode=socket-client, dev="localhost:{com1_port}"' if com1_port
+            else f'com1: enabled=1, mode=file, dev="{log_path}"')
     lines = [
         # Bochs allocates at most 2048 MiB up front; more guest RAM is backed on demand
         f"memory: guest={memory_mb}, host={min(memory_mb, 2048)}",
@@ -265,7 +272,7 @@ def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: st
         "pci: enabled=1, chipset=i440fx",
         f'ata0-master: type=disk, path="{esp}", mode=vvfat, journal="{run_dir}/vvfat.redolog"',
         "boot: disk",
-        f'com1: enabled=1, mode=file, dev="{log_path}"',
+        com1,
         "clock: sync=none, time0=946684800",  # fixed 2000-01-01: repeatable runs
         "mouse: enabled=0",
         "private_colormap: enabled=0",
@@ -297,13 +304,16 @@ def bochs3_available():
 
 
 def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
-             memory_mb: int, level: str, extra_args: Sequence[str], cpus: int) -> list:
+             memory_mb: int, level: str, extra_args: Sequence[str], cpus: int,
+             com1_port: Optional[int] = None) -> list:
+    if com1_port and emulator != "bochs":
+        raise ValueError("com1_port: Bochs 3.0 only")
     if emulator == "bochs":
         ok, why = bochs3_available()
         if not ok:
             raise RuntimeError(why)
         rc = run_dir / "bochsrc"
-        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 3, cpus))
+        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 3, cpus, com1_port))
         return [BOCHS3_BIN, "-q", "-f", str(rc)]
     if emulator == "bochs27":
         rc = run_dir / "bochsrc"
@@ -358,7 +368,7 @@ def _kill(proc: subprocess.Popen, graceful: bool) -> None:
 def run(emulator: str, esp_dir, timeout_s: float, log_path,
         stop_patterns: Sequence[Union[str, re.Pattern]] = (), memory_mb: int = 1024,
         bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2,
-        cancel=None) -> Result:
+        cancel=None, com1_port: Optional[int] = None) -> Result:
     """Boot esp_dir in the emulator; see the module docstring."""
     esp = Path(esp_dir).resolve()
     if not esp.is_dir():
@@ -371,7 +381,7 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
     run_dir.mkdir(parents=True)
     log_path.write_bytes(b"")
     pats = [p if isinstance(p, re.Pattern) else re.compile(p, re.M) for p in stop_patterns]
-    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus)
+    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus, com1_port)
     env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
 
     raw = b""

@@ -310,6 +310,11 @@ def test_dunehv_command_shows_the_hypervisor(bochs_main):
     assert re.search(r"^\(all\) +[1-9]\d* +\d+ +\d+ +\d+$", section, re.M)
     assert re.search(r"^VMCALL \(18\) +[1-9]\d* ", section, re.M)
     assert re.search(r"^accesses to hypervisor memory refused: [1-9]\d*$", section, re.M)
+    # one row per CPU; Linux started CPU 1 with INIT-SIPI-SIPI, which the
+    # hypervisor emulated on that CPU
+    assert re.search(r"^CPU +Linux +Linux/s +Dune +Dune/s +INITs +SIPIs$", section, re.M), section
+    assert re.search(r"^0 +[1-9]\d* +\d+ +\d+ +\d+ +\d+ +\d+$", section, re.M), section
+    assert re.search(r"^1 +[1-9]\d* +\d+ +\d+ +\d+ +[1-9]\d* +[1-9]\d*$", section, re.M), section
     log = section[section.index("GUEST: --- dunehv log"):section.index("GUEST: dunehv log lines")]
     assert re.search(r"EPT violation #1: r at gpa 0x[0-9a-f]+ .*\(hypervisor memory\)", log), log
     assert re.search(r"^ +\d+ +0 +first-dune +1 +[1-9]\d* +[1-9]\d* +[1-9]\d* +\d+$", section, re.M), section

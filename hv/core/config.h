@@ -25,6 +25,7 @@ enum on_panic { ON_PANIC_HALT = 0, ON_PANIC_RESET = 1, ON_PANIC_BOCHS_SHUTDOWN =
 #define CONFIG_PATH_MAX 256
 #define CONFIG_CMDLINE_MAX 1024
 #define CONFIG_ERROR_LINE 160 /* one error */
+#define CONFIG_FILE_MAX (1 << 20) /* the loader reads no larger dunehv.cfg */
 #define CONFIG_ERROR_MAX 1024 /* all of them, one per line */
 #define CONFIG_MEMORY_DEFAULT (64ull << 20)
 #define CONFIG_MEMORY_MIN (16ull << 20)

@@ -7,6 +7,7 @@
  *                           totals and per-second rates (like kvm_stat)
  *   dunehv log [-f]         the hypervisor's log ring (-f: follow it)
  *   dunehv ps               live Dune contexts, by process
+ *   dunehv check-config FILE   dunehv.cfg checked by the loader's own parser
  *
  * It reads dune.ko's files in /sys/kernel/debug/dunehv (root; debugfs is
  * mounted there if it is not yet). */
@@ -22,12 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "dunehv/abi.h"
 
 #define DEBUGFS "/sys/kernel/debug"
 #define DIR DEBUGFS "/dunehv"
 #define FALLBACK_VAR "/sys/firmware/efi/efivars/DunehvFallback-3f1c8d2a-6b47-4f0e-9d15-d00e00000101"
 #define MAX_REASONS 128
+#define MAX_CPUS 1024
 
 static const char *const usage_text =
 	"usage: dunehv COMMAND [OPTIONS]\n"
@@ -35,11 +38,14 @@ static const char *const usage_text =
 	"\n"
 	"  status                 whether dunehv runs, its ABI, CPUs, memory and Dune contexts;\n"
 	"                         if it does not, why (the loader's reason after a fallback)\n"
-	"  stat [--once] [-d S]   VM exits by reason, for Linux and for Dune contexts: totals and\n"
-	"                         per-second rates over S seconds (default 1); refreshed until\n"
-	"                         interrupted, or printed once with --once\n"
+	"  stat [--once] [-d S]   VM exits by reason, for Linux and for Dune contexts, then per CPU\n"
+	"                         (with INITs and SIPIs): totals and per-second rates over S\n"
+	"                         seconds (default 1); refreshed until interrupted, or printed\n"
+	"                         once with --once\n"
 	"  log [-f]               the hypervisor's log ring; -f keeps printing what is logged next\n"
 	"  ps                     live Dune contexts, one line per process\n"
+	"  check-config FILE      check a dunehv.cfg with the loader's own parser (hv/core/config.c):\n"
+	"                         every problem, one line each; or the values it boots with\n"
 	"  COMMAND --help         this text\n";
 
 static void usage(FILE *f) { fputs(usage_text, f); }
@@ -119,8 +125,15 @@ static int cmd_status(void)
 		free(cmdline);
 		return 1;
 	}
-	if (need_dir())
-		return 1;
+	struct stat st;
+	if (stat(DIR, &st) && !(stat(DEBUGFS, &st) == 0 && mount("debugfs", DEBUGFS, "debugfs", 0, NULL) == 0 &&
+				stat(DIR, &st) == 0)) {
+		/* the hypervisor answers CPUID at any ring; the rest comes through dune.ko */
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(DUNEHV_CPUID_VERSION), "c"(0));
+		printf("dunehv: running, ABI %u.%u (CPUID); dune.ko is not loaded (modprobe dune, or open /dev/dune), "
+		       "so that is all%s\n", a >> 16, a & 0xffff, geteuid() ? " (and run as root)" : "");
+		return 0;
+	}
 	char *info = read_file(DIR "/info");
 	if (!info)
 		return 1;
@@ -139,10 +152,16 @@ static int cmd_status(void)
 	return 0;
 }
 
+struct cpu_sample {
+	int seen;
+	unsigned long long linux_total, dune_total, inits, sipis;
+};
+
 struct sample {
 	unsigned long long tsc, linux_total, dune_total, violations;
 	unsigned long long linux_count[MAX_REASONS], dune_count[MAX_REASONS];
 	char names[MAX_REASONS][32];
+	struct cpu_sample cpu[MAX_CPUS];
 	struct timespec when;
 };
 
@@ -155,9 +174,14 @@ static int take(struct sample *s)
 	clock_gettime(CLOCK_MONOTONIC, &s->when);
 	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
 		unsigned int r;
-		unsigned long long x, y;
+		unsigned long long x, y, i, j;
 		char name[32];
-		if (sscanf(l, "tsc %llu", &x) == 1)
+		if (sscanf(l, "cpu %u total linux %llu dune %llu inits %llu sipis %llu", &r, &x, &y, &i, &j) == 5) {
+			if (r < MAX_CPUS)
+				s->cpu[r] = (struct cpu_sample){1, x, y, i, j};
+		} else if (!strncmp(l, "cpu ", 4))
+			continue; /* a CPU's counts by reason: in the file, not shown */
+		else if (sscanf(l, "tsc %llu", &x) == 1)
 			s->tsc = x;
 		else if (sscanf(l, "total linux %llu dune %llu", &x, &y) == 2)
 			s->linux_total = x, s->dune_total = y;
@@ -190,6 +214,14 @@ static void print_stat(const struct sample *a, const struct sample *b)
 			       (b->dune_count[r] - a->dune_count[r]) / dt);
 		}
 	printf("accesses to hypervisor memory refused: %llu\n", b->violations);
+	printf("\n%-26s %14s %10s %14s %10s %8s %8s\n", "CPU", "Linux", "Linux/s", "Dune", "Dune/s", "INITs", "SIPIs");
+	for (int c = 0; c < MAX_CPUS; c++)
+		if (b->cpu[c].seen) {
+			const struct cpu_sample *x = &a->cpu[c], *y = &b->cpu[c];
+			printf("%-26d %14llu %10.0f %14llu %10.0f %8llu %8llu\n", c, y->linux_total,
+			       (y->linux_total - x->linux_total) / dt, y->dune_total, (y->dune_total - x->dune_total) / dt,
+			       y->inits, y->sipis);
+		}
 }
 
 static int cmd_stat(int argc, char **argv)
@@ -305,6 +337,45 @@ static int cmd_ps(void)
 	return 0;
 }
 
+/* The loader's parser, compiled in: the same verdict the loader gives at boot. */
+static int cmd_check_config(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "dunehv check-config: cannot open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) || st.st_size > CONFIG_FILE_MAX) {
+		fprintf(stderr, "dunehv check-config: %s: larger than the loader reads (%d bytes) or unreadable\n", path,
+			CONFIG_FILE_MAX);
+		close(fd);
+		return 1;
+	}
+	char *text = read_file(path);
+	close(fd);
+	if (!text) {
+		fprintf(stderr, "dunehv check-config: cannot read %s\n", path);
+		return 1;
+	}
+	static struct hv_config cfg;
+	static char error[CONFIG_ERROR_MAX];
+	int bad = config_parse(text, strlen(text), &cfg, error, sizeof(error));
+	free(text);
+	if (bad) {
+		fprintf(stderr, "%s: bad config:\n", path);
+		for (char *line = strtok(error, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(stderr, "  %s\n", line);
+		return 1;
+	}
+	printf("%s: ok: kernel=%s initrd=%s memory=%lluM log_level=%s on_fail=%s on_panic=%s hypervisor=%s\n", path,
+	       cfg.kernel, cfg.initrd[0] ? cfg.initrd : "(none)", (unsigned long long)(cfg.memory_bytes >> 20),
+	       config_log_level_name(cfg.log_level), config_on_fail_name(cfg.on_fail),
+	       config_on_panic_name(cfg.on_panic), cfg.hypervisor ? "on" : "off");
+	printf("%s: cmdline=\"%s\"\n", path, cfg.cmdline);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -325,6 +396,8 @@ int main(int argc, char **argv)
 		return cmd_log(argc - 2, argv + 2);
 	if (!strcmp(cmd, "ps") && argc == 2)
 		return cmd_ps();
+	if (!strcmp(cmd, "check-config") && argc == 3)
+		return cmd_check_config(argv[2]);
 	fprintf(stderr, "dunehv: unknown command or arguments: %s\n", cmd);
 	usage(stderr);
 	return 2;

@@ -75,7 +75,8 @@ cp "$out/dkms/tree/dune/$dver/$kver/x86_64/module/dune.ko" "$out/dune/dune.ko"
 strip --strip-debug "$out/dune/dune.ko"
 
 echo "guest/build: the dunehv command (linux-shim/tool)"
-$CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" -o "$out/dunehv" "$top/linux-shim/tool/dunehv.c"
+$CC -static -O2 -Wall -Wextra -Werror -I"$top/hv/include" -I"$top/hv" -o "$out/dunehv" "$top/linux-shim/tool/dunehv.c" \
+	"$top/hv/core/config.c"
 
 echo "guest/build: dunemini, dunefuzz"
 $CC -static -O2 -Wall -Wextra -Werror -I"$top/linux-shim" \
