@@ -113,13 +113,16 @@ def test_sample_config_documents_every_key():
 
 
 def test_scripts_answer_help_without_booting():
-    """Every benchmark script, make fuzz's and make run's, says what it does
-    with --help, at once (nothing boots)."""
-    for script in ("bench-apps.py", "bench-boot.py", "bench-dune.py", "bench-sandbox.py", "fuzz.py", "run-demo.py"):
+    """Every benchmark script, make fuzz's, make run's and make shell's, says
+    what it does with --help, at once (nothing boots)."""
+    for script in ("bench-apps.py", "bench-boot.py", "bench-dune.py", "bench-sandbox.py", "fuzz.py", "run-demo.py",
+                   "shell.py"):
         r = subprocess.run(["python3", str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 0 and r.stdout.startswith("usage:"), (script, r.stdout, r.stderr)
         assert "Bochs" in r.stdout, script
+    r = subprocess.run([str(ROOT / "scripts" / "install-esp.py"), "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "BootNext" in r.stdout and "uninstall" in r.stdout, r.stdout + r.stderr
 
 
 def test_make_install_and_uninstall_leave_nothing(tmp_path):
