@@ -18,18 +18,32 @@ EFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpi
 	-nostdinc -I/usr/include/efi -I/usr/include/efi/x86_64 -isystem $(NEWLIB)/include -isystem $(GCC_INC) -Ihv
 
 # hv/ in layers: core/ (machine-wide and per-CPU state, vendor-neutral),
-# guest/ (Linux's vCPUs and Dune contexts), arch/x86/ (x86 CPU code) and
-# arch/x86/vmx/ (the VMX backend behind hv/backend.h).
-HV_SRCS := $(wildcard hv/core/*.c hv/guest/*.c hv/arch/x86/*.c hv/arch/x86/vmx/*.c)
-HV_ASM := $(wildcard hv/arch/x86/*.asm hv/arch/x86/vmx/*.asm)
-HV_HDRS := $(wildcard hv/*.h hv/*/*.h hv/*/*/*.h hv/*/*/*/*.h)
-HV_OBJS := $(patsubst hv/%.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst hv/%.asm,$(BUILD)/hv/%.o,$(HV_ASM))
-# hv/ pieces the loader shares: the config parser and the VMX capability check
-BOOT_SHARED := core/config arch/x86/vmx/vmx_caps core/libc_glue
-BOOT_OBJS := $(patsubst boot/%.c,$(BUILD)/boot/%.o,$(wildcard boot/*.c)) \
-	$(patsubst %,$(BUILD)/boot/hv/%.o,$(BOOT_SHARED)) $(BUILD)/boot/trampoline.o $(BUILD)/boot/core_blob.o
-CORE_ELF := $(BUILD)/hv/dunehv-core.elf
+# guest/ (Linux's vCPUs and Dune contexts), arch/x86/ (x86 CPU code) and one
+# backend behind hv/backend.h: arch/x86/vmx/ (Intel VMX, the default) or
+# arch/x86/svm/ (AMD SVM). One image per backend (BACKEND=vmx|svm): the
+# backend's functions are direct calls, no indirection on the exit path.
+BACKEND ?= vmx
+ifeq ($(BACKEND),vmx)
+OUT := $(BUILD)
 EFI := $(BUILD)/dunehv.efi
+else ifeq ($(BACKEND),svm)
+OUT := $(BUILD)/svm
+EFI := $(BUILD)/dunehv-svm.efi
+else
+$(error BACKEND=$(BACKEND): vmx or svm)
+endif
+BACKEND_DEF := -DHV_BACKEND_$(shell echo $(BACKEND) | tr a-z A-Z)
+HV_CFLAGS += $(BACKEND_DEF)
+EFI_CFLAGS += $(BACKEND_DEF)
+HV_SRCS := $(wildcard hv/core/*.c hv/guest/*.c hv/arch/x86/*.c hv/arch/x86/$(BACKEND)/*.c)
+HV_ASM := $(wildcard hv/arch/x86/*.asm hv/arch/x86/$(BACKEND)/*.asm)
+HV_HDRS := $(wildcard hv/*.h hv/*/*.h hv/*/*/*.h hv/*/*/*/*.h)
+HV_OBJS := $(patsubst hv/%.c,$(OUT)/hv/%.o,$(HV_SRCS)) $(patsubst hv/%.asm,$(OUT)/hv/%.o,$(HV_ASM))
+# hv/ pieces the loader shares: the config parser and the backend's capability check
+BOOT_SHARED := core/config arch/x86/$(BACKEND)/$(BACKEND)_caps core/libc_glue
+BOOT_OBJS := $(patsubst boot/%.c,$(OUT)/boot/%.o,$(wildcard boot/*.c)) \
+	$(patsubst %,$(OUT)/boot/hv/%.o,$(BOOT_SHARED)) $(OUT)/boot/trampoline.o $(OUT)/boot/core_blob.o
+CORE_ELF := $(OUT)/hv/dunehv-core.elf
 GUEST := $(BUILD)/guest
 
 .PHONY: all help setup newlib hv efi guest run shell test unit unit-bin bench-boot bench-dune bench-sandbox bench-apps fuzz install uninstall \
@@ -48,7 +62,7 @@ help:
 	@echo "  make bench-sandbox  dune-sandbox vs native, ptrace and seccomp user-notify: stat tree, small reads, fork+exec, gzip -9 of GZIP_MB (16) MiB"
 	@echo "  make bench-apps  sthreads: create+join (fork, pthread, sthread recycled/fresh/first), context switches, HTTP requests (sthread vs fork per connection); Boehm GC: GCBench and gcchurn with the Dune, mprotect and soft-dirty dirty bits"
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
-	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core)"
+	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core; BACKEND=svm: the AMD SVM image, build/dunehv-svm.efi, work in progress)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko (with dkms), libdune, libgc (three dirty-bit variants), dune-sandbox, the dunehv command, the test tools and the initramfs"
 	@echo "  make install     the dunehv command and its man page, libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
 	@echo "  make install-esp ESP=/boot/efi  put dunehv.efi, the running kernel and initrd (KERNEL=, INITRD= for others) and a dunehv.cfg from /proc/cmdline (CMDLINE=) on the ESP;"
@@ -64,13 +78,13 @@ newlib: $(NEWLIB)/lib/libc.a
 $(NEWLIB)/lib/libc.a: | scripts/build-newlib.sh
 	scripts/build-newlib.sh
 
-$(BUILD)/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
+$(OUT)/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
 	@echo "  CC  $<"; gcc $(HV_CFLAGS) -c $< -o $@
 
-$(BUILD)/hv/%.o: hv/%.asm
+$(OUT)/hv/%.o: hv/%.asm
 	@mkdir -p $(@D)
-	nasm -f elf64 -o $@ $<
+	nasm -f elf64 -i hv/arch/x86/ -o $@ $<
 
 $(CORE_ELF): $(HV_OBJS) hv/hv.ld
 	ld -nostdlib -static -z max-page-size=4096 --no-warn-execstack -T hv/hv.ld -o $@ $(HV_OBJS) \
@@ -80,26 +94,26 @@ $(CORE_ELF): $(HV_OBJS) hv/hv.ld
 		echo "error: $@ uses FPU/SSE registers"; exit 1; fi
 hv: $(CORE_ELF)
 
-$(BUILD)/boot/%.o: boot/%.c $(wildcard boot/*.h) $(HV_HDRS) $(NEWLIB)/lib/libc.a
+$(OUT)/boot/%.o: boot/%.c $(wildcard boot/*.h) $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
 	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -c $< -o $@
-$(BUILD)/boot/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
+$(OUT)/boot/hv/%.o: hv/%.c $(HV_HDRS) $(NEWLIB)/lib/libc.a
 	@mkdir -p $(@D)
 	@echo "  CC  $< (efi)"; gcc $(EFI_CFLAGS) -c $< -o $@
-$(BUILD)/boot/trampoline.o: boot/trampoline.asm
+$(OUT)/boot/trampoline.o: boot/trampoline.asm
 	@mkdir -p $(@D)
 	nasm -f elf64 -o $@ $<
-$(BUILD)/boot/core_blob.o: boot/core_blob.asm $(CORE_ELF)
+$(OUT)/boot/core_blob.o: boot/core_blob.asm $(CORE_ELF)
 	@mkdir -p $(@D)
 	nasm -f elf64 -DHV_CORE_ELF='"$(CORE_ELF)"' -o $@ $<
 
-$(BUILD)/boot/dunehv.so: $(BOOT_OBJS)
+$(OUT)/boot/dunehv.so: $(BOOT_OBJS)
 	ld -nostdlib -znocombreloc -T /usr/lib/elf_x86_64_efi.lds -shared -Bsymbolic --no-warn-execstack \
 		-L/usr/lib /usr/lib/crt0-efi-x86_64.o $(BOOT_OBJS) -lefi -lgnuefi $(NEWLIB)/lib/libc.a $(LIBGCC) -o $@
 	@# PE images cannot carry unresolved symbols
 	@if nm -u $@ | grep -q .; then echo "error: unresolved symbols in $@:"; nm -u $@; exit 1; fi
 
-$(EFI): $(BUILD)/boot/dunehv.so
+$(EFI): $(OUT)/boot/dunehv.so
 	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* -j .rela.* \
 		-j .reloc --target=efi-app-x86_64 --subsystem=10 $< $@
 efi: $(EFI)
@@ -113,7 +127,7 @@ $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim g
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
-UNIT_HV := core/config core/mtrr arch/x86/vmx/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps core/cpuid_policy \
+UNIT_HV := core/config core/mtrr arch/x86/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps arch/x86/svm/svm_caps core/cpuid_policy \
 	arch/x86/segment core/guest_mem arch/x86/event_combine arch/x86/machine_check core/exit_dispatch arch/x86/vmx/exit_reason_names core/log \
 	core/acpi_sleep
 UNIT_BIN := $(BUILD)/unit/hv-unit
@@ -204,6 +218,6 @@ uninstall-esp:
 	$(PYTHON) scripts/install-esp.py $(if $(DRY_RUN),--dry-run) uninstall
 
 clean:
-	rm -rf $(BUILD)/hv $(BUILD)/boot $(EFI) $(BUILD)/unit $(BUILD)/runs $(GUEST)
+	rm -rf $(BUILD)/hv $(BUILD)/boot $(BUILD)/dunehv.efi $(BUILD)/svm $(BUILD)/dunehv-svm.efi $(BUILD)/unit $(BUILD)/runs $(GUEST)
 distclean:
 	rm -rf $(BUILD)

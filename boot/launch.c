@@ -3,7 +3,7 @@
  * builds the host page tables and the boot record, and enters the core. */
 #include "loader.h"
 
-#include "../hv/arch/x86/vmx/vmx_caps.h"
+#include "../hv/arch/x86/virt_caps.h"
 
 /* Minimal ELF64 definitions for the embedded core image. */
 struct elf64_ehdr {
@@ -190,7 +190,7 @@ long loader_launch_hypervisor(const struct loader_env *env, const struct hv_conf
 	if (top > (512ull << 30))
 		top = 512ull << 30; /* one host PDPT; RAM above is not reachable by the host (TODO) */
 	bi->phys_map_top = top;
-	/* One start-up stack per CPU, each used once while that CPU enters VMX. */
+	/* One start-up stack per CPU, each used once while that CPU comes under the hypervisor. */
 	UINT64 stack_base = next;
 	bi->cpu_count = cpus->count;
 	for (UINT32 i = 0; i < cpus->count; i++) {
@@ -228,11 +228,11 @@ long loader_launch_hypervisor(const struct loader_env *env, const struct hv_conf
 		static const char *const reasons[] = {
 			"hypervisor start failed",
 			"hypervisor rejected the boot record",
-			"VMX unusable (see the [dunehv] log line above)",
+			VIRT_NAME " unusable (see the [dunehv] log line above)",
 			"out of hypervisor memory during setup (raise memory = in dunehv.cfg)",
-			"VMXON failed",
-			"VMCS setup failed (see the [dunehv] log line above)",
-			"VMLAUNCH failed (VMCS dump above)",
+			VIRT_NAME " could not be turned on (VMXON or EFER.SVME; see the [dunehv] log line above)",
+			"control block setup failed (see the [dunehv] log line above)",
+			"the first entry of Linux failed (control block dump above)",
 		};
 		*what = (r < 0 && -r < (long)(sizeof(reasons) / sizeof(reasons[0]))) ? reasons[-r] : reasons[0];
 		uefi_call_wrapper(BS->FreePages, 2, hv_base, size / EFI_PAGE_SIZE);

@@ -2,6 +2,7 @@
 #ifndef BOOT_LOADER_H
 #define BOOT_LOADER_H
 
+#include "../hv/arch/x86/virt_caps.h"
 #include <efi.h>
 #include <efilib.h>
 #include <stdio.h>
@@ -42,12 +43,11 @@ struct loader_cpus {
 };
 
 /* mp.c: MP services. discover fills cpus (error: *what says why);
- * check_vmx reads the VMX capability MSRs on every AP and requires the boot
- * CPU's controls (error: why); launch_aps brings each AP under the
- * hypervisor, returning 0 or the failing CPU's negative code. */
-struct vmx_controls;
+ * check_virt runs the backend's capability check (VMX or SVM) on every AP
+ * and requires the boot CPU's result (error: why); launch_aps brings each
+ * AP under the hypervisor, returning 0 or the failing CPU's negative code. */
 EFI_STATUS loader_mp_discover(struct loader_cpus *cpus, const char **what);
-int loader_mp_check_vmx(const struct loader_cpus *cpus, const struct vmx_controls *boot_ctl, char *why, UINTN why_len);
+int loader_mp_check_virt(const struct loader_cpus *cpus, const virt_controls *boot_ctl, char *why, UINTN why_len);
 long loader_mp_launch_aps(const struct loader_cpus *cpus, struct hv_boot_info *bi, UINT64 entry, UINT32 *failed_cpu);
 
 /* acpi.c: installs RSDP/XSDT/MADT when the firmware has no ACPI table.

@@ -12,7 +12,7 @@
 #include "loader.h"
 
 #include "../hv/core/config.h"
-#include "../hv/arch/x86/vmx/vmx_caps.h"
+#include "../hv/arch/x86/virt_caps.h"
 
 _Static_assert(offsetof(struct hv_boot_info, host_cr3) == 48, "trampoline.asm BI_HOST_CR3");
 _Static_assert(offsetof(struct hv_boot_cpu, guest_rip) == 0, "trampoline.asm CPU_GUEST_RIP");
@@ -221,23 +221,23 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (check_memory(&fb))
 		return follow_on_fail(&env, true, &fb);
 
-	struct vmx_cpu_facts facts;
-	struct vmx_controls ctl;
-	vmx_read_facts(&facts);
-	if (vmx_evaluate(&facts, &ctl, error, sizeof(error)) != VMX_USABLE) {
-		fail(&fb, "vmx", "VMX unavailable: %s", error);
+	virt_cpu_facts facts;
+	virt_controls ctl;
+	virt_read_facts(&facts);
+	if (!virt_usable(&facts, &ctl, error, sizeof(error))) {
+		fail(&fb, VIRT_FALLBACK_WORD, VIRT_NAME " unavailable: %s", error);
 		return follow_on_fail(&env, true, &fb);
 	}
 	/* Every CPU must come under the hypervisor, or none: a CPU left outside
-	 * VMX could reach all memory. */
+	 * the hypervisor could reach all memory. */
 	struct loader_cpus cpus;
 	const char *what = NULL;
 	if (EFI_ERROR(loader_mp_discover(&cpus, &what))) {
 		fail(&fb, "cpus", "%s", what);
 		return follow_on_fail(&env, true, &fb);
 	}
-	if (loader_mp_check_vmx(&cpus, &ctl, error, sizeof(error))) {
-		fail(&fb, "vmx", "VMX unavailable: %s", error);
+	if (loader_mp_check_virt(&cpus, &ctl, error, sizeof(error))) {
+		fail(&fb, VIRT_FALLBACK_WORD, VIRT_NAME " unavailable: %s", error);
 		return follow_on_fail(&env, true, &fb);
 	}
 	if (offer_acpi_if_missing(&cpus, &what)) {
@@ -256,8 +256,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		}
 		return follow_on_fail(&env, true, &fb);
 	}
-	/* From here on every CPU runs in VMX non-root operation. */
-	say(L"hypervisor active on all %u CPUs (EPT, VPID, unrestricted guest); Linux boots as its guest", cpus.count);
+	/* From here on every CPU runs as the hypervisor's guest. */
+	say(L"hypervisor active on all %u CPUs (" VIRT_FEATURES "); Linux boots as its guest", cpus.count);
 	build_cmdline(&env, true, NULL);
 	loader_resolve_path(&env, cfg.kernel, path, CONFIG_PATH_MAX);
 	return loader_start_linux(&env, path, cmdline);

@@ -5,7 +5,7 @@
  * so the few it needs are here. */
 #include "loader.h"
 
-#include "../hv/arch/x86/vmx/vmx_caps.h"
+#include "../hv/arch/x86/virt_caps.h"
 
 #define MP_SERVICES_GUID {0x3fdda605, 0xa76e, 0x4f46, {0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08}}
 #define PROCESSOR_AS_BSP_BIT 0x1
@@ -75,29 +75,29 @@ EFI_STATUS loader_mp_discover(struct loader_cpus *cpus, const char **what)
 	return EFI_SUCCESS;
 }
 
-/* ---- VMX capability check on every CPU (hybrid CPUs differ per core) ---- */
+/* ---- The backend's capability check on every CPU (hybrid CPUs differ per core) ---- */
 
-static struct vmx_cpu_facts ap_facts[HV_MAX_CPUS];
+static virt_cpu_facts ap_facts[HV_MAX_CPUS];
 
-static VOID __attribute__((ms_abi)) read_facts_on_ap(VOID *arg) { vmx_read_facts(arg); }
+static VOID __attribute__((ms_abi)) read_facts_on_ap(VOID *arg) { virt_read_facts(arg); }
 
-int loader_mp_check_vmx(const struct loader_cpus *cpus, const struct vmx_controls *boot_ctl, char *why, UINTN why_len)
+int loader_mp_check_virt(const struct loader_cpus *cpus, const virt_controls *boot_ctl, char *why, UINTN why_len)
 {
 	for (UINT32 i = 1; i < cpus->count; i++) {
-		struct vmx_controls ctl;
+		virt_controls ctl;
 		char reason[CONFIG_ERROR_MAX];
 		BOOLEAN finished = FALSE;
 		if (EFI_ERROR(mp->StartupThisAP(mp, read_facts_on_ap, cpus->mp_number[i], NULL, AP_TIMEOUT_US,
 						&ap_facts[i], &finished))) {
-			snprintf(why, why_len, "CPU %u (APIC ID %u) did not run the VMX check", i, cpus->apic_id[i]);
+			snprintf(why, why_len, "CPU %u (APIC ID %u) did not run the " VIRT_NAME " check", i, cpus->apic_id[i]);
 			return -1;
 		}
-		if (vmx_evaluate(&ap_facts[i], &ctl, reason, sizeof(reason)) != VMX_USABLE) {
+		if (!virt_usable(&ap_facts[i], &ctl, reason, sizeof(reason))) {
 			snprintf(why, why_len, "CPU %u (APIC ID %u): %s", i, cpus->apic_id[i], reason);
 			return -1;
 		}
-		if (!vmx_controls_compatible(&ctl, boot_ctl)) {
-			snprintf(why, why_len, "CPU %u (APIC ID %u) offers other VMX controls than the boot CPU", i,
+		if (!virt_controls_compatible(&ctl, boot_ctl)) {
+			snprintf(why, why_len, "CPU %u (APIC ID %u) offers other " VIRT_NAME " features than the boot CPU", i,
 				 cpus->apic_id[i]);
 			return -1;
 		}

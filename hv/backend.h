@@ -84,6 +84,14 @@ void arch_vcpu_start_at_sipi(struct vcpu *v, u8 vector);
  * which depends on what its hardware forces). */
 void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e);
 
+/* An MSR the backend owns for Linux (VMX: its capability MSRs and
+ * FEATURE_CONTROL; SVM: EFER, which lives in the VMCB, and the SVM MSRs):
+ * ARCH_MSR_DONE (a read's *value is set; a write is done), ARCH_MSR_FAULT
+ * (#GP for Linux) or ARCH_MSR_NOT_MINE (the core's policy applies). */
+enum arch_msr_result { ARCH_MSR_NOT_MINE, ARCH_MSR_DONE, ARCH_MSR_FAULT };
+enum arch_msr_result arch_linux_msr_read(struct hv_cpu *cpu, struct vcpu *v, u32 msr, u64 *value);
+enum arch_msr_result arch_linux_msr_write(struct hv_cpu *cpu, struct vcpu *v, u32 msr, u64 value);
+
 /* A Dune context's vCPU: its control block set up for the machine state of
  * dune-abi 1.8 and the creation record, or freed. 0, -HV_ENOMEM or -HV_EIO. */
 int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr);
@@ -115,6 +123,9 @@ void arch_gpt_free(struct hv *hv, struct dune_ctx *c);
 /* The backend's code of an exit the core made up (a triple fault while
  * injecting): upstream Dune reports VMX reasons to the process. */
 u32 arch_vendor_reason(enum hv_exit_kind kind);
+
+/* DUNEHV_VENDOR_* of the backend: what its exit codes and counter slots number. */
+u32 arch_vendor(void);
 
 /* Name of the backend's exit code, for log lines. */
 const char *arch_exit_reason_name(u32 vendor_reason);

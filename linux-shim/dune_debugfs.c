@@ -54,14 +54,14 @@ DEFINE_SHOW_ATTRIBUTE(info);
 
 /* "total linux N" / "total dune N", then "REASON NAME LINUX DUNE" for each
  * reason either counted; then the same per CPU, "cpu N ..." */
-static void show_counts(struct seq_file *m, const char *prefix, const u64 *linux_count, const u64 *dune_count,
-			unsigned int n)
+static void show_counts(struct seq_file *m, const char *prefix, unsigned int vendor, const u64 *linux_count,
+			const u64 *dune_count, unsigned int n)
 {
 	unsigned int i;
 
 	for (i = 0; i < n && i < DUNEHV_NR_EXIT_REASONS; i++)
 		if (linux_count[i] || dune_count[i])
-			seq_printf(m, "%s%u %s %llu %llu\n", prefix, i, dunehv_exit_name(i), linux_count[i],
+			seq_printf(m, "%s%u %s %llu %llu\n", prefix, i, dunehv_exit_name(vendor, i), linux_count[i],
 				   dune_count[i]);
 }
 
@@ -84,7 +84,7 @@ static int exits_show(struct seq_file *m, void *unused)
 	seq_printf(m, "tsc %llu\n", st->guest_tsc);
 	seq_printf(m, "total linux %llu dune %llu\n", st->total_exits, st->dune_total_exits);
 	seq_printf(m, "hv_memory_violations %llu\n", st->hv_memory_violations);
-	show_counts(m, "", st->count, st->dune_count, st->nr_reasons);
+	show_counts(m, "", st->vendor, st->count, st->dune_count, st->nr_reasons);
 	if (dune_hv_info(&info) < 0)
 		goto out;
 	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
@@ -95,7 +95,7 @@ static int exits_show(struct seq_file *m, void *unused)
 		seq_printf(m, "cpu %u total linux %llu dune %llu inits %llu sipis %llu\n", cpu, cs->total_exits,
 			   cs->dune_total_exits, cs->inits, cs->sipis);
 		snprintf(prefix, sizeof(prefix), "cpu %u ", cpu);
-		show_counts(m, prefix, cs->count, cs->dune_count, cs->nr_reasons);
+		show_counts(m, prefix, st->vendor, cs->count, cs->dune_count, cs->nr_reasons);
 	}
 out:
 	kfree(st);

@@ -11,6 +11,8 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
+#include <asm/alternative.h>
+#include <asm/cpufeatures.h>
 #include <asm/ptrace.h>
 
 #include "dune.h"
@@ -117,14 +119,16 @@ long dune_trap_enable(struct dune_trap_config __user *uconf);
 long dune_trap_disable(void);
 void dune_trap_exit(void);
 
-/* VMCALL into dunehv (Linux ring 0): RAX = function, RDI, RSI, RDX, R10;
- * RDX out is a second result for some calls (*rdx_out, if not NULL). */
+/* A hypercall into dunehv (Linux ring 0): VMCALL on Intel, VMMCALL on AMD
+ * (the kernel patches the instruction at load time, as KVM's guest
+ * hypercalls do); RAX = function, RDI, RSI, RDX, R10; RDX out is a second
+ * result for some calls (*rdx_out, if not NULL). */
 static inline long dunehv_call2(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 *rdx_out)
 {
 	register u64 r10 asm("r10") = a3;
 	u64 rax = fn;
 
-	asm volatile("vmcall"
+	asm volatile(ALTERNATIVE("vmcall", "vmmcall", X86_FEATURE_VMMCALL)
 		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10)
 		     :
 		     : "memory");

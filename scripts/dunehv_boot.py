@@ -17,6 +17,9 @@ import emu  # noqa: E402
 
 BUILD = ROOT / "build"
 EFI = BUILD / "dunehv.efi"
+EFI_SVM = BUILD / "dunehv-svm.efi"  # make efi BACKEND=svm
+# The Bochs CPU model each image runs on.
+BOCHS_CPU = {"vmx": "corei7_skylake_x", "svm": "ryzen"}
 KERNEL = BUILD / "guest-kernel" / "vmlinuz"
 INITRD = BUILD / "guest" / "initrd.img"
 RUNS = BUILD / "runs"
@@ -69,7 +72,7 @@ def _heartbeat(label, log, stop, t0):
 
 def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, stop_patterns=(),
          memory_mb=1024, files=None, cpus=2, cancel=None, esp_tree=None, com1_port=None,
-         heartbeat=True):
+         heartbeat=True, backend="vmx"):
     """Boots build/dunehv.efi with cfg (dunehv.cfg text, or None to leave the
     file out), or with native_cmdline the kernel without the hypervisor, on
     `cpus` CPUs. files adds or replaces ESP files ({esp path: source path or
@@ -77,7 +80,8 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     firmware boot entry would start its dunehv.efi; startup.nsh stands in
     for the entry). cancel: a threading.Event that stops the emulator once
     set. com1_port: see emu.run. heartbeat=False: no heartbeat lines (an
-    interactive console).
+    interactive console). backend="svm": the SVM image (build/dunehv-svm.efi)
+    on Bochs' ryzen CPU model.
     Prints a line at the start (what, how long it took last time, where its
     live COM1 log is), a heartbeat every HEARTBEAT_S seconds and a line at
     the end."""
@@ -91,7 +95,7 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
         esp_files = {str(p.relative_to(esp_tree)): str(p) for p in Path(esp_tree).rglob("*") if p.is_file()}
         startup = emu.hv_startup() + f'echo "{RETURNED}"\n'
     elif native_cmdline is None:
-        esp_files[emu.ESP_HV] = str(EFI)
+        esp_files[emu.ESP_HV] = str(EFI_SVM if backend == "svm" else EFI)
         if cfg is not None:
             esp_files[emu.ESP_CFG] = cfg.encode()
         startup = emu.hv_startup() + f'echo "{RETURNED}"\n'
@@ -110,7 +114,8 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
         beat.start()
     try:
         r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
-                    memory_mb=memory_mb, cpus=cpus, cancel=cancel, com1_port=com1_port)
+                    memory_mb=memory_mb, cpus=cpus, cancel=cancel, com1_port=com1_port,
+                    cpu_model=BOCHS_CPU[backend] if emulator == "bochs" else "corei7_skylake_x")
     finally:
         stop.set()
     spent = time.monotonic() - t0

@@ -33,6 +33,8 @@ run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
     cpus          number of CPUs (Bochs 3.0 and QEMU; Bochs 2.7 runs 1).
     cancel        a threading.Event: once set, the emulator is stopped (reason
                   'cancelled'); for boots run in a background thread.
+    cpu_model     Bochs 3.0's CPU model: corei7_skylake_x (VMX, the default) or
+                  ryzen (AMD SVM with NPT and NRIPS), for the SVM image.
     com1_port     Bochs 3.0: COM1 is a TCP connection that Bochs opens at start
                   to localhost:com1_port (the caller listens there before the
                   call, e.g. in a thread, and appends what it reads to
@@ -259,7 +261,8 @@ def _bochs_display() -> str:
 
 
 def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: str,
-             version: int = 3, cpus: int = 2, com1_port: Optional[int] = None) -> str:
+             version: int = 3, cpus: int = 2, com1_port: Optional[int] = None,
+             cpu_model: str = "corei7_skylake_x") -> str:
     info = "report" if level in ("info", "debug") else "ignore"
     # a socket: Bochs connects at start (iodev/serial.cc) to the caller's listener
     com1 = (f'com1: enabled=1, mode=socket-client, dev="localhost:{com1_port}"' if com1_port
@@ -286,7 +289,7 @@ def _bochsrc(esp: Path, run_dir: Path, log_path: Path, memory_mb: int, level: st
     if version == 3:
         # No debugger in this build: a triple fault is a panic (fatal, exits)
         # instead of a reset into the firmware; no sound device compiled in.
-        lines += [f"cpu: model=corei7_skylake_x, count={cpus}, reset_on_triple_fault=0",
+        lines += [f"cpu: model={cpu_model}, count={cpus}, reset_on_triple_fault=0",
                   "display_library: nogui"]
     else:
         lines += ["cpu: model=corei7_skylake_x, count=1, reset_on_triple_fault=1",
@@ -305,7 +308,7 @@ def bochs3_available():
 
 def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
              memory_mb: int, level: str, extra_args: Sequence[str], cpus: int,
-             com1_port: Optional[int] = None) -> list:
+             com1_port: Optional[int] = None, cpu_model: str = "corei7_skylake_x") -> list:
     if com1_port and emulator != "bochs":
         raise ValueError("com1_port: Bochs 3.0 only")
     if emulator == "bochs":
@@ -313,7 +316,7 @@ def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
         if not ok:
             raise RuntimeError(why)
         rc = run_dir / "bochsrc"
-        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 3, cpus, com1_port))
+        rc.write_text(_bochsrc(esp, run_dir, log_path, memory_mb, level, 3, cpus, com1_port, cpu_model))
         return [BOCHS3_BIN, "-q", "-f", str(rc)]
     if emulator == "bochs27":
         rc = run_dir / "bochsrc"
@@ -368,7 +371,7 @@ def _kill(proc: subprocess.Popen, graceful: bool) -> None:
 def run(emulator: str, esp_dir, timeout_s: float, log_path,
         stop_patterns: Sequence[Union[str, re.Pattern]] = (), memory_mb: int = 1024,
         bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2,
-        cancel=None, com1_port: Optional[int] = None) -> Result:
+        cancel=None, com1_port: Optional[int] = None, cpu_model: str = "corei7_skylake_x") -> Result:
     """Boot esp_dir in the emulator; see the module docstring."""
     esp = Path(esp_dir).resolve()
     if not esp.is_dir():
@@ -381,7 +384,8 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
     run_dir.mkdir(parents=True)
     log_path.write_bytes(b"")
     pats = [p if isinstance(p, re.Pattern) else re.compile(p, re.M) for p in stop_patterns]
-    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus, com1_port)
+    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus, com1_port,
+                   cpu_model)
     env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
 
     raw = b""

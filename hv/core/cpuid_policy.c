@@ -11,6 +11,9 @@
 #define CPUID1_ECX_DTES64 BIT(2)
 #define CPUID1_EDX_DS BIT(21)
 #define CPUID7_EBX_INTEL_PT BIT(25)
+#define CPUID_80000001_ECX_SVM BIT(2)
+#define CPUID_80000001_ECX_SKINIT BIT(12)
+#define CPUID_SVM_FEATURES 0x8000000au
 
 bool cpuid_is_hypervisor_leaf(u32 leaf) { return leaf >= 0x40000000u && leaf <= 0x4fffffffu; }
 
@@ -41,6 +44,12 @@ void cpuid_apply_policy(u32 leaf, u32 subleaf, u64 guest_cr4, struct cpuid_regs 
 		r->ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
 		if (guest_cr4 & CR4_OSXSAVE)
 			r->ecx |= (u32)CPUID1_ECX_OSXSAVE;
+	} else if (leaf == 0x80000001u) {
+		/* nor AMD's SVM and SKINIT (AMD64 APM Vol. 3 E.4.2): Linux runs as
+		 * a guest that cannot nest, on either backend */
+		r->ecx &= ~(u32)(CPUID_80000001_ECX_SVM | CPUID_80000001_ECX_SKINIT);
+	} else if (leaf == CPUID_SVM_FEATURES) {
+		*r = (struct cpuid_regs){0};
 	} else if (leaf == 7 && subleaf == 0) {
 		r->ebx &= ~(u32)CPUID7_EBX_INTEL_PT; /* its MSRs #GP, as above */
 		r->ecx &= ~(u32)CPUID7_ECX_OSPKE;

@@ -45,7 +45,7 @@ int dune_ctx_alloc(struct dune_ctx_table *t, u64 token, u32 account, u64 account
 		c->token = token;
 		c->account = a;
 		c->vcpu.kind = VCPU_DUNE;
-		c->vcpu.arch.vpid = (u16)(DUNE_CTX_FIRST_VPID + i);
+		c->vcpu.tlb_tag = (u16)(DUNE_CTX_FIRST_TLB_TAG + i);
 		c->last_cpu = DUNE_CTX_NO_CPU;
 		t->live++;
 		spin_unlock(&t->lock);

@@ -9,7 +9,7 @@
 #include "core/spinlock.h"
 
 /* VPID of slot i: 1 is Linux's, contexts take 2 .. DUNEHV_CTX_MAX + 1. */
-#define DUNE_CTX_FIRST_VPID 2
+#define DUNE_CTX_FIRST_TLB_TAG 2 /* the TLB tags of Dune contexts (VPIDs, ASIDs) start here; Linux has 1 */
 
 #define DUNE_CTX_NO_CPU 0xffffffffu
 

@@ -11,7 +11,8 @@ enum hv_exit_kind {
 	HV_EXIT_UNKNOWN,        /* nothing the core handles: dump and stop (Linux), end the run (Dune) */
 	HV_EXIT_ENTRY_FAILED,   /* the guest state was refused at VM entry */
 	HV_EXIT_EXCEPTION,      /* an exception the exception bitmap intercepts */
-	HV_EXIT_NMI,
+	HV_EXIT_NMI,            /* an NMI the exit consumed (VMX): the core looks at it */
+	HV_EXIT_HOST_NMI,       /* an NMI that the host's NMI handler already took when the backend let it in (SVM: STGI) */
 	HV_EXIT_INTERRUPT,      /* an external interrupt for Linux */
 	HV_EXIT_TIME_SLICE,     /* a Dune context's time slice ran out */
 	HV_EXIT_INIT,
@@ -42,7 +43,8 @@ enum hv_exit_kind {
 
 struct hv_exit {
 	enum hv_exit_kind kind;
-	u32 vendor_reason;          /* the backend's code (VMX: basic exit reason) */
+	u32 vendor_reason;          /* the backend's code (VMX: basic exit reason; SVM: exit code) */
+	u16 counter;                /* the counters' slot of this exit (VMX: the basic reason; SVM: exit_names.h) */
 	u64 vendor_qualification;   /* the backend's detail (VMX: exit qualification) */
 	u32 instruction_length;     /* of the instruction that exited, where it did */
 	union {

@@ -5,8 +5,8 @@ void exit_dispatch(const struct exit_table *table, struct exit_counters *counter
 {
 	exit_handler_fn fn = NULL;
 	counters->total++;
-	if (e->vendor_reason < DUNEHV_NR_EXIT_REASONS)
-		counters->count[e->vendor_reason]++;
+	if (e->counter < DUNEHV_NR_EXIT_REASONS)
+		counters->count[e->counter]++;
 	if ((unsigned)e->kind < HV_NR_EXIT_KINDS)
 		fn = table->handler[e->kind];
 	(fn ? fn : table->unexpected)(cpu, v, e);

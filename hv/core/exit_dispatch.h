@@ -14,7 +14,7 @@ struct exit_table {
 	exit_handler_fn unexpected; /* kinds without a handler */
 };
 
-/* Counts the exit in counters (by e->vendor_reason) and calls the handler of
+/* Counts the exit in counters (by e->counter) and calls the handler of
  * its kind (or table->unexpected). */
 void exit_dispatch(const struct exit_table *table, struct exit_counters *counters, struct hv_cpu *cpu,
 		   struct vcpu *v, const struct hv_exit *e);

@@ -12,7 +12,7 @@
 #include "core/page_pool.h"
 #include "backend_types.h"
 
-#define HV_LINUX_VPID 1
+#define HV_LINUX_TLB_TAG 1 /* Linux's vCPUs' TLB tag: VMX VPID, SVM ASID */
 
 struct __attribute__((packed)) tss64 {
 	u32 reserved0;
@@ -70,10 +70,10 @@ struct hv_cpu {
 	 * for Linux); the entry path serves the mailbox and Linux's events
 	 * again before entering (see vmentry_serve in core/vcpu_exit.c). */
 	u32 serve_before_entry;
+	struct arch_cpu arch;     /* GS:24: the backend's per-CPU part (VMX: its VMXON region) */
 	struct hv *hv;
 	u32 index;
 	u32 apic_id;
-	u64 vmxon_pa;             /* the backend's per-CPU region (SDM 25.11.5) */
 	u64 stack_top;            /* host RSP on VM exit */
 	/* One IST stack each for NMI, #DF and #MC (TSS IST1..3, SDM Vol. 3A
 	 * 6.14.5): an NMI may come during the #MC handler and the other way

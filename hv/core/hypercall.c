@@ -7,6 +7,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/spec_barriers.h"
+#include "backend.h"
 #include "guest/dune_hypercall.h"
 #include "core/guest_mem.h"
 #include "core/test_hooks.h"
@@ -43,7 +44,7 @@ static s64 hc_info(struct hv *hv, u64 gpa, u64 size)
 
 static s64 hc_exit_stats(struct hv *hv, u64 gpa, u64 size)
 {
-	struct dunehv_exit_stats st = {.nr_reasons = DUNEHV_NR_EXIT_REASONS};
+	struct dunehv_exit_stats st = {.nr_reasons = DUNEHV_NR_EXIT_REASONS, .vendor = arch_vendor()};
 	for (u32 c = 0; c < hv->cpu_count; c++) {
 		const struct hv_cpu *cpu = __atomic_load_n(&hv->cpus[c], __ATOMIC_ACQUIRE);
 		if (!cpu)

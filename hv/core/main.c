@@ -70,7 +70,7 @@ static long hv_init(struct hv *hv, struct hv_boot_info *bi)
 		log_printf(&hv->log, LOG_WARN, "test_hooks = on: the DUNEHV_HC_TEST_* hypercalls are enabled (test suite only)");
 
 	long r = arch_hv_init(hv);
-	if (r == HV_ERR_VMX)
+	if (r == HV_ERR_UNUSABLE)
 		return r;
 	if (!r)
 		r = arch_dune_setup(hv) ? HV_ERR_NOMEM : 0;

@@ -6,13 +6,13 @@
 
 /* Error codes returned to the loader (negative, see boot/launch.c). */
 #define HV_ERR_BOOT_INFO -1
-#define HV_ERR_VMX -2
+#define HV_ERR_UNUSABLE -2     /* the CPU cannot run the backend (no VMX/SVM, or a feature missing) */
 #define HV_ERR_NOMEM -3
-#define HV_ERR_VMXON -4
-#define HV_ERR_VMCS -5
-#define HV_ERR_VMLAUNCH -6
+#define HV_ERR_VIRT_ON -4      /* VMXON, or EFER.SVME, failed */
+#define HV_ERR_CONTROL_BLOCK -5 /* the VMCS or VMCB could not be set up */
+#define HV_ERR_FIRST_ENTRY -6  /* VMLAUNCH or the first VMRUN of Linux failed */
 
-/* The backend's machine-wide set-up, once on the boot CPU: 0, HV_ERR_VMX
+/* The backend's machine-wide set-up, once on the boot CPU: 0, HV_ERR_UNUSABLE
  * (logged) or HV_ERR_NOMEM. */
 long arch_hv_init(struct hv *hv);
 

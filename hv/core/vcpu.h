@@ -28,6 +28,7 @@ struct vcpu {
 	struct guest_regs regs;  /* first: the exit stub saves and loads them here */
 	struct arch_vcpu arch;   /* the backend's part: VMX's VMCS */
 	enum vcpu_kind kind;
+	u16 tlb_tag;             /* the tag of its cached translations: VMX's VPID, SVM's ASID */
 	bool nmi_pending;        /* Linux's: an NMI the hypervisor took, to give to Linux */
 	bool mce_pending;        /* Linux's: a machine check the hypervisor took, for Linux's handler */
 	u64 kernel_gs_base;      /* Dune's: IA32_KERNEL_GS_BASE and CR2 are not in the */

@@ -55,7 +55,7 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 	}
 	/* The VPID and EPTP may have served an earlier context: every CPU flushes
 	 * them when the context first runs there (dune_run.c). */
-	log_printf(&hv->log, LOG_DEBUG, "Dune context %u created (vpid %u, quota %llu pages)", (unsigned)slot, c->vcpu.arch.vpid,
+	log_printf(&hv->log, LOG_DEBUG, "Dune context %u created (TLB tag %u, quota %llu pages)", (unsigned)slot, c->vcpu.tlb_tag,
 		   (unsigned long long)c->quota);
 	return (s64)dune_ctx_handle((unsigned)slot, c->generation);
 }

@@ -123,7 +123,7 @@ static void return_to_linux(struct hv_cpu *cpu, struct vcpu *v, u32 exit_kind, c
 	run->fault_access = e->kind == HV_EXIT_GPA_FAULT ? e->fault.access : 0;
 	run->vector = e->kind == HV_EXIT_EXCEPTION ? e->exception.vector : 0;
 	run->instruction_length = e->instruction_length;
-	run->vendor = DUNEHV_VENDOR_VMX;
+	run->vendor = arch_vendor();
 	run->vendor_reason = e->vendor_reason;
 	run->reserved = 0;
 	run->vendor_qualification = e->vendor_qualification;
@@ -223,6 +223,7 @@ static const struct exit_table dune_exit_table = {
 		[HV_EXIT_EXCEPTION] = dune_exception,
 		[HV_EXIT_NMI] = dune_nmi,
 		[HV_EXIT_INTERRUPT] = dune_interrupt,
+		[HV_EXIT_HOST_NMI] = dune_interrupt, /* taken by the host already; Linux looks at what it left */
 		[HV_EXIT_TIME_SLICE] = dune_interrupt,
 		[HV_EXIT_INIT] = dune_init_signal,
 		[HV_EXIT_CPUID] = guest_emulate_cpuid,

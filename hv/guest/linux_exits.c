@@ -14,24 +14,22 @@
 #include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
 
-static bool is_vmx_msr(u32 msr) { return msr >= MSR_IA32_VMX_FIRST && msr <= MSR_IA32_VMX_LAST + 1; }
-
-/* RDMSR (SDM 26.1.3; MSR bitmap 25.6.9): VMX MSRs do not exist for Linux,
- * FEATURE_CONTROL reads as locked with VMX off, the MTRRs from Linux's copy
- * (core/mtrr.h), MSRs outside the bitmap's ranges are read natively and #GP
- * if the CPU refuses. */
+/* RDMSR (SDM 26.1.3, MSR bitmap 25.6.9; APM Vol. 2 15.11): the backend's
+ * own MSRs as it says (VMX's do not exist for Linux, SVM's EFER is the
+ * VMCB's), the MTRRs from Linux's copy (core/mtrr.h), MSRs outside the
+ * bitmap's ranges are read natively and #GP if the CPU refuses. */
 static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	struct guest_regs *r = &v->regs;
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value;
-	if (is_vmx_msr(msr)) {
+	enum arch_msr_result own = arch_linux_msr_read(cpu, v, msr, &value);
+	if (own == ARCH_MSR_FAULT) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
-	if (msr == MSR_IA32_FEATURE_CONTROL) {
-		value = (rdmsr(MSR_IA32_FEATURE_CONTROL) & ~(FEATURE_CONTROL_VMX_INSIDE_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX)) |
-			FEATURE_CONTROL_LOCKED;
+	if (own == ARCH_MSR_DONE) {
+		/* value is set */
 	} else if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
 		value = mtrr_shadow_read(&cpu->linux_mtrr, msr);
 	} else if (msr_safe_read(msr, &value)) {
@@ -43,8 +41,9 @@ static void handle_rdmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	arch_vcpu_skip_instruction(v, e);
 }
 
-/* WRMSR: VMX and FEATURE_CONTROL writes #GP (locked), and so do the trace
- * and PEBS MSRs (arch/x86/linux_msr_policy.h); the MTRRs go to Linux's copy
+/* WRMSR: the backend's own MSRs as it says (VMX's and FEATURE_CONTROL #GP,
+ * SVM's EFER keeps SVME), the trace and PEBS MSRs #GP
+ * (arch/x86/linux_msr_policy.h); the MTRRs go to Linux's copy
  * (core/mtrr.h) after the CPU's checks; IA32_APIC_BASE may not move the APIC
  * window onto the hypervisor's memory; others run natively. */
 static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
@@ -53,8 +52,13 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	struct guest_regs *r = &v->regs;
 	u32 msr = (u32)r->gpr[GPR_RCX];
 	u64 value = ((r->gpr[GPR_RDX] & 0xffffffffull) << 32) | (r->gpr[GPR_RAX] & 0xffffffffull);
-	if (is_vmx_msr(msr) || msr == MSR_IA32_FEATURE_CONTROL || linux_may_not_write_msr(msr)) {
+	enum arch_msr_result own = arch_linux_msr_write(cpu, v, msr, value);
+	if (own == ARCH_MSR_FAULT || (own == ARCH_MSR_NOT_MINE && linux_may_not_write_msr(msr))) {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
+		return;
+	}
+	if (own == ARCH_MSR_DONE) {
+		arch_vcpu_skip_instruction(v, e);
 		return;
 	}
 	if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
@@ -196,6 +200,14 @@ static void handle_nmi_window(struct hv_cpu *cpu, struct vcpu *v, const struct h
 	(void)e;
 }
 
+/* The host's NMI handler took it already (smp_nmi_is_ipi there). */
+static void handle_host_nmi(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	(void)cpu;
+	(void)v;
+	(void)e;
+}
+
 static void handle_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e) { arch_linux_cr_access(cpu, v, e); }
 
 static void handle_entry_failed(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
@@ -216,6 +228,7 @@ static const struct exit_table linux_exit_table = {
 		[HV_EXIT_ENTRY_FAILED] = handle_entry_failed,
 		[HV_EXIT_EXCEPTION] = handle_exception,
 		[HV_EXIT_NMI] = handle_nmi,
+		[HV_EXIT_HOST_NMI] = handle_host_nmi,
 		[HV_EXIT_TRIPLE_FAULT] = handle_triple_fault,
 		[HV_EXIT_INIT] = linux_vcpu_init_signal,
 		[HV_EXIT_SIPI] = linux_vcpu_sipi,

@@ -7,7 +7,7 @@
  *                      (non-printable signature bytes are shown as '.')
  *   hvcheck detect     exit status 0 if the DuneHV CPUID signature is present, else 1
  *   hvcheck memory MIB allocate MIB MiB, write a per-page pattern, read it back
- *   hvcheck vmcall     execute VMCALL in ring 3; it must raise #UD (SIGILL)
+ *   hvcheck vmcall     execute VMCALL, then VMMCALL, in ring 3; each must raise #UD (SIGILL)
  *   hvcheck shutdown   stop the emulator: "Shutdown" to port 0x8900 (Bochs),
  *                      then 0x31 to port 0xf4 (QEMU isa-debug-exit: exit code 99)
  *
@@ -144,10 +144,13 @@ static void vmcall_handler(int sig)
 	siglongjmp(vmcall_jmp, 1);
 }
 
-static int cmd_vmcall(void)
+/* One hypercall instruction from ring 3: VMCALL (Intel's) or VMMCALL
+ * (AMD's); 0 when it raised #UD (SIGILL), as on either backend it must. */
+static int ring3_hypercall(int amd)
 {
 	struct sigaction sa;
 	uint64_t rax;
+	const char *name = amd ? "vmmcall" : "vmcall";
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = vmcall_handler;
@@ -157,17 +160,19 @@ static int cmd_vmcall(void)
 	sigaction(SIGBUS, &sa, NULL);
 	if (sigsetjmp(vmcall_jmp, 1) == 0) {
 		rax = DUNEHV_HC_VERSION;
-		__asm__ volatile("vmcall"
-				 : "+a"(rax)
-				 : "D"(0UL), "S"(0UL), "d"(0UL)
-				 : "memory");
-		printf("hvcheck: vmcall from ring 3 -> returned 0x%llx\n", (unsigned long long)rax);
+		if (amd)
+			__asm__ volatile("vmmcall" : "+a"(rax) : "D"(0UL), "S"(0UL), "d"(0UL) : "memory");
+		else
+			__asm__ volatile("vmcall" : "+a"(rax) : "D"(0UL), "S"(0UL), "d"(0UL) : "memory");
+		printf("hvcheck: %s from ring 3 -> returned 0x%llx\n", name, (unsigned long long)rax);
 		return 1;
 	}
-	printf("hvcheck: vmcall from ring 3 -> %s\n",
+	printf("hvcheck: %s from ring 3 -> %s\n", name,
 	       vmcall_sig == SIGILL ? "SIGILL" : vmcall_sig == SIGSEGV ? "SIGSEGV" : "SIGBUS");
 	return vmcall_sig == SIGILL ? 0 : 1;
 }
+
+static int cmd_vmcall(void) { return ring3_hypercall(0) | ring3_hypercall(1); }
 
 static int cmd_shutdown(void)
 {

@@ -1,4 +1,4 @@
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
 #include "unit.h"
 
 #define POOL_PAGES 600

@@ -35,6 +35,14 @@ UNIT_TEST(cpuid_hides_vmx_and_follows_cr4)
 	CHECK_EQ(l7.ecx, 0);
 	cpuid_apply_policy(7, 0, 1u << 22, &l7);
 	CHECK_EQ(l7.ecx, 1u << 4);
+	/* AMD: SVM and SKINIT hidden, the SVM leaf empty */
+	struct cpuid_regs ext = {.ecx = (1u << 2) | (1u << 12) | 1u, .edx = 0x2fd3fbff};
+	cpuid_apply_policy(0x80000001u, 0, 0, &ext);
+	CHECK_EQ(ext.ecx, 1u);
+	CHECK_EQ(ext.edx, 0x2fd3fbff);
+	struct cpuid_regs svm = {.eax = 1, .ebx = 0x8000, .edx = 0x44f};
+	cpuid_apply_policy(0x8000000au, 0, 0, &svm);
+	CHECK_EQ(svm.eax | svm.ebx | svm.ecx | svm.edx, 0);
 }
 
 UNIT_TEST(xcr0_values_xsetbv_accepts)
@@ -171,10 +179,10 @@ UNIT_TEST(dispatch_counts_and_routes)
 	};
 	struct hv_cpu *cpu = calloc(1, sizeof(*cpu));
 	struct exit_counters *linux_exits = &cpu->exits[VCPU_LINUX], *dune_exits = &cpu->exits[VCPU_DUNE];
-	const struct hv_exit cpuid = {.kind = HV_EXIT_CPUID, .vendor_reason = EXIT_REASON_CPUID};
-	const struct hv_exit hlt = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = EXIT_REASON_HLT};
-	const struct hv_exit odd = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = 0xffff};
-	const struct hv_exit bad_kind = {.kind = (enum hv_exit_kind)1000, .vendor_reason = EXIT_REASON_CPUID};
+	const struct hv_exit cpuid = {.kind = HV_EXIT_CPUID, .vendor_reason = EXIT_REASON_CPUID, .counter = EXIT_REASON_CPUID};
+	const struct hv_exit hlt = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = EXIT_REASON_HLT, .counter = EXIT_REASON_HLT};
+	const struct hv_exit odd = {.kind = HV_EXIT_UNKNOWN, .vendor_reason = 0xffff, .counter = 0xffff};
+	const struct hv_exit bad_kind = {.kind = (enum hv_exit_kind)1000, .vendor_reason = EXIT_REASON_CPUID, .counter = EXIT_REASON_CPUID};
 	cpuid_calls = unexpected_calls = 0;
 	for (int i = 0; i < 5; i++)
 		exit_dispatch(&table, linux_exits, cpu, &cpu->linux_vcpu, &cpuid);
@@ -339,7 +347,7 @@ UNIT_TEST(dune_ctx_handles_tokens_and_slots)
 	CHECK_EQ(a, 0);
 	CHECK_EQ(b, 1);
 	CHECK_EQ(t->live, 2);
-	CHECK_EQ(t->ctx[a].vcpu.arch.vpid, DUNE_CTX_FIRST_VPID);
+	CHECK_EQ(t->ctx[a].vcpu.tlb_tag, DUNE_CTX_FIRST_TLB_TAG);
 	u64 ha = dune_ctx_handle((unsigned)a, t->ctx[a].generation);
 	CHECK(dune_ctx_get(t, ha, 111, &err) == &t->ctx[a] && err == 0);
 	CHECK(dune_ctx_get(t, ha, 222, &err) == NULL && err == -HV_EPERM); /* someone else's */
@@ -432,6 +440,9 @@ UNIT_TEST(spec_barriers_by_cpu)
 	/* affected by L1TF, but no IA32_FLUSH_CMD (old microcode): said, not hidden */
 	struct spec_caps old = {0};
 	CHECK_EQ(spec_barriers_choose(&old, true), DUNEHV_SPEC_RSB_FILL | DUNEHV_SPEC_L1TF_OPEN);
+	/* AMD: neither L1TF nor MDS; IBPB where it has one */
+	struct spec_caps amd = {.amd = true, .ibpb = true};
+	CHECK_EQ(spec_barriers_choose(&amd, true), DUNEHV_SPEC_RSB_FILL | DUNEHV_SPEC_IBPB);
 	/* ARCH_CAPABILITIES bits count only where CPUID says the MSR exists */
 	struct spec_caps stale = {.l1d_flush = true, .arch_capabilities = ARCH_CAP_RDCL_NO};
 	CHECK(spec_barriers_choose(&stale, true) & DUNEHV_SPEC_L1D_FLUSH);

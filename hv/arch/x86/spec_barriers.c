@@ -17,6 +17,9 @@ void spec_barriers_init(struct hv *hv)
 	struct cpuid_regs r;
 	cpuid_count(0, 0, &r);
 	struct spec_caps caps = {0};
+	/* "AuthenticAMD" / "HygonGenuine" */
+	caps.amd = (r.ebx == 0x68747541u && r.edx == 0x69746e65u && r.ecx == 0x444d4163u) ||
+		   (r.ebx == 0x6f677948u && r.edx == 0x6e65476eu && r.ecx == 0x656e6975u);
 	if (r.eax >= 7) {
 		cpuid_count(7, 0, &r);
 		caps.ibpb = r.edx & BIT(26);
@@ -26,6 +29,11 @@ void spec_barriers_init(struct hv *hv)
 	}
 	if (caps.has_arch_capabilities)
 		caps.arch_capabilities = rdmsr(MSR_IA32_ARCH_CAPABILITIES);
+	cpuid_count(0x80000000, 0, &r);
+	if (caps.amd && r.eax >= 0x80000008) {
+		cpuid_count(0x80000008, 0, &r);
+		caps.ibpb = caps.ibpb || (r.ebx & BIT(12)); /* AMD's IBPB bit (APM Vol. 3 E.4.7) */
+	}
 	u32 b = spec_barriers_choose(&caps, hv->cfg.mitigations);
 	spec_barrier_flags = b;
 	if (!hv->cfg.mitigations) {
@@ -34,9 +42,11 @@ void spec_barriers_init(struct hv *hv)
 	}
 	const char *ibpb = (b & DUNEHV_SPEC_IBPB) ? "on" : "no IBPB on this CPU";
 	const char *verw = (b & DUNEHV_SPEC_VERW) ? "on"
+			   : caps.amd ? "not needed (AMD)"
 			   : caps.md_clear || (caps.arch_capabilities & ARCH_CAP_MDS_NO) ? "not needed"
 			   : "no MD_CLEAR on this CPU";
 	const char *l1d = (b & DUNEHV_SPEC_L1D_FLUSH) ? "on"
+			  : caps.amd ? "not needed (AMD)"
 			  : (b & DUNEHV_SPEC_L1TF_OPEN) ? "NEEDED BUT NO IA32_FLUSH_CMD"
 			  : "not needed";
 	log_printf(&hv->log, LOG_INFO,

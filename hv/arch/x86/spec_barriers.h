@@ -30,6 +30,7 @@
 struct spec_caps {
 	bool ibpb, md_clear, l1d_flush, has_arch_capabilities;
 	u64 arch_capabilities;
+	bool amd; /* AMD (and Hygon): not affected by L1TF or MDS (Linux's cpu_vuln_whitelist) */
 };
 
 static inline u32 spec_barriers_choose(const struct spec_caps *c, bool enabled)
@@ -40,6 +41,8 @@ static inline u32 spec_barriers_choose(const struct spec_caps *c, bool enabled)
 	u32 b = DUNEHV_SPEC_RSB_FILL;
 	if (c->ibpb)
 		b |= DUNEHV_SPEC_IBPB;
+	if (c->amd)
+		return b;
 	if (c->md_clear && !(ac & ARCH_CAP_MDS_NO))
 		b |= DUNEHV_SPEC_VERW;
 	if (!(ac & (ARCH_CAP_RDCL_NO | ARCH_CAP_SKIP_L1DFL_VMENTRY)))

@@ -35,7 +35,7 @@ typedef uint32_t dunehv_u32;
  * 2.2: the test hooks DUNEHV_HC_TEST_ENTRY_DELAY and _WINDOW_KICK.
  * 2.3: the test hook DUNEHV_HC_TEST_HOST_MTRR. */
 #define DUNEHV_ABI_MAJOR 2
-#define DUNEHV_ABI_MINOR 4
+#define DUNEHV_ABI_MINOR 5
 #define DUNEHV_ABI_VERSION ((DUNEHV_ABI_MAJOR << 16) | DUNEHV_ABI_MINOR)
 
 #define DUNEHV_CPUID_BASE      0x40000000u
@@ -141,6 +141,7 @@ struct dunehv_ctx_create {
 
 /* vendor: what vendor_reason and vendor_qualification number */
 #define DUNEHV_VENDOR_VMX          1 /* basic VM-exit reason (SDM Vol. 3C Appendix C), exit qualification */
+#define DUNEHV_VENDOR_SVM          2 /* (ABI 2.5) SVM exit code (AMD64 APM Vol. 2 Appendix C), EXITINFO1 */
 
 /* In: the registers to run with. Out: the registers and the exit. */
 struct dunehv_ctx_run {
@@ -175,7 +176,8 @@ struct dunehv_ctx_run {
 #define DUNEHV_PF_ERROR_MASK      0x1fu
 
 /* Exit statistics count exits by the backend's code (VMX: basic VM-exit
- * reason, SDM Vol. 3 Appendix C: 0..77), a histogram of this many slots. */
+ * reason, SDM Vol. 3 Appendix C: 0..77; SVM: a slot per group of exit
+ * codes, exit_names.h), a histogram of this many slots. */
 #define DUNEHV_NR_EXIT_REASONS 80
 
 struct dunehv_info {
@@ -203,7 +205,7 @@ struct dunehv_info {
 
 struct dunehv_exit_stats {
 	dunehv_u32 nr_reasons;       /* DUNEHV_NR_EXIT_REASONS */
-	dunehv_u32 reserved;
+	dunehv_u32 vendor;           /* ABI 2.5: DUNEHV_VENDOR_* of the slots (0 before: VMX) */
 	dunehv_u64 total_exits;
 	dunehv_u64 hv_memory_violations; /* guest accesses into hypervisor memory */
 	dunehv_u64 guest_tsc;            /* RDTSC at the moment of the call */

@@ -3,8 +3,10 @@
 #define HVPROBE_H
 
 #include <linux/types.h>
+#include <asm/alternative.h>
+#include <asm/cpufeatures.h>
 
-/* VMCALL: RAX = function, args in RDI, RSI, RDX, R10; RAX = result. a4 goes
+/* VMCALL (VMMCALL on AMD, patched in at load time): RAX = function, args in RDI, RSI, RDX, R10; RAX = result. a4 goes
  * in R8, which the ABI reserves (callers pass 0). */
 static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 {
@@ -12,7 +14,7 @@ static inline long dh_call5(u64 fn, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4)
 	register u64 r8 asm("r8") = a4;
 	u64 rax = fn;
 
-	asm volatile("vmcall"
+	asm volatile(ALTERNATIVE("vmcall", "vmmcall", X86_FEATURE_VMMCALL)
 		     : "+a"(rax), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
 		     :
 		     : "memory");

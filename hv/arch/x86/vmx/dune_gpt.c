@@ -6,7 +6,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/msr_bitmap.h"
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
 #include "backend.h"
 #include "core/dune_ctx.h"
 #include "core/hv.h"

@@ -58,33 +58,7 @@ extern spec_verw_selector
 	pop qword [rax]            ; the guest's RAX; RSP is in the VMCS
 %endmacro
 
-; The guest's return predictions must not steer the hypervisor's RETs: 32
-; CALLs overwrite the RSB before the first RET (Linux's FILL_RETURN_BUFFER,
-; as KVM runs it after VM exit). Each CALL's return address is a speculation
-; trap; RSP is restored after. Clobbers RCX and flags.
-%macro FILL_RETURN_BUFFER 0
-	test dword [rel spec_barrier_flags], SPEC_RSB_FILL
-	jz %%done
-	mov ecx, 16
-%%loop:
-	call %%call1
-%%trap1:
-	pause
-	lfence
-	jmp %%trap1
-%%call1:
-	call %%call2
-%%trap2:
-	pause
-	lfence
-	jmp %%trap2
-%%call2:
-	dec ecx
-	jnz %%loop
-	add rsp, 32 * 8
-	lfence
-%%done:
-%endmacro
+%include "rsb_fill.inc"         ; FILL_RETURN_BUFFER
 
 global vmexit_entry
 vmexit_entry:

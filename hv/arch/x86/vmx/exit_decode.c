@@ -58,6 +58,7 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 	u32 reason = vmcs_read32(VMCS_EXIT_REASON);
 	*e = (struct hv_exit){
 		.vendor_reason = reason & EXIT_REASON_BASIC_MASK,
+		.counter = (u16)(reason & EXIT_REASON_BASIC_MASK),
 		.vendor_qualification = vmcs_readnat(VMCS_EXIT_QUALIFICATION),
 		.instruction_length = vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH),
 	};

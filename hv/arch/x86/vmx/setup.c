@@ -7,7 +7,7 @@
 #include "arch/x86/spec_barriers.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/msr_bitmap.h"
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/vmx/guest_state.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmcs_linux.h"
@@ -94,9 +94,9 @@ static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu, const struct vmx_co
 		      rdmsr(MSR_IA32_FEATURE_CONTROL) | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
 	write_cr0(vmx_fixed_cr0(&hv->arch.ctl, read_cr0(), false));
 	write_cr4(vmx_fixed_cr4(&hv->arch.ctl, read_cr4() | CR4_VMXE));
-	if (!vmxon(cpu->vmxon_pa)) {
+	if (!vmxon(cpu->arch.vmxon_pa)) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
-		return HV_ERR_VMXON;
+		return HV_ERR_VIRT_ON;
 	}
 	return 0;
 }
@@ -123,7 +123,7 @@ long arch_hv_init(struct hv *hv)
 	vmx_read_facts(&hv->arch.facts);
 	if (vmx_evaluate(&hv->arch.facts, &hv->arch.ctl, why, sizeof(why)) != VMX_USABLE) {
 		log_printf(&hv->log, LOG_ERROR, "VMX unusable: %s", why);
-		return HV_ERR_VMX;
+		return HV_ERR_UNUSABLE;
 	}
 	/* CPUID.80000008 is there on every VMX CPU; 36 bits if it said 0. */
 	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
@@ -147,11 +147,11 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	vmx_read_facts(&facts);
 	if (vmx_evaluate(&facts, &ctl, why, sizeof(why)) != VMX_USABLE) {
 		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMX unusable: %s", index, why);
-		return HV_ERR_VMX;
+		return HV_ERR_UNUSABLE;
 	}
 	if (!vmx_controls_compatible(&ctl, &hv->arch.ctl)) {
 		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other VMX controls than the boot CPU", index);
-		return HV_ERR_VMX;
+		return HV_ERR_UNUSABLE;
 	}
 	/* SDM 25.2 / 25.11.5: both regions start with the VMCS revision identifier. */
 	u64 vmxon_pa = page_pool_alloc(&hv->pool), vmcs_pa = page_pool_alloc(&hv->pool);
@@ -159,10 +159,10 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 		return hv_cpu_out_of_memory(hv, index);
 	*(u32 *)phys_to_virt(vmxon_pa) = hv->arch.ctl.vmcs_revision;
 	*(u32 *)phys_to_virt(vmcs_pa) = hv->arch.ctl.vmcs_revision;
-	cpu->vmxon_pa = vmxon_pa;
+	cpu->arch.vmxon_pa = vmxon_pa;
 	cpu->linux_vcpu.arch.vmcs_pa = vmcs_pa;
 	cpu->linux_mtrr = hv->mtrr; /* Linux starts from the firmware's MTRRs */
-	cpu->linux_vcpu.arch.vpid = HV_LINUX_VPID;
+	cpu->linux_vcpu.tlb_tag = HV_LINUX_TLB_TAG;
 	cpu->linux_vcpu.arch.eptp = hv->arch.linux_eptp;
 
 	long r = enter_vmx_root(hv, cpu, &ctl);
@@ -176,14 +176,14 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	if (!vmclear(vmcs_pa) || !vmptrld(vmcs_pa)) {
 		leave_vmx();
 		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMCLEAR/VMPTRLD failed", index);
-		return HV_ERR_VMCS;
+		return HV_ERR_CONTROL_BLOCK;
 	}
 	u32 bad_field = vmcs_setup_linux(hv, cpu, bc);
 	if (bad_field) {
 		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMWRITE of field %#x refused (VM-instruction error %u)", index,
 			   bad_field, vmcs_read32(VMCS_VM_INSTRUCTION_ERROR));
 		leave_vmx();
-		return HV_ERR_VMCS;
+		return HV_ERR_CONTROL_BLOCK;
 	}
 	cpu->linux_vcpu.arch.active = true;
 	cpu->linux_vcpu.arch.launched = 1; /* the first exit comes back through VMRESUME */
@@ -200,5 +200,5 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	hv_cpu_unpublish(hv, cpu);
 	vmcs_dump(cpu);
 	leave_vmx();
-	return HV_ERR_VMLAUNCH;
+	return HV_ERR_FIRST_ENTRY;
 }

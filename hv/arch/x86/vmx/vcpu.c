@@ -165,7 +165,7 @@ void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived)
 		/* It may hold translations here from an earlier stay, or from an
 		 * earlier user of its VPID and EPTP (KVM flushes the same way on
 		 * vCPU migration; SDM 29.4.3.3). */
-		flush_vpid(cpu, v->arch.vpid);
+		flush_vpid(cpu, v->tlb_tag);
 		flush_ept(cpu, v->arch.eptp);
 	}
 	/* SDM 31.3 VMPTRLD: this VMCS becomes current and active on this CPU. */
@@ -198,6 +198,8 @@ void arch_cpu_flush_all(struct hv_cpu *cpu)
 }
 
 const char *arch_exit_reason_name(u32 vendor_reason) { return vmx_exit_reason_name(vendor_reason); }
+
+u32 arch_vendor(void) { return DUNEHV_VENDOR_VMX; }
 
 u32 arch_vendor_reason(enum hv_exit_kind kind)
 {

@@ -4,7 +4,7 @@
 #include "arch/x86/vmx/vmcs_dune.h"
 
 #include "arch/x86/arch.h"
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmcs_host.h"
 #include "arch/x86/vmx/vmx_ops.h"
@@ -58,7 +58,7 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	const struct vmcs_execution_setup exec = {
 		.pinbased = ctl->dune_pinbased, .procbased = ctl->dune_procbased, .procbased2 = ctl->dune_procbased2,
 		.exit = ctl->dune_exit, .entry = ctl->dune_entry, .exception_bitmap = BIT(VEC_DB) | BIT(VEC_BP) | BIT(VEC_MC),
-		.msr_bitmap_pa = hv->arch.dune_msr_bitmap_pa, .eptp = c->vcpu.arch.eptp, .vpid = c->vcpu.arch.vpid,
+		.msr_bitmap_pa = hv->arch.dune_msr_bitmap_pa, .eptp = c->vcpu.arch.eptp, .vpid = c->vcpu.tlb_tag,
 	};
 	u32 r = vmcs_write_execution_controls(&exec);
 	if (r)

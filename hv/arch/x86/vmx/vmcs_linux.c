@@ -84,7 +84,7 @@ u32 vmcs_setup_linux(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu
 		.pinbased = c->pinbased, .procbased = c->procbased, .procbased2 = c->procbased2, .exit = c->exit,
 		.entry = c->entry | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0), .exception_bitmap = 0,
 		.msr_bitmap_pa = hv->arch.msr_bitmap_pa,
-		.io_bitmap_pa = {hv->arch.io_bitmap_pa[0], hv->arch.io_bitmap_pa[1]}, .eptp = hv->arch.linux_eptp, .vpid = HV_LINUX_VPID,
+		.io_bitmap_pa = {hv->arch.io_bitmap_pa[0], hv->arch.io_bitmap_pa[1]}, .eptp = hv->arch.linux_eptp, .vpid = HV_LINUX_TLB_TAG,
 	};
 	u32 r = vmcs_write_execution_controls(&exec);
 	if (r)

@@ -4,7 +4,7 @@
 #ifndef HV_VMX_HV_H
 #define HV_VMX_HV_H
 
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/vmx/vmx_caps.h"
 
 struct arch_hv {

@@ -10,9 +10,13 @@ struct arch_vcpu {
 	u8 launched;  /* first: entry.asm's VCPU_LAUNCHED; VMLAUNCH done, VMRESUME from now on */
 	bool active;  /* VMPTRLD done on the vCPU's CPU and not VMCLEARed since */
 	bool nmi_window_exiting; /* the VMCS has NMI-window exiting on (SDM 25.6.2) */
-	u16 vpid;     /* TLB tag of the guest's linear translations (SDM 29.1) */
 	u64 vmcs_pa;
 	u64 eptp;     /* EPT pointer (SDM 25.6.11) of the vCPU's guest-physical space */
+};
+
+/* The VMX backend's part of a physical CPU (struct hv_cpu.arch). */
+struct arch_cpu {
+	u64 vmxon_pa; /* the VMXON region (SDM 25.11.5) */
 };
 
 #endif

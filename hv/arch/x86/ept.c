@@ -1,6 +1,10 @@
 /* EPT identity-map builder (SDM Vol. 3C 29.3.2 for the entry formats,
  * 29.3.7 for memory types). */
-#include "arch/x86/vmx/ept.h"
+#include "arch/x86/ept.h"
+
+static u64 ept_leaf_bits(int mtrr_type) { return EPT_RWX | ((u64)mtrr_type << EPT_MEMTYPE_SHIFT); }
+
+const struct gpt_format ept_format = {.present = EPT_RWX, .table_bits = EPT_RWX, .leaf_bits = ept_leaf_bits};
 
 static u64 level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
 
@@ -29,6 +33,7 @@ static bool leaf_allowed(const struct ept_identity_params *prm, int level)
 static int fill_table(struct page_pool *pool, const struct ept_identity_params *prm, u64 table_pa, int level,
 		      u64 base, struct ept_stats *st)
 {
+	const struct gpt_format *f = prm->format ? prm->format : &ept_format;
 	u64 *table = pool->pa_to_va(table_pa);
 	u64 size = level_size(level);
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
@@ -38,7 +43,7 @@ static int fill_table(struct page_pool *pool, const struct ept_identity_params *
 		if (level < 4 && leaf_allowed(prm, level) && addr + size <= prm->top && !touches_hole(prm, addr, size)) {
 			int type = mtrr_range_type(prm->mtrr, addr, size);
 			if (type >= 0) {
-				table[i] = addr | EPT_RWX | ((u64)type << EPT_MEMTYPE_SHIFT) | (level > 1 ? EPT_LARGE_PAGE : 0);
+				table[i] = addr | f->leaf_bits(type) | (level > 1 ? EPT_LARGE_PAGE : 0);
 				if (level == 3)
 					st->leaves_1g++;
 				else if (level == 2)
@@ -54,7 +59,7 @@ static int fill_table(struct page_pool *pool, const struct ept_identity_params *
 		if (!child)
 			return -HV_ENOMEM;
 		st->tables++;
-		table[i] = child | EPT_RWX;
+		table[i] = child | f->table_bits;
 		int r = fill_table(pool, prm, child, level - 1, addr, st);
 		if (r)
 			return r;
@@ -74,7 +79,7 @@ int ept_build_identity(struct page_pool *pool, const struct ept_identity_params 
 	local.tables = 1;
 	int r = fill_table(pool, prm, root, 4, 0, &local);
 	if (r) {
-		ept_free_tables(pool, root);
+		gpt_free_tables(pool, prm->format ? prm->format : &ept_format, root);
 		return r;
 	}
 	*pml4_pa = root;
@@ -83,20 +88,25 @@ int ept_build_identity(struct page_pool *pool, const struct ept_identity_params 
 	return 0;
 }
 
-static void free_level(struct page_pool *pool, u64 table_pa, int level)
+static void free_level(struct page_pool *pool, const struct gpt_format *f, u64 table_pa, int level)
 {
 	u64 *table = pool->pa_to_va(table_pa);
 	if (level > 1) {
 		for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 			u64 e = table[i];
-			if ((e & EPT_RWX) && !(e & EPT_LARGE_PAGE))
-				free_level(pool, e & EPT_ADDR_MASK, level - 1);
+			if ((e & f->present) && !(e & EPT_LARGE_PAGE))
+				free_level(pool, f, e & EPT_ADDR_MASK, level - 1);
 		}
 	}
 	page_pool_free(pool, table_pa);
 }
 
-void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { free_level(pool, pml4_pa, 4); }
+void gpt_free_tables(struct page_pool *pool, const struct gpt_format *format, u64 pml4_pa)
+{
+	free_level(pool, format, pml4_pa, 4);
+}
+
+void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { gpt_free_tables(pool, &ept_format, pml4_pa); }
 
 /* Tables below (and including) table_pa at level hold no leaf; *count
  * returns how many tables that subtree has. */
@@ -198,7 +208,7 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 		if (!subtree_empty(pool, child, level - 1, &tables))
 			return -HV_EEXIST;
 		*e = 0;
-		free_level(pool, child, level - 1);
+		free_level(pool, &ept_format, child, level - 1);
 		ept_uncharge(charge, tables);
 	}
 	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);

@@ -1,5 +1,8 @@
-/* Extended page tables (SDM Vol. 3C 29.3): building Linux's identity map and
- * looking entries up. Pure logic over a page_pool: host-testable. */
+/* Second-level page tables: Intel's extended page tables (SDM Vol. 3C 29.3),
+ * and, for the identity map, AMD's nested page tables (APM Vol. 2 15.25, the
+ * long-mode format) through struct gpt_format. Building Linux's identity
+ * map, a Dune context's tables, looking entries up. Pure logic over a
+ * page_pool: host-testable. */
 #ifndef HV_EPT_H
 #define HV_EPT_H
 
@@ -22,6 +25,17 @@
 #define EPTP_WALK_LENGTH_4 (3ull << 3)
 static inline u64 ept_pointer(u64 pml4_pa) { return pml4_pa | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4; }
 
+/* What differs between the two formats for the identity map: which bits
+ * make an entry present, a table entry's bits, and a leaf's bits for an
+ * MTRR memory type (EPT: RWX and the type; NPT: P, RW, US and the PAT
+ * index of that type). Large leaves are bit 7 in both. */
+struct gpt_format {
+	u64 present;
+	u64 table_bits;
+	u64 (*leaf_bits)(int mtrr_type);
+};
+extern const struct gpt_format ept_format;
+
 /* A guest-physical range that must be absent from the map. */
 struct ept_hole {
 	u64 base, size;
@@ -33,6 +47,7 @@ struct ept_identity_params {
 	const struct ept_hole *holes; /* e.g. the hypervisor's own memory */
 	unsigned hole_count;
 	bool allow_2m, allow_1g;      /* leaf sizes the CPU supports */
+	const struct gpt_format *format; /* NULL: EPT */
 };
 
 struct ept_stats {
@@ -86,8 +101,10 @@ u64 ept_free_detached(struct page_pool *pool, u64 detached);
 /* Takes count tables off a charge (after they were freed). */
 void ept_uncharge(const struct ept_charge *charge, u64 count);
 
-/* Frees pml4_pa and every table below it (not the pages mapped by leaves). */
+/* Frees pml4_pa and every table below it (not the pages mapped by leaves);
+ * gpt_: of either format. */
 void ept_free_tables(struct page_pool *pool, u64 pml4_pa);
+void gpt_free_tables(struct page_pool *pool, const struct gpt_format *format, u64 pml4_pa);
 
 /* Leaf entry mapping gpa and its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),
  * or 0 when gpa is not mapped. */

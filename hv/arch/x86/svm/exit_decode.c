@@ -1,0 +1,112 @@
+/* SVM exit information (AMD64 APM Vol. 2 15.6 "#VMEXIT", Appendix C exit
+ * codes) decoded into the core's struct hv_exit; the counters' slot of an
+ * exit code is dunehv_svm_exit_slot's (include/dunehv/exit_names.h). */
+#include "arch/x86/svm/svm_defs.h"
+#include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/vectors.h"
+#include "backend.h"
+#include "core/hv.h"
+#include "include/dunehv/exit_names.h"
+
+/* The name of an exit code, from the counters' slot names. */
+const char *arch_exit_reason_name(u32 code)
+{
+	return dunehv_exit_name(DUNEHV_VENDOR_SVM, dunehv_svm_exit_slot(code == 0xffffffffu ? SVM_EXIT_INVALID : code));
+}
+
+u32 arch_vendor(void) { return DUNEHV_VENDOR_SVM; }
+
+static enum hv_exit_kind kind_of(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_NMI: return HV_EXIT_HOST_NMI;
+	case SVM_EXIT_INTR: return HV_EXIT_INTERRUPT;
+	case SVM_EXIT_INIT: return HV_EXIT_INIT;
+	case SVM_EXIT_SHUTDOWN: return HV_EXIT_TRIPLE_FAULT;
+	case SVM_EXIT_CPUID: return HV_EXIT_CPUID;
+	case SVM_EXIT_VMMCALL: return HV_EXIT_HYPERCALL;
+	case SVM_EXIT_XSETBV: return HV_EXIT_XSETBV;
+	case SVM_EXIT_INVD: return HV_EXIT_INVD;
+	case SVM_EXIT_NPF: return HV_EXIT_GPA_FAULT;
+	case SVM_EXIT_IOIO: return HV_EXIT_IO;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+		return HV_EXIT_VIRT_INSN;
+	case SVM_EXIT_INVALID: return HV_EXIT_ENTRY_FAILED;
+	default:
+		if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32)
+			return code == SVM_EXIT_EXCEPTION_BASE + VEC_MC ? HV_EXIT_MACHINE_CHECK : HV_EXIT_EXCEPTION;
+		return HV_EXIT_UNKNOWN;
+	}
+}
+
+/* The length of the instruction an intercept stopped at, without NRIPS:
+ * the intercepts the backend sets stop at instructions of fixed length
+ * (CPUID, RDMSR/WRMSR, INVD: 2 bytes; VMMCALL, XSETBV: 3; Linux puts no
+ * prefixes on them). */
+static u32 fixed_length(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_CPUID:
+	case SVM_EXIT_MSR:
+	case SVM_EXIT_INVD:
+		return 2;
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_XSETBV:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
+{
+	struct vmcb *vmcb = phys_to_virt(v->arch.vmcb_pa);
+	struct vmcb_control *c = &vmcb->control;
+	u64 code = c->exit_code;
+	*e = (struct hv_exit){
+		.kind = kind_of(code),
+		.vendor_reason = (u32)code,
+		.counter = (u16)dunehv_svm_exit_slot(code),
+		.vendor_qualification = c->exit_info1,
+	};
+	if (e->kind == HV_EXIT_ENTRY_FAILED)
+		return; /* VMRUN refused the state (15.5.1): nothing ran, EVENTINJ as it was */
+	/* APM 15.20: an event the exit interrupted is delivered again at the
+	 * next entry; the one injected at this entry went in. */
+	c->event_inj = (c->exit_int_info & EVENT_VALID) ? c->exit_int_info : 0;
+	c->tlb_control = TLB_CONTROL_NOTHING; /* a flush the handlers ask for sets it again (vcpu.c) */
+	if (code == SVM_EXIT_IOIO) {
+		e->instruction_length = (u32)(c->exit_info2 - vmcb->save.rip); /* EXITINFO2 is the next RIP (15.10.2) */
+	} else if (cpu->hv->arch.ctl.nrips && c->next_rip > vmcb->save.rip) {
+		e->instruction_length = (u32)(c->next_rip - vmcb->save.rip);
+	} else {
+		e->instruction_length = fixed_length(code);
+	}
+	if (code == SVM_EXIT_MSR) {
+		e->kind = c->exit_info1 ? HV_EXIT_MSR_WRITE : HV_EXIT_MSR_READ;
+	} else if (e->kind == HV_EXIT_EXCEPTION || e->kind == HV_EXIT_MACHINE_CHECK) {
+		/* 15.12: EXITINFO1 holds the error code of the exceptions that have one. */
+		u8 vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
+		e->exception.vector = vector;
+		e->exception.has_error = vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC;
+		e->exception.error_code = e->exception.has_error ? (u32)c->exit_info1 : 0;
+	} else if (e->kind == HV_EXIT_GPA_FAULT) {
+		/* 15.25.6: EXITINFO1 is a #PF error code, EXITINFO2 the guest-physical address; no linear address. */
+		u64 q = c->exit_info1;
+		e->fault.gpa = c->exit_info2;
+		e->fault.access = (q & NPF_FETCH) ? HV_ACCESS_EXEC : (q & NPF_WRITE) ? HV_ACCESS_WRITE : HV_ACCESS_READ;
+		if (q & NPF_IN_WALK)
+			e->fault.access |= HV_FAULT_PAGE_WALK;
+	} else if (e->kind == HV_EXIT_IO) {
+		u64 q = c->exit_info1;
+		e->io.port = (u16)(q >> 16);
+		e->io.size = (q & BIT(IOIO_SIZE_SHIFT)) ? 1 : (q & BIT(IOIO_SIZE_SHIFT + 1)) ? 2 : 4;
+		e->io.in = q & IOIO_IN;
+		e->io.string = q & IOIO_STRING;
+	}
+}

@@ -1,0 +1,225 @@
+/* The SVM backend's set-up (AMD64 APM Vol. 2 Chapter 15): machine-wide
+ * (the features every CPU uses, Linux's nested page tables and permission
+ * maps) and per CPU (EFER.SVME, VM_HSAVE_PA, the host state VMSAVE keeps,
+ * Linux's VMCB, and the first VMRUN that makes its Linux a guest). */
+#include "arch/x86/arch.h"
+#include "arch/x86/linux_msr_policy.h"
+#include "arch/x86/spec_barriers.h"
+#include "arch/x86/svm/svm_defs.h"
+#include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/svm/vmcb_linux.h"
+#include "backend.h"
+#include "core/hv.h"
+#include "core/setup.h"
+
+/* MSR permission map (APM 15.11, Figure 15-4): two bits per MSR (read,
+ * write) in three 2 KiB vectors for 0-0x1fff, 0xc0000000-0xc0001fff and
+ * 0xc0010000-0xc0011fff; MSRs outside them always exit. */
+static void msrpm_intercept(u8 *msrpm, u32 msr, bool read, bool write)
+{
+	u32 base;
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
+		base = 0x800;
+	else if (msr >= 0xc0010000u && msr <= 0xc0011fffu)
+		base = 0x1000;
+	else
+		return;
+	u32 bit = (msr & 0x1fff) * 2;
+	if (read)
+		msrpm[base + bit / 8] |= (u8)(1u << (bit % 8));
+	if (write)
+		msrpm[base + (bit + 1) / 8] |= (u8)(1u << ((bit + 1) % 8));
+}
+
+/* Linux's MSR permission map: everything passes but EFER (it lives in the
+ * VMCB and must keep SVME, APM 15.5.1), the SVM MSRs, the MTRRs (Linux gets
+ * a copy of its own, core/mtrr.h), IA32_APIC_BASE writes and the writes
+ * linux_msr_policy.h refuses. */
+static int build_msrpm(struct hv *hv)
+{
+	u64 pa = page_pool_alloc_pages(&hv->pool, SVM_MSRPM_PAGES, 1);
+	if (!pa)
+		return HV_ERR_NOMEM;
+	hv->arch.msrpm_pa = pa;
+	u8 *msrpm = phys_to_virt(pa);
+	msrpm_intercept(msrpm, MSR_IA32_EFER, true, true);
+	msrpm_intercept(msrpm, MSR_VM_CR, true, true);
+	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA, true, true);
+	msrpm_intercept(msrpm, MSR_IA32_APIC_BASE, false, true);
+	for (u32 msr = MSR_IA32_MTRR_PHYSBASE0; msr <= MSR_IA32_MTRR_DEF_TYPE; msr++)
+		if (mtrr_msr_exists(&hv->mtrr, msr))
+			msrpm_intercept(msrpm, msr, true, true);
+	for (u32 msr = 0; msr < 0x2000; msr++)
+		if (linux_may_not_write_msr(msr))
+			msrpm_intercept(msrpm, msr, false, true);
+	return 0;
+}
+
+/* Linux's I/O permission map (APM 15.10.1): one bit per port, 12 KiB;
+ * empty until the core asks for a port. */
+static int build_iopm(struct hv *hv)
+{
+	hv->arch.iopm_pa = page_pool_alloc_pages(&hv->pool, SVM_IOPM_PAGES, 1);
+	return hv->arch.iopm_pa ? 0 : HV_ERR_NOMEM;
+}
+
+void arch_linux_trap_port(struct hv *hv, u16 port)
+{
+	u8 *iopm = phys_to_virt(hv->arch.iopm_pa);
+	iopm[port >> 3] |= (u8)(1u << (port & 7));
+}
+
+/* Nested page table entries (APM 15.25.5): long-mode entries; every nested
+ * access is a user access, so U/S is set at every level. A leaf's memory
+ * type combines with the guest's and the MTRRs (15.25.8): UC where the
+ * firmware's MTRRs say UC, else write-back (PAT index 0 of the power-on PAT). */
+#define NPT_PRESENT BIT(0)
+#define NPT_WRITE BIT(1)
+#define NPT_USER BIT(2)
+#define NPT_PWT BIT(3)
+#define NPT_PCD BIT(4)
+#define NPT_TABLE (NPT_PRESENT | NPT_WRITE | NPT_USER)
+
+static u64 npt_leaf_bits(int mtrr_type) { return NPT_TABLE | (mtrr_type == MEMTYPE_UC ? NPT_PCD | NPT_PWT : 0); }
+
+static const struct gpt_format npt_format = {.present = NPT_PRESENT, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits};
+
+/* Identity map of Linux's physical address space minus our memory. */
+static int build_linux_npt(struct hv *hv)
+{
+	unsigned bits = MIN(hv->phys_addr_bits, 48u);
+	mtrr_read(&hv->mtrr, bits);
+	struct ept_hole hole = {hv->boot->hv_phys_base, hv->boot->hv_phys_size};
+	u64 top = 1ull << bits;
+	if (!hv->arch.ctl.npt_1g && top > (512ull << 30))
+		top = MAX(512ull << 30, ALIGN_UP(hv->boot->phys_map_top, SIZE_1G));
+	struct ept_identity_params prm = {
+		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
+		.allow_2m = true, .allow_1g = hv->arch.ctl.npt_1g, .format = &npt_format,
+	};
+	if (ept_build_identity(&hv->pool, &prm, &hv->arch.linux_ncr3, &hv->arch.linux_npt_stats))
+		return HV_ERR_NOMEM;
+	const struct ept_stats *st = &hv->arch.linux_npt_stats;
+	log_printf(&hv->log, LOG_INFO,
+		   "NPT for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
+		   (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
+		   (unsigned long long)st->leaves_1g, (unsigned long long)st->leaves_2m, (unsigned long long)st->leaves_4k,
+		   (unsigned long long)st->tables);
+	return 0;
+}
+
+static u64 xcr0_supported(void)
+{
+	struct cpuid_regs r;
+	cpuid_count(0, 0, &r);
+	if (r.eax < 0xd)
+		return 1;
+	cpuid_count(0xd, 0, &r);
+	return ((u64)r.edx << 32) | r.eax;
+}
+
+long arch_hv_init(struct hv *hv)
+{
+	char why[CONFIG_ERROR_MAX];
+	svm_read_facts(&hv->arch.facts);
+	if (svm_evaluate(&hv->arch.facts, &hv->arch.ctl, why, sizeof(why)) != SVM_USABLE) {
+		log_printf(&hv->log, LOG_ERROR, "SVM unusable: %s", why);
+		return HV_ERR_UNUSABLE;
+	}
+	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
+	hv->xcr0_supported = xcr0_supported();
+	spec_barriers_init(hv);
+	int r = build_linux_npt(hv);
+	if (!r)
+		r = build_msrpm(hv);
+	if (!r)
+		r = build_iopm(hv);
+	return r;
+}
+
+/* The host's own descriptor tables, segments and GS base (this CPU's
+ * block), loaded before the first VMRUN: #VMEXIT restores the segments
+ * VMRUN saved (APM 15.5.1), and VMLOAD of the state VMSAVE keeps now gives
+ * back GS, TR and the rest (15.5.2). VMX loads the same from the VMCS's
+ * host-state area at every exit instead. */
+static void load_host_state(struct hv *hv, struct hv_cpu *cpu)
+{
+	/* XSETBV replays Linux's XCR0 in the host (guest/linux_exits.c), as the
+	 * VMX backend's host CR4 has it (vmcs_host.c). */
+	if (hv->arch.facts.cpuid_xsave)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+	struct __attribute__((packed)) {
+		u16 limit;
+		u64 base;
+	} gdtr = {sizeof(cpu->gdt) - 1, (u64)(uintptr_t)cpu->gdt}, idtr = {sizeof(cpu->idt) - 1, (u64)(uintptr_t)cpu->idt};
+	__asm__ volatile("lgdt %0" ::"m"(gdtr));
+	__asm__ volatile("lidt %0" ::"m"(idtr));
+	/* CS through a far return; the data segments and a zero FS/GS selector. */
+	__asm__ volatile("pushq %[cs]\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %[ds], %%ax\n\t"
+			 "movw %%ax, %%ds\n\t"
+			 "movw %%ax, %%es\n\t"
+			 "movw %%ax, %%ss\n\t"
+			 "xorl %%eax, %%eax\n\t"
+			 "movw %%ax, %%fs\n\t"
+			 "movw %%ax, %%gs"
+			 :
+			 : [cs] "i"(HOST_CS_SEL), [ds] "i"(HOST_DS_SEL)
+			 : "rax", "memory");
+	__asm__ volatile("ltr %w0" ::"r"(HOST_TR_SEL));
+	wrmsr(MSR_IA32_FS_BASE, 0);
+	wrmsr(MSR_IA32_GS_BASE, (u64)(uintptr_t)cpu);
+}
+
+long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc)
+{
+	char why[CONFIG_ERROR_MAX];
+	u32 index = cpu->index;
+	struct svm_controls ctl;
+	struct svm_cpu_facts facts;
+	svm_read_facts(&facts);
+	if (svm_evaluate(&facts, &ctl, why, sizeof(why)) != SVM_USABLE) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: SVM unusable: %s", index, why);
+		return HV_ERR_UNUSABLE;
+	}
+	if (!svm_controls_compatible(&ctl, &hv->arch.ctl)) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other SVM features than the boot CPU", index);
+		return HV_ERR_UNUSABLE;
+	}
+	u64 hsave = page_pool_alloc(&hv->pool), host_state = page_pool_alloc(&hv->pool),
+	    vmcb = page_pool_alloc(&hv->pool);
+	if (!hsave || !host_state || !vmcb)
+		return hv_cpu_out_of_memory(hv, index);
+	cpu->arch.hsave_pa = hsave;
+	cpu->arch.host_state_pa = host_state;
+	cpu->linux_mtrr = hv->mtrr; /* Linux starts from the firmware's MTRRs */
+
+	/* APM 15.4: EFER.SVME on; 15.30.4: where VMRUN keeps the host's state. */
+	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	struct vcpu *v = &cpu->linux_vcpu;
+	v->arch.vmcb_pa = vmcb;
+	v->tlb_tag = HV_LINUX_TLB_TAG;
+	/* Linux's state is the firmware's, read before the host's replaces it. */
+	vmcb_setup_linux(hv, cpu, phys_to_virt(vmcb), bc);
+	load_host_state(hv, cpu);
+	/* APM 15.5.2: what VMRUN does not switch (FS, GS, TR, LDTR, the
+	 * SYSCALL/SYSENTER MSRs, KernelGsBase) is the host's as of now:
+	 * its GS base is this CPU's block, its TR the host TSS. */
+	svm_vmsave(host_state);
+	cpu->current = v;
+	/* Published before the first entry: from now on other CPUs may send it requests. */
+	hv_cpu_publish(hv, cpu);
+	log_printf(&hv->log, LOG_INFO, "SVM on, CPU %u (APIC ID %u): NPT, %u ASIDs%s%s%s; entering Linux's CPU", index,
+		   cpu->apic_id, hv->arch.ctl.nr_asids, hv->arch.ctl.nrips ? ", NRIPS" : "",
+		   hv->arch.ctl.flush_by_asid ? ", flush by ASID" : "", hv->arch.ctl.decode_assists ? ", decode assists" : "");
+	/* Never returns: a VMRUN the CPU refuses comes back as VMEXIT_INVALID,
+	 * which stops the machine with the VMCB dumped (exit_decode.c). */
+	svm_run_loop(cpu->stack_top);
+}

@@ -1,0 +1,19 @@
+/* The SVM backend's machine-wide state (struct hv.arch): the features every
+ * CPU agreed on, Linux's nested page tables (AMD64 APM Vol. 2 15.25) and
+ * Linux's MSR and I/O permission maps (15.10, 15.11), shared by all CPUs. */
+#ifndef HV_SVM_HV_H
+#define HV_SVM_HV_H
+
+#include "arch/x86/ept.h"
+#include "arch/x86/svm/svm_caps.h"
+
+struct arch_hv {
+	struct svm_cpu_facts facts;   /* the boot CPU's */
+	struct svm_controls ctl;
+	u64 linux_ncr3;               /* Linux's nested PML4 */
+	struct ept_stats linux_npt_stats;
+	u64 msrpm_pa;                 /* Linux's MSR permission map, 2 pages */
+	u64 iopm_pa;                  /* Linux's I/O permission map, 3 pages */
+};
+
+#endif

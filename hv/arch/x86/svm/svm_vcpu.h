@@ -1,0 +1,20 @@
+/* The SVM backend's parts of a vCPU (struct vcpu.arch) and of a CPU
+ * (struct hv_cpu.arch): a vCPU's VMCB (AMD64 APM
+ * Vol. 2 15.5 "VMRUN Instruction"; a VMCB may be run on any CPU, one at a
+ * time); its TLB tag, the ASID (15.16), is struct vcpu.tlb_tag. */
+#ifndef HV_SVM_VCPU_H
+#define HV_SVM_VCPU_H
+
+#include "core/types.h"
+
+struct arch_vcpu {
+	u64 vmcb_pa;   /* first: entry.asm's VCPU_VMCB_PA */
+};
+
+/* The SVM backend's part of a physical CPU (struct hv_cpu.arch). */
+struct arch_cpu {
+	u64 host_state_pa; /* first: entry.asm's CPU_HOST_STATE_PA, what VMSAVE keeps of the host (15.5.2) */
+	u64 hsave_pa;      /* VM_HSAVE_PA: where VMRUN keeps the rest of it (15.30.4) */
+};
+
+#endif

@@ -1,0 +1,238 @@
+/* The SVM backend's vCPU operations (hv/backend.h) on the VMCB (AMD64 APM
+ * Vol. 2 Chapter 15): the guest registers it holds (Appendix B), event
+ * injection (15.20), instruction skipping with or without NRIPS (15.7.1),
+ * INIT/SIPI state, the TLB flushes by ASID (15.16) and the dump of a VMCB. */
+#include <stddef.h>
+
+#include "arch/x86/arch.h"
+#include "arch/x86/event_combine.h"
+#include "arch/x86/machine_check.h"
+#include "arch/x86/svm/svm_defs.h"
+#include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/svm/vmcb_linux.h"
+#include "arch/x86/vectors.h"
+#include "backend.h"
+#include "core/hv.h"
+
+/* arch/x86/svm/entry.asm reaches these through GS and the vCPU pointer. */
+_Static_assert(offsetof(struct hv_cpu, current) == 8, "entry.asm CPU_CURRENT_VCPU");
+_Static_assert(offsetof(struct hv_cpu, serve_before_entry) == 16, "entry.asm CPU_SERVE_BEFORE_ENTRY");
+_Static_assert(offsetof(struct hv_cpu, arch) + offsetof(struct arch_cpu, host_state_pa) == 24, "entry.asm CPU_HOST_STATE_PA");
+_Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: registers at the start of struct vcpu");
+_Static_assert(offsetof(struct vcpu, arch) + offsetof(struct arch_vcpu, vmcb_pa) == 128, "entry.asm VCPU_VMCB_PA");
+
+static struct vmcb *vmcb_of(struct vcpu *v) { return phys_to_virt(v->arch.vmcb_pa); }
+
+u64 arch_vcpu_rip(struct vcpu *v) { return vmcb_of(v)->save.rip; }
+u64 arch_vcpu_rsp(struct vcpu *v) { return vmcb_of(v)->save.rsp; }
+u64 arch_vcpu_rflags(struct vcpu *v) { return vmcb_of(v)->save.rflags; }
+void arch_vcpu_set_rip(struct vcpu *v, u64 rip) { vmcb_of(v)->save.rip = rip; }
+void arch_vcpu_set_rsp(struct vcpu *v, u64 rsp) { vmcb_of(v)->save.rsp = rsp; }
+void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags) { vmcb_of(v)->save.rflags = rflags; }
+unsigned arch_vcpu_cpl(struct vcpu *v) { return vmcb_of(v)->save.cpl & 3; }
+u64 arch_vcpu_visible_cr4(struct vcpu *v) { return vmcb_of(v)->save.cr4; }
+
+u64 arch_vcpu_gpr(struct vcpu *v, unsigned n) { return n == GPR_RSP ? vmcb_of(v)->save.rsp : v->regs.gpr[n & 15]; }
+
+void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	vmcb->save.rip += e->instruction_length;
+	vmcb->control.interrupt_shadow = 0; /* an STI or MOV SS shadow ends with the instruction */
+}
+
+bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error_code)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+	/* EVENTINJ's low half has the layout of the interruption-information
+	 * word event_combine reads (APM 15.20; SDM 25.8.3). */
+	switch (event_combine((u32)c->event_inj, vector)) {
+	case EVENT_TRIPLE_FAULT:
+		return false;
+	case EVENT_DOUBLE_FAULT:
+		vector = VEC_DF;
+		has_error = true;
+		error_code = 0;
+		break;
+	case EVENT_DELIVER_SECOND:
+		break;
+	}
+	has_error = has_error && (vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC);
+	c->event_inj = vector | ((u64)EVENT_TYPE_EXCEPTION << EVENT_TYPE_SHIFT) | EVENT_VALID |
+		       (has_error ? EVENT_ERROR_VALID | ((u64)error_code << 32) : 0);
+	return true;
+}
+
+/* A held #MC first, then a held NMI, each when no other event is queued
+ * for this entry (EVENTINJ holds one). SVM shows no NMI blocking, so an NMI
+ * may go in while Linux still runs its handler of the last one; what waits
+ * goes in at a later exit (APM 15.20: EVENTINJ is delivered regardless of
+ * the guest's blocking). */
+void arch_vcpu_deliver_events(struct vcpu *v)
+{
+	if (!v->mce_pending && !v->nmi_pending)
+		return;
+	struct vmcb_control *c = &vmcb_of(v)->control;
+	if (v->mce_pending) {
+		switch (machine_check_delivery((u32)c->event_inj, false)) {
+		case MC_DELIVER_AFTER_EVENT:
+			return;
+		case MC_DELIVER_NOW:
+			c->event_inj = VEC_MC | ((u64)EVENT_TYPE_EXCEPTION << EVENT_TYPE_SHIFT) | EVENT_VALID;
+			break;
+		case MC_DELIVER_DROP:
+			break;
+		}
+		v->mce_pending = false;
+		return;
+	}
+	if (!(c->event_inj & EVENT_VALID) && !c->interrupt_shadow) {
+		c->event_inj = VEC_NMI | ((u64)EVENT_TYPE_NMI << EVENT_TYPE_SHIFT) | EVENT_VALID;
+		v->nmi_pending = false;
+	}
+}
+
+/* No timer for Dune time slices yet on SVM: the run goes on until the
+ * context exits (backend.h allows it). */
+void arch_vcpu_start_time_slice(struct hv_cpu *cpu, struct vcpu *v) { (void)cpu, (void)v; }
+void arch_vcpu_end_time_slice(struct hv_cpu *cpu, struct vcpu *v) { (void)cpu, (void)v; }
+
+/* entry.asm closes its window with CLGI instead (see there). */
+void arch_entry_window_rewind(u64 *rip) { (void)rip; }
+
+/* The next VMRUN of v flushes its ASID's translations on this CPU (APM
+ * 15.16.1: TLB_CONTROL; all ASIDs where the CPU cannot flush one). */
+static void flush_on_next_entry(struct hv_cpu *cpu, struct vcpu *v)
+{
+	vmcb_of(v)->control.tlb_control = cpu->hv->arch.ctl.flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
+void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived)
+{
+	/* A VMCB may run on any CPU (APM 15.5); a vCPU that arrives flushes
+	 * what its ASID may hold here from an earlier stay. */
+	if (arrived)
+		flush_on_next_entry(cpu, v);
+	cpu->current = v;
+}
+
+void arch_vcpu_evict(struct vcpu *v) { (void)v; }
+
+void arch_vcpu_flush_gpt(struct vcpu *v) { flush_on_next_entry(this_cpu(), v); }
+
+void arch_cpu_flush_all(struct hv_cpu *cpu) { vmcb_of(&cpu->linux_vcpu)->control.tlb_control = TLB_CONTROL_FLUSH_ALL; }
+
+/* INIT (APM 15.13.3 and Intel SDM Vol. 3A 10.1.1 Table 10-1): SMP under
+ * SVM is not done yet (README); a CPU that gets INIT stops the machine. */
+void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v)
+{
+	arch_vcpu_dump(cpu, v);
+	hv_panic(cpu, "INIT under SVM: not supported yet");
+}
+
+void arch_vcpu_start_at_sipi(struct vcpu *v, u8 vector) { (void)v, (void)vector; }
+
+/* Linux's CR accesses do not exit under SVM (no fixed bits to keep). */
+void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	(void)e;
+	arch_vcpu_dump(cpu, v);
+	hv_panic(cpu, "unexpected control-register exit under SVM");
+}
+
+/* EFER is the VMCB's (APM 15.5.1): Linux sees it without SVME, and every
+ * write keeps SVME set, which VMRUN requires; the SVM MSRs say SVM is
+ * disabled and locked, as on a CPU whose firmware turned it off. */
+enum arch_msr_result arch_linux_msr_read(struct hv_cpu *cpu, struct vcpu *v, u32 msr, u64 *value)
+{
+	(void)cpu;
+	if (msr == MSR_IA32_EFER) {
+		*value = vmcb_of(v)->save.efer & ~EFER_SVME;
+		return ARCH_MSR_DONE;
+	}
+	if (msr == MSR_VM_CR) {
+		*value = VM_CR_SVMDIS | VM_CR_LOCK;
+		return ARCH_MSR_DONE;
+	}
+	return msr == MSR_VM_HSAVE_PA ? ARCH_MSR_FAULT : ARCH_MSR_NOT_MINE;
+}
+
+enum arch_msr_result arch_linux_msr_write(struct hv_cpu *cpu, struct vcpu *v, u32 msr, u64 value)
+{
+	if (msr == MSR_IA32_EFER) {
+		/* Reserved bits, and bits the CPU lacks, #GP (APM 3.1.7). */
+		u64 known = BIT(0) | EFER_LME | EFER_LMA | EFER_NXE | BIT(13) | BIT(14) | BIT(15);
+		if (value & ~known || (value & EFER_SVME))
+			return ARCH_MSR_FAULT;
+		if ((value & EFER_NXE) && !cpu->hv->arch.facts.cpuid_nx)
+			return ARCH_MSR_FAULT;
+		struct vmcb_save *g = &vmcb_of(v)->save;
+		/* LMA is the CPU's to set (with LME and PG); it is kept. */
+		g->efer = (value & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
+		return ARCH_MSR_DONE;
+	}
+	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA)
+		return ARCH_MSR_FAULT;
+	return ARCH_MSR_NOT_MINE;
+}
+
+/* Dune contexts under SVM are not done yet (README, "What is not done
+ * yet"): creating one fails with -HV_EIO and dune.ko says so. */
+int arch_dune_setup(struct hv *hv) { (void)hv; return 0; }
+int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr)
+{
+	(void)cpu, (void)c, (void)cr;
+	return -HV_EIO;
+}
+void arch_dune_vcpu_free(struct hv *hv, struct dune_ctx *c) { (void)hv, (void)c; }
+unsigned arch_gpt_max_level(struct hv *hv) { (void)hv; return 1; }
+int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access)
+{
+	(void)hv, (void)c, (void)gpa, (void)hpa, (void)level, (void)access;
+	return -HV_EINVAL;
+}
+u64 arch_gpt_unmap(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 size, u64 *detached)
+{
+	(void)hv, (void)c, (void)gpa, (void)size, (void)detached;
+	return 0;
+}
+void arch_gpt_free_detached(struct hv *hv, struct dune_ctx *c, u64 detached) { (void)hv, (void)c, (void)detached; }
+void arch_gpt_free(struct hv *hv, struct dune_ctx *c) { (void)hv, (void)c; }
+
+u32 arch_vendor_reason(enum hv_exit_kind kind) { return kind == HV_EXIT_TRIPLE_FAULT ? SVM_EXIT_SHUTDOWN : 0xffff; }
+
+static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					  "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+/* The VMCB's control fields and guest state, then the registers. */
+void arch_vcpu_dump(struct hv_cpu *cpu, struct vcpu *v)
+{
+	struct log_ring *log = &cpu->hv->log;
+	if (!v)
+		return;
+	const struct vmcb *vmcb = vmcb_of(v);
+	const struct vmcb_control *c = &vmcb->control;
+	const struct vmcb_save *g = &vmcb->save;
+	log_printf(log, LOG_ERROR, "VMCB %#llx: exit %#llx (%s) info1 %#llx info2 %#llx intinfo %#llx eventinj %#llx",
+		   (unsigned long long)v->arch.vmcb_pa, (unsigned long long)c->exit_code,
+		   arch_exit_reason_name((u32)c->exit_code), (unsigned long long)c->exit_info1,
+		   (unsigned long long)c->exit_info2, (unsigned long long)c->exit_int_info, (unsigned long long)c->event_inj);
+	log_printf(log, LOG_ERROR, "  intercepts cr %#x dr %#x exc %#x misc %#x %#x; asid %u tlb %u np %#llx ncr3 %#llx next_rip %#llx",
+		   c->intercept_cr, c->intercept_dr, c->intercept_exceptions, c->intercept_misc1, c->intercept_misc2,
+		   c->guest_asid, c->tlb_control, (unsigned long long)c->np_control, (unsigned long long)c->n_cr3,
+		   (unsigned long long)c->next_rip);
+	log_printf(log, LOG_ERROR, "  rip %#llx rsp %#llx rflags %#llx cpl %u efer %#llx cr0 %#llx cr3 %#llx cr4 %#llx cr2 %#llx",
+		   (unsigned long long)g->rip, (unsigned long long)g->rsp, (unsigned long long)g->rflags, g->cpl,
+		   (unsigned long long)g->efer, (unsigned long long)g->cr0, (unsigned long long)g->cr3,
+		   (unsigned long long)g->cr4, (unsigned long long)g->cr2);
+	const struct vmcb_segment *segs[] = {&g->es, &g->cs, &g->ss, &g->ds, &g->fs, &g->gs, &g->tr, &g->ldtr};
+	static const char *const names[] = {"es", "cs", "ss", "ds", "fs", "gs", "tr", "ldtr"};
+	for (unsigned i = 0; i < 8; i++)
+		log_printf(log, LOG_ERROR, "  %-4s sel %#06x attr %#05x limit %#x base %#llx", names[i], segs[i]->selector,
+			   segs[i]->attrib, segs[i]->limit, (unsigned long long)segs[i]->base);
+	for (unsigned i = 0; i < 16; i += 4)
+		log_printf(log, LOG_ERROR, "  %-3s %016llx  %-3s %016llx  %-3s %016llx  %-3s %016llx", gpr_names[i],
+			   (unsigned long long)v->regs.gpr[i], gpr_names[i + 1], (unsigned long long)v->regs.gpr[i + 1],
+			   gpr_names[i + 2], (unsigned long long)v->regs.gpr[i + 2], gpr_names[i + 3],
+			   (unsigned long long)v->regs.gpr[i + 3]);
+}
