@@ -33,6 +33,9 @@ void arch_vcpu_set_rsp(struct vcpu *v, u64 rsp);
 void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags);
 unsigned arch_vcpu_cpl(struct vcpu *v);
 u64 arch_vcpu_visible_cr4(struct vcpu *v);
+/* The guest's CR2 (a #PF it is about to take): VMX leaves CR2 the CPU's
+ * (SDM 27.3.1), SVM keeps it in the VMCB (APM Appendix B). */
+void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2);
 /* General register by its 4-bit number (SDM Table 28-3), RSP included. */
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n);
 

@@ -20,6 +20,8 @@ EFI = BUILD / "dunehv.efi"
 EFI_SVM = BUILD / "dunehv-svm.efi"  # make efi BACKEND=svm
 # The Bochs CPU model each image runs on.
 BOCHS_CPU = {"vmx": "corei7_skylake_x", "svm": "ryzen"}
+# QEMU's TCG has SVM with nested paging (no NRIPS, no flush-by-ASID), not VMX.
+QEMU_SVM_CPU = ("-cpu", "EPYC,+svm,+npt")
 KERNEL = BUILD / "guest-kernel" / "vmlinuz"
 INITRD = BUILD / "guest" / "initrd.img"
 RUNS = BUILD / "runs"
@@ -81,7 +83,7 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     for the entry). cancel: a threading.Event that stops the emulator once
     set. com1_port: see emu.run. heartbeat=False: no heartbeat lines (an
     interactive console). backend="svm": the SVM image (build/dunehv-svm.efi)
-    on Bochs' ryzen CPU model.
+    on Bochs' ryzen CPU model, or on QEMU's TCG with an EPYC CPU.
     Prints a line at the start (what, how long it took last time, where its
     live COM1 log is), a heartbeat every HEARTBEAT_S seconds and a line at
     the end."""
@@ -115,7 +117,8 @@ def boot(name, emulator="bochs", cfg=None, native_cmdline=None, timeout_s=900, s
     try:
         r = emu.run(emulator, run / "esp", timeout_s, run / "com1.txt", stop_patterns=stop_patterns,
                     memory_mb=memory_mb, cpus=cpus, cancel=cancel, com1_port=com1_port,
-                    cpu_model=BOCHS_CPU[backend] if emulator == "bochs" else "corei7_skylake_x")
+                    cpu_model=BOCHS_CPU[backend] if emulator == "bochs" else "corei7_skylake_x",
+                    extra_args=QEMU_SVM_CPU if emulator == "qemu" and backend == "svm" else ())
     finally:
         stop.set()
     spent = time.monotonic() - t0

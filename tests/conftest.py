@@ -67,7 +67,7 @@ def _long_boot(name):
 # The quick files first (host unit tests, the install checks, the QEMU
 # boots), so that their failures show within minutes; the long Bochs boots
 # run in the background from the start anyway.
-ORDER = ("test_unit.py", "test_install.py", "test_failure_paths.py", "test_try_bochs.py", "test_boot_bochs.py",
+ORDER = ("test_unit.py", "test_install.py", "test_failure_paths.py", "test_try_bochs.py", "test_svm.py", "test_boot_bochs.py",
          "test_smp_bochs.py")
 
 

@@ -127,14 +127,14 @@ static void handle_gpa_fault(struct hv_cpu *cpu, struct vcpu *v, const struct hv
 	bool in_hv = ranges_overlap(gpa, 1, hv->boot->hv_phys_base, hv->boot->hv_phys_size);
 	u64 n = in_hv ? __atomic_add_fetch(&hv->hv_memory_violations, 1, __ATOMIC_RELAXED) : 0;
 	if (!in_hv || n <= 16 || (n & (n - 1)) == 0) /* rate-limited: 16, then powers of two */
-		log_printf(&hv->log, LOG_WARN, "EPT violation #%llu: %s%s%s at gpa %#llx gla %#llx rip %#llx (%s)",
+		log_printf(&hv->log, LOG_WARN, "%s #%llu: %s%s%s at gpa %#llx gla %#llx rip %#llx (%s)", ARCH_GPA_FAULT_NAME,
 			   (unsigned long long)n, (access & HV_ACCESS_READ) ? "r" : "", (access & HV_ACCESS_WRITE) ? "w" : "",
 			   (access & HV_ACCESS_EXEC) ? "x" : "", (unsigned long long)gpa, (unsigned long long)gla,
 			   (unsigned long long)arch_vcpu_rip(v), in_hv ? "hypervisor memory" : "unmapped guest-physical address");
 	if (arch_vcpu_cpl(v) == 0 && (access & HV_FAULT_GLA_VALID)) {
 		u32 error = BIT(0) /* P */ | BIT(3) /* RSVD */ | ((access & HV_ACCESS_WRITE) ? BIT(1) : 0) |
 			    ((access & HV_ACCESS_EXEC) ? BIT(4) : 0);
-		write_cr2(gla); /* CR2 is not switched by VMX (SDM 27.3.1) */
+		arch_vcpu_set_cr2(v, gla); /* VMX: not switched (SDM 27.3.1), the CPU's; SVM: the VMCB's */
 		linux_vcpu_inject(cpu, v, VEC_PF, true, error);
 	} else {
 		linux_vcpu_inject(cpu, v, VEC_GP, true, 0);

@@ -201,6 +201,11 @@ static int cmd_shutdown(void)
 
 /* Per-reason exit counts from /proc/dunehv/stats ("<nr> <NAME> <count>" lines). */
 #define MAX_REASONS 80
+/* The counters' slot of the hypercall instruction: VMCALL's basic exit
+ * reason (18) under VMX, VMMCALL's slot under SVM (dunehv/exit_names.h);
+ * hvprobe's /proc/dunehv/stats says which backend counts. */
+static unsigned hypercall_slot = 18;
+
 static int read_exit_counts(unsigned long long counts[MAX_REASONS], unsigned long long *total)
 {
 	FILE *f = fopen("/proc/dunehv/stats", "r");
@@ -213,8 +218,11 @@ static int read_exit_counts(unsigned long long counts[MAX_REASONS], unsigned lon
 		unsigned nr;
 		char name[64];
 		unsigned long long n;
+		unsigned vendor;
 		if (sscanf(line, "%u %63s %llu", &nr, name, &n) == 3 && nr < MAX_REASONS)
 			counts[nr] = n;
+		else if (sscanf(line, "vendor=%u", &vendor) == 1)
+			hypercall_slot = vendor == DUNEHV_VENDOR_SVM ? 36 : 18;
 		else
 			sscanf(line, "exits_total=%llu", total);
 	}
@@ -223,7 +231,7 @@ static int read_exit_counts(unsigned long long counts[MAX_REASONS], unsigned lon
 }
 
 /* Per-CPU exits from hvprobe's /proc/dunehv/cpustat: all exits, and the
- * VMCALLs among them (reason 18: reading the counters is hypercalls). */
+ * hypercalls among them (hypercall_slot: reading the counters is hypercalls). */
 #define MAX_CPUS 64
 static int read_cpu_exits(unsigned long long total[MAX_CPUS], unsigned long long vmcalls[MAX_CPUS])
 {
@@ -238,7 +246,7 @@ static int read_cpu_exits(unsigned long long total[MAX_CPUS], unsigned long long
 		unsigned cpu, reason;
 		unsigned long long v;
 		if (sscanf(line, "cpustat cpu=%u reason=%u count=%llu", &cpu, &reason, &v) == 3) {
-			if (cpu < MAX_CPUS && reason == 18)
+			if (cpu < MAX_CPUS && reason == hypercall_slot)
 				vmcalls[cpu] = v;
 		} else if (sscanf(line, "cpustat cpu=%u apic=%*u exits=%llu", &cpu, &v) == 2 && cpu < MAX_CPUS) {
 			total[cpu] = v;
@@ -259,6 +267,8 @@ static int cmd_idle(const char *arg)
 	unsigned long long a[MAX_REASONS], b[MAX_REASONS], ta, tb;
 	static unsigned long long ca[MAX_CPUS], va[MAX_CPUS], cb[MAX_CPUS], vb[MAX_CPUS];
 	int seconds = atoi(arg);
+	unsigned long long ignored;
+	read_exit_counts(a, &ignored); /* learns hypercall_slot first */
 	int ncpu = read_cpu_exits(ca, va);
 	if (seconds <= 0 || read_exit_counts(a, &ta)) {
 		printf("hvcheck: idle: cannot read /proc/dunehv/stats\n");

@@ -7,7 +7,8 @@
  *
  * /proc/dunehv/info   VERSION and INFO hypercall results, one "key=value" per line
  * /proc/dunehv/stats  EXIT_STATS: "<reason> <name> <count>" for each non-zero
- *                     reason, "total <n>", "hv_memory_violations <n>", "exits_total=<n>"
+ *                     reason, "total <n>", "hv_memory_violations <n>", "exits_total=<n>",
+ *                     "vendor=<DUNEHV_VENDOR_*>" (whose slots the reasons number)
  * /proc/dunehv/log    the hypervisor's log ring (LOG_READ)
  * /proc/dunehv/smp, /proc/dunehv/sipi   SMP checks (smptest.c)
  *
@@ -164,6 +165,7 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "hv_memory_violations %llu\n", st->hv_memory_violations);
 	seq_printf(m, "guest_tsc %llu\n", st->guest_tsc);
 	seq_printf(m, "exits_total=%llu\n", st->total_exits);
+	seq_printf(m, "vendor=%u\n", st->vendor);
 	if (r >= (long)sizeof(*st)) {
 		for (i = 0; i < DUNEHV_NR_EXIT_REASONS; i++)
 			if (st->dune_count[i])

@@ -1,10 +1,13 @@
 /* SVM exit information (AMD64 APM Vol. 2 15.6 "#VMEXIT", Appendix C exit
  * codes) decoded into the core's struct hv_exit; the counters' slot of an
  * exit code is dunehv_svm_exit_slot's (include/dunehv/exit_names.h). */
+#include "arch/x86/guest_walk.h"
+#include "arch/x86/insn_ea.h"
 #include "arch/x86/svm/svm_defs.h"
 #include "arch/x86/svm/svm_ops.h"
 #include "arch/x86/vectors.h"
 #include "backend.h"
+#include "core/guest_mem.h"
 #include "core/hv.h"
 #include "include/dunehv/exit_names.h"
 
@@ -63,6 +66,31 @@ static u32 fixed_length(u64 code)
 	}
 }
 
+static bool linux_page_ok(const void *ctx, u64 gpa) { return guest_buffer_ok(ctx, gpa, PAGE_SIZE); }
+static void *identity(u64 pa) { return phys_to_virt(pa); }
+
+/* A nested page fault gives no linear address (APM 15.25.6); for one of
+ * Linux's at its final guest-physical address, it is found from the
+ * faulting instruction (fetched through Linux's page tables, decoded by
+ * insn_ea.c), so that Linux gets the #PF with CR2 that VMX's exit
+ * qualification allows (guest/linux_exits.c). */
+static void recover_linear_address(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, struct hv_exit *e)
+{
+	u8 bytes[15];
+	bool la57 = g->cr4 & BIT(12);
+	unsigned n = guest_read_linear(g->cr3, la57, g->rip, bytes, sizeof(bytes), identity, linux_page_ok, cpu->hv->boot);
+	u64 regs[16];
+	for (unsigned i = 0; i < 16; i++)
+		regs[i] = v->regs.gpr[i];
+	regs[GPR_RSP] = g->rsp;
+	struct insn_regs r = {.gpr = regs, .rip = g->rip, .fs_base = g->fs.base, .gs_base = g->gs.base};
+	u64 gla;
+	if (n && !insn_memory_address(bytes, n, &r, e->fault.access & HV_ACCESS_WRITE, &gla)) {
+		e->fault.gla = gla;
+		e->fault.access |= HV_FAULT_GLA_VALID;
+	}
+}
+
 void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 {
 	struct vmcb *vmcb = phys_to_virt(v->arch.vmcb_pa);
@@ -102,6 +130,8 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 		e->fault.access = (q & NPF_FETCH) ? HV_ACCESS_EXEC : (q & NPF_WRITE) ? HV_ACCESS_WRITE : HV_ACCESS_READ;
 		if (q & NPF_IN_WALK)
 			e->fault.access |= HV_FAULT_PAGE_WALK;
+		else if (v->kind == VCPU_LINUX && !(e->fault.access & HV_ACCESS_EXEC) && vmcb->save.cpl == 0)
+			recover_linear_address(cpu, v, &vmcb->save, e);
 	} else if (e->kind == HV_EXIT_IO) {
 		u64 q = c->exit_info1;
 		e->io.port = (u16)(q >> 16);

@@ -7,6 +7,9 @@
 
 #include "core/types.h"
 
+/* What the log calls a refused guest-physical access. */
+#define ARCH_GPA_FAULT_NAME "nested page fault"
+
 struct arch_vcpu {
 	u64 vmcb_pa;   /* first: entry.asm's VCPU_VMCB_PA */
 };

@@ -32,6 +32,8 @@ void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags) { vmcb_of(v)->save.rflags 
 unsigned arch_vcpu_cpl(struct vcpu *v) { return vmcb_of(v)->save.cpl & 3; }
 u64 arch_vcpu_visible_cr4(struct vcpu *v) { return vmcb_of(v)->save.cr4; }
 
+void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2) { vmcb_of(v)->save.cr2 = cr2; }
+
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n) { return n == GPR_RSP ? vmcb_of(v)->save.rsp : v->regs.gpr[n & 15]; }
 
 void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e)

@@ -36,6 +36,12 @@ void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags)
 	vmcs_writenat(VMCS_GUEST_RFLAGS, v->kind == VCPU_DUNE ? dune_sanitize_rflags(rflags) : rflags);
 }
 
+void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2)
+{
+	(void)v;
+	write_cr2(cr2);
+}
+
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n)
 {
 	return n == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : v->regs.gpr[n & 15];

@@ -6,6 +6,9 @@
 
 #include "core/types.h"
 
+/* What the log calls a refused guest-physical access. */
+#define ARCH_GPA_FAULT_NAME "EPT violation"
+
 struct arch_vcpu {
 	u8 launched;  /* first: entry.asm's VCPU_LAUNCHED; VMLAUNCH done, VMRESUME from now on */
 	bool active;  /* VMPTRLD done on the vCPU's CPU and not VMCLEARed since */
