@@ -236,6 +236,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		fail(&fb, "cpus", "%s", what);
 		return follow_on_fail(&env, true, &fb);
 	}
+	if (cpus.count > VIRT_MAX_CPUS) {
+		char count[96];
+		snprintf(count, sizeof(count), "%u CPUs, and this image runs on at most %u", cpus.count,
+			 (unsigned)VIRT_MAX_CPUS);
+		fail(&fb, "cpus", VIRT_NAME " on more CPUs is not done yet (INIT/SIPI emulation): %s", count);
+		return follow_on_fail(&env, true, &fb);
+	}
 	if (loader_mp_check_virt(&cpus, &ctl, error, sizeof(error))) {
 		fail(&fb, VIRT_FALLBACK_WORD, VIRT_NAME " unavailable: %s", error);
 		return follow_on_fail(&env, true, &fb);

@@ -90,3 +90,22 @@ def test_dune_contexts_are_refused_cleanly_on_svm_for_now(svm_boot):
     m = re.search(r"GUEST: dunemini rc=(\d+) \(no Dune contexts on SVM yet\)", out)
     assert m and m.group(1) != "0", out[-3000:]
     assert "Kernel panic" not in out and "stopped (on_panic" not in out
+
+
+def test_more_cpus_than_the_svm_image_runs_on_fall_back_to_a_native_boot(built):
+    """Until INIT/SIPI is emulated under SVM, a CPU Linux starts would reset
+    out of the hypervisor's control: the loader refuses a second CPU before
+    anything is launched, says why, and boots Linux natively (on_fail =
+    native) with the reason on its command line (QEMU, 2 CPUs)."""
+    cfg = dunehv_boot.config(cmdline=f"console=ttyS0 {MARK}", on_panic="halt")
+    r = dunehv_boot.boot("qemu-svm-2cpus", "qemu", cfg=cfg, timeout_s=600, stop_patterns=STOPS, memory_mb=2048,
+                         cpus=2, backend="svm")
+    print(r.output)
+    out = dunehv_boot.user_output(r.output)
+    assert ("dunehv: error: SVM on more CPUs is not done yet (INIT/SIPI emulation): 2 CPUs, and this image runs "
+            "on at most 1") in out, out
+    assert "[dunehv] SVM on" not in out  # nothing was launched
+    assert re.search(r"Kernel command line: .*dunehv\.fallback=cpus", r.output), r.output[-3000:]
+    assert "GUEST: nproc 2" in out
+    assert "GUEST: dunehv present" not in out
+    assert re.search(r"^dunehv: the loader started Linux natively", out, re.M), out[-3000:]

@@ -9,6 +9,10 @@
 #define VIRT_NAME "SVM"
 #define VIRT_FALLBACK_WORD "svm"
 #define VIRT_FEATURES "NPT, ASIDs"
+/* Linux's INIT/SIPI are not emulated under SVM yet (README): an AP Linux
+ * started would reset out of the hypervisor's control, so the SVM image
+ * runs on one CPU or falls back to a native boot. */
+#define VIRT_MAX_CPUS 1
 typedef struct svm_cpu_facts virt_cpu_facts;
 typedef struct svm_controls virt_controls;
 #define virt_read_facts svm_read_facts
@@ -19,6 +23,7 @@ typedef struct svm_controls virt_controls;
 #define VIRT_NAME "VMX"
 #define VIRT_FALLBACK_WORD "vmx"
 #define VIRT_FEATURES "EPT, VPID, unrestricted guest"
+#define VIRT_MAX_CPUS HV_MAX_CPUS
 typedef struct vmx_cpu_facts virt_cpu_facts;
 typedef struct vmx_controls virt_controls;
 #define virt_read_facts vmx_read_facts

@@ -58,10 +58,12 @@ void vmcb_setup_linux(struct hv *hv, struct hv_cpu *cpu, struct vmcb *vmcb, cons
 	struct vmcb_save *g = &vmcb->save;
 
 	/* Intercepts (15.9-15.14): none Linux meets at steady state. NMIs
-	 * exit, so that other CPUs' requests reach a CPU running Linux; the
+	 * exit, so that other CPUs' requests reach a CPU running Linux; an INIT
+	 * exits (and stops the machine until INIT/SIPI is emulated, vcpu.c)
+	 * instead of resetting the CPU out of the hypervisor's control; the
 	 * SVM instructions (VMRUN's intercept is required, 15.5.1) and SKINIT
 	 * give #UD, as on a CPU without SVM; VMMCALL is the hypercall. */
-	c->intercept_misc1 = INTERCEPT1_NMI | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_IOIO_PROT |
+	c->intercept_misc1 = INTERCEPT1_NMI | INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_IOIO_PROT |
 			     INTERCEPT1_MSR_PROT | INTERCEPT1_SHUTDOWN;
 	c->intercept_misc2 = INTERCEPT2_VMRUN | INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE |
 			     INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT | INTERCEPT2_XSETBV;
