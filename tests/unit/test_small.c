@@ -153,6 +153,23 @@ UNIT_TEST(event_combination_table_6_5)
 	CHECK_EQ(event_combine(0x20 | INTR_INFO_VALID, VEC_PF), EVENT_DELIVER_SECOND);
 	CHECK_EQ(event_combine(VEC_NMI | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID, VEC_GP),
 		 EVENT_DELIVER_SECOND);
+	/* what both backends queue */
+	u8 vec = VEC_GP;
+	bool err = true;
+	u32 code = 0x18;
+	u32 pf = VEC_PF | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+	CHECK(event_exception_to_queue(pf, &vec, &err, &code));
+	CHECK_EQ(vec, VEC_DF);
+	CHECK(err);
+	CHECK_EQ(code, 0);
+	u32 df = VEC_DF | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+	vec = VEC_GP;
+	CHECK(!event_exception_to_queue(df, &vec, &err, &code));
+	vec = VEC_UD;
+	err = true;
+	CHECK(event_exception_to_queue(0, &vec, &err, &code));
+	CHECK_EQ(vec, VEC_UD);
+	CHECK(!err); /* #UD has no error code */
 }
 
 static unsigned cpuid_calls, unexpected_calls;

@@ -22,3 +22,25 @@ enum event_combination event_combine(u32 first_info, u8 second)
 		return EVENT_DOUBLE_FAULT;
 	return EVENT_DELIVER_SECOND;
 }
+
+bool exception_has_error_code(u8 vector)
+{
+	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC;
+}
+
+bool event_exception_to_queue(u32 pending_info, u8 *vector, bool *has_error, u32 *error_code)
+{
+	switch (event_combine(pending_info, *vector)) {
+	case EVENT_TRIPLE_FAULT:
+		return false;
+	case EVENT_DOUBLE_FAULT:
+		*vector = VEC_DF;
+		*has_error = true;
+		*error_code = 0;
+		break;
+	case EVENT_DELIVER_SECOND:
+		break;
+	}
+	*has_error = *has_error && exception_has_error_code(*vector);
+	return true;
+}

@@ -17,4 +17,13 @@ enum event_combination {
  * interruption-information word first_info was being delivered. */
 enum event_combination event_combine(u32 first_info, u8 second);
 
+/* Whether the exception pushes an error code (SDM Vol. 3A 6.13). */
+bool exception_has_error_code(u8 vector);
+
+/* The exception to queue when *vector is raised while the event of
+ * pending_info waits for delivery (both backends' injection words share
+ * the layout, APM Vol. 2 15.20): unchanged, or #DF with error code 0;
+ * *has_error stays only where the vector has one. false: a triple fault. */
+bool event_exception_to_queue(u32 pending_info, u8 *vector, bool *has_error, u32 *error_code);
+
 #endif

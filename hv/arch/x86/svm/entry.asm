@@ -34,6 +34,7 @@ extern spec_verw_selector
 %define VMCB_RAX 0x5f8             ; struct vmcb.save.rax
 
 %include "rsb_fill.inc"            ; FILL_RETURN_BUFFER
+%include "guest_gprs.inc"          ; STORE_/LOAD_GUEST_GPRS_BUT_RAX
 
 ; void svm_run_loop(u64 stack_top): never returns.
 global svm_run_loop
@@ -55,39 +56,13 @@ svm_entry:
 	push rbx                   ; [rsp]: the VMCB (identity-mapped: pa == va)
 	mov rcx, [rax]
 	mov [rbx + VMCB_RAX], rcx  ; the guest's RAX goes in through the VMCB
-	mov rcx, [rax + 8*1]
-	mov rdx, [rax + 8*2]
-	mov rbx, [rax + 8*3]
-	mov rbp, [rax + 8*5]
-	mov rsi, [rax + 8*6]
-	mov rdi, [rax + 8*7]
-	mov r8, [rax + 8*8]
-	mov r9, [rax + 8*9]
-	mov r10, [rax + 8*10]
-	mov r11, [rax + 8*11]
-	mov r12, [rax + 8*12]
-	mov r13, [rax + 8*13]
-	mov r14, [rax + 8*14]
-	mov r15, [rax + 8*15]
+	LOAD_GUEST_GPRS_BUT_RAX
 	mov rax, [rsp]
 	vmload                     ; RAX: the guest's FS, GS, TR, LDTR, SYSCALL/SYSENTER MSRs
 	vmrun                     ; RAX: APM 15.5: runs the guest until #VMEXIT (GIF = 0 after)
 	vmsave                     ; RAX: ... and back into its VMCB
 	mov rax, [rsp + 16]        ; the vCPU
-	mov [rax + 8*1], rcx
-	mov [rax + 8*2], rdx
-	mov [rax + 8*3], rbx
-	mov [rax + 8*5], rbp
-	mov [rax + 8*6], rsi
-	mov [rax + 8*7], rdi
-	mov [rax + 8*8], r8
-	mov [rax + 8*9], r9
-	mov [rax + 8*10], r10
-	mov [rax + 8*11], r11
-	mov [rax + 8*12], r12
-	mov [rax + 8*13], r13
-	mov [rax + 8*14], r14
-	mov [rax + 8*15], r15
+	STORE_GUEST_GPRS_BUT_RAX
 	mov rbx, [rsp]
 	mov rcx, [rbx + VMCB_RAX]
 	mov [rax], rcx

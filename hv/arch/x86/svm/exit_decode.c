@@ -1,6 +1,7 @@
 /* SVM exit information (AMD64 APM Vol. 2 15.6 "#VMEXIT", Appendix C exit
  * codes) decoded into the core's struct hv_exit; the counters' slot of an
  * exit code is dunehv_svm_exit_slot's (include/dunehv/exit_names.h). */
+#include "arch/x86/event_combine.h"
 #include "arch/x86/guest_walk.h"
 #include "arch/x86/insn_ea.h"
 #include "arch/x86/svm/svm_defs.h"
@@ -121,7 +122,7 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 		/* 15.12: EXITINFO1 holds the error code of the exceptions that have one. */
 		u8 vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
 		e->exception.vector = vector;
-		e->exception.has_error = vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC;
+		e->exception.has_error = exception_has_error_code(vector);
 		e->exception.error_code = e->exception.has_error ? (u32)c->exit_info1 : 0;
 	} else if (e->kind == HV_EXIT_GPA_FAULT) {
 		/* 15.25.6: EXITINFO1 is a #PF error code, EXITINFO2 the guest-physical address; no linear address. */

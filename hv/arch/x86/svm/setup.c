@@ -3,6 +3,7 @@
  * maps) and per CPU (EFER.SVME, VM_HSAVE_PA, the host state VMSAVE keeps,
  * Linux's VMCB, and the first VMRUN that makes its Linux a guest). */
 #include "arch/x86/arch.h"
+#include "arch/x86/linux_gpt.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/spec_barriers.h"
 #include "arch/x86/svm/svm_defs.h"
@@ -86,40 +87,6 @@ static u64 npt_leaf_bits(int mtrr_type) { return NPT_TABLE | (mtrr_type == MEMTY
 
 static const struct gpt_format npt_format = {.present = NPT_PRESENT, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits};
 
-/* Identity map of Linux's physical address space minus our memory. */
-static int build_linux_npt(struct hv *hv)
-{
-	unsigned bits = MIN(hv->phys_addr_bits, 48u);
-	mtrr_read(&hv->mtrr, bits);
-	struct ept_hole hole = {hv->boot->hv_phys_base, hv->boot->hv_phys_size};
-	u64 top = 1ull << bits;
-	if (!hv->arch.ctl.npt_1g && top > (512ull << 30))
-		top = MAX(512ull << 30, ALIGN_UP(hv->boot->phys_map_top, SIZE_1G));
-	struct ept_identity_params prm = {
-		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
-		.allow_2m = true, .allow_1g = hv->arch.ctl.npt_1g, .format = &npt_format,
-	};
-	if (ept_build_identity(&hv->pool, &prm, &hv->arch.linux_ncr3, &hv->arch.linux_npt_stats))
-		return HV_ERR_NOMEM;
-	const struct ept_stats *st = &hv->arch.linux_npt_stats;
-	log_printf(&hv->log, LOG_INFO,
-		   "NPT for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
-		   (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
-		   (unsigned long long)st->leaves_1g, (unsigned long long)st->leaves_2m, (unsigned long long)st->leaves_4k,
-		   (unsigned long long)st->tables);
-	return 0;
-}
-
-static u64 xcr0_supported(void)
-{
-	struct cpuid_regs r;
-	cpuid_count(0, 0, &r);
-	if (r.eax < 0xd)
-		return 1;
-	cpuid_count(0xd, 0, &r);
-	return ((u64)r.edx << 32) | r.eax;
-}
-
 long arch_hv_init(struct hv *hv)
 {
 	char why[CONFIG_ERROR_MAX];
@@ -129,9 +96,10 @@ long arch_hv_init(struct hv *hv)
 		return HV_ERR_UNUSABLE;
 	}
 	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
-	hv->xcr0_supported = xcr0_supported();
+	hv->xcr0_supported = host_xcr0_supported();
 	spec_barriers_init(hv);
-	int r = build_linux_npt(hv);
+	int r = linux_gpt_build(hv, "NPT", &npt_format, true, hv->arch.ctl.npt_1g, &hv->arch.linux_ncr3,
+				&hv->arch.linux_npt_stats) ? HV_ERR_NOMEM : 0;
 	if (!r)
 		r = build_msrpm(hv);
 	if (!r)

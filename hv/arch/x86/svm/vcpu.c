@@ -48,18 +48,8 @@ bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 	struct vmcb_control *c = &vmcb_of(v)->control;
 	/* EVENTINJ's low half has the layout of the interruption-information
 	 * word event_combine reads (APM 15.20; SDM 25.8.3). */
-	switch (event_combine((u32)c->event_inj, vector)) {
-	case EVENT_TRIPLE_FAULT:
+	if (!event_exception_to_queue((u32)c->event_inj, &vector, &has_error, &error_code))
 		return false;
-	case EVENT_DOUBLE_FAULT:
-		vector = VEC_DF;
-		has_error = true;
-		error_code = 0;
-		break;
-	case EVENT_DELIVER_SECOND:
-		break;
-	}
-	has_error = has_error && (vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC);
 	c->event_inj = vector | ((u64)EVENT_TYPE_EXCEPTION << EVENT_TYPE_SHIFT) | EVENT_VALID |
 		       (has_error ? EVENT_ERROR_VALID | ((u64)error_code << 32) : 0);
 	return true;

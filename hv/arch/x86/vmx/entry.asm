@@ -41,24 +41,12 @@ extern spec_verw_selector
 %macro SAVE_GUEST_GPRS 0
 	push rax
 	mov rax, [gs:CPU_CURRENT_VCPU]
-	mov [rax + 8*1], rcx
-	mov [rax + 8*2], rdx
-	mov [rax + 8*3], rbx
-	mov [rax + 8*5], rbp
-	mov [rax + 8*6], rsi
-	mov [rax + 8*7], rdi
-	mov [rax + 8*8], r8
-	mov [rax + 8*9], r9
-	mov [rax + 8*10], r10
-	mov [rax + 8*11], r11
-	mov [rax + 8*12], r12
-	mov [rax + 8*13], r13
-	mov [rax + 8*14], r14
-	mov [rax + 8*15], r15
+	STORE_GUEST_GPRS_BUT_RAX
 	pop qword [rax]            ; the guest's RAX; RSP is in the VMCS
 %endmacro
 
 %include "rsb_fill.inc"         ; FILL_RETURN_BUFFER
+%include "guest_gprs.inc"          ; STORE_/LOAD_GUEST_GPRS_BUT_RAX
 
 global vmexit_entry
 vmexit_entry:
@@ -87,20 +75,7 @@ vmentry_window_start:
 .no_verw:
 	mov rax, [gs:CPU_CURRENT_VCPU]
 	cmp byte [rax + VCPU_LAUNCHED], 0
-	mov rcx, [rax + 8*1]       ; MOV leaves the flags of the CMP
-	mov rdx, [rax + 8*2]
-	mov rbx, [rax + 8*3]
-	mov rbp, [rax + 8*5]
-	mov rsi, [rax + 8*6]
-	mov rdi, [rax + 8*7]
-	mov r8, [rax + 8*8]
-	mov r9, [rax + 8*9]
-	mov r10, [rax + 8*10]
-	mov r11, [rax + 8*11]
-	mov r12, [rax + 8*12]
-	mov r13, [rax + 8*13]
-	mov r14, [rax + 8*14]
-	mov r15, [rax + 8*15]
+	LOAD_GUEST_GPRS_BUT_RAX    ; MOV leaves the flags of the CMP
 	mov rax, [rax]
 	je entry_launch
 	vmresume                   ; SDM 31.3: returns only on VMfail

@@ -17,26 +17,10 @@ void event_requeue_interrupted(void)
 		vmcs_write32(VMCS_ENTRY_INSTRUCTION_LENGTH, vmcs_read32(VMCS_EXIT_INSTRUCTION_LENGTH));
 }
 
-static bool has_error_code(u8 vector)
-{
-	return vector == VEC_DF || (vector >= VEC_TS && vector <= VEC_PF) || vector == VEC_AC;
-}
-
 bool event_try_inject_exception(u8 vector, bool has_error, u32 error_code)
 {
-	u32 pending = vmcs_read32(VMCS_ENTRY_INTR_INFO);
-	switch (event_combine(pending, vector)) {
-	case EVENT_TRIPLE_FAULT:
+	if (!event_exception_to_queue(vmcs_read32(VMCS_ENTRY_INTR_INFO), &vector, &has_error, &error_code))
 		return false;
-	case EVENT_DOUBLE_FAULT:
-		vector = VEC_DF;
-		has_error = true;
-		error_code = 0;
-		break;
-	case EVENT_DELIVER_SECOND:
-		break;
-	}
-	has_error = has_error && has_error_code(vector);
 	u32 info = vector | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID |
 		   (has_error ? INTR_INFO_ERROR_CODE_VALID : 0);
 	vmcs_write32(VMCS_ENTRY_INTR_INFO, info);

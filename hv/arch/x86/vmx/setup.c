@@ -5,6 +5,7 @@
  * VMCS", 31.3 VMLAUNCH. */
 #include "arch/x86/arch.h"
 #include "arch/x86/spec_barriers.h"
+#include "arch/x86/linux_gpt.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/msr_bitmap.h"
 #include "arch/x86/ept.h"
@@ -61,28 +62,10 @@ void arch_linux_trap_port(struct hv *hv, u16 port)
 /* EPT identity map of Linux's physical address space minus our memory. */
 static int build_linux_ept(struct hv *hv)
 {
-	unsigned bits = hv->phys_addr_bits;
-	if (bits > 48)
-		bits = 48;
-	mtrr_read(&hv->mtrr, bits);
-	struct ept_hole hole = {hv->boot->hv_phys_base, hv->boot->hv_phys_size};
-	u64 top = 1ull << bits;
-	if (!hv->arch.ctl.ept_1g && top > (512ull << 30))
-		top = MAX(512ull << 30, ALIGN_UP(hv->boot->phys_map_top, SIZE_1G));
-	struct ept_identity_params prm = {
-		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
-		.allow_2m = hv->arch.ctl.ept_2m, .allow_1g = hv->arch.ctl.ept_1g,
-	};
-	int r = ept_build_identity(&hv->pool, &prm, &hv->arch.linux_ept_pml4, &hv->arch.linux_ept_stats);
-	if (r)
+	if (linux_gpt_build(hv, "EPT", &ept_format, hv->arch.ctl.ept_2m, hv->arch.ctl.ept_1g, &hv->arch.linux_ept_pml4,
+			    &hv->arch.linux_ept_stats))
 		return HV_ERR_NOMEM;
 	hv->arch.linux_eptp = ept_pointer(hv->arch.linux_ept_pml4);
-	const struct ept_stats *st = &hv->arch.linux_ept_stats;
-	log_printf(&hv->log, LOG_INFO,
-		   "EPT for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
-		   (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
-		   (unsigned long long)st->leaves_1g, (unsigned long long)st->leaves_2m, (unsigned long long)st->leaves_4k,
-		   (unsigned long long)st->tables);
 	return 0;
 }
 
@@ -101,16 +84,6 @@ static int enter_vmx_root(struct hv *hv, struct hv_cpu *cpu, const struct vmx_co
 	return 0;
 }
 
-static u64 xcr0_supported(void)
-{
-	struct cpuid_regs r;
-	cpuid_count(0, 0, &r);
-	if (r.eax < 0xd)
-		return 1;
-	cpuid_count(0xd, 0, &r);
-	return ((u64)r.edx << 32) | r.eax;
-}
-
 static void leave_vmx(void)
 {
 	vmxoff();
@@ -127,7 +100,7 @@ long arch_hv_init(struct hv *hv)
 	}
 	/* CPUID.80000008 is there on every VMX CPU; 36 bits if it said 0. */
 	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
-	hv->xcr0_supported = xcr0_supported();
+	hv->xcr0_supported = host_xcr0_supported();
 	spec_barriers_init(hv);
 	int r = build_linux_ept(hv);
 	if (!r)
