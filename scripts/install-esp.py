@@ -423,9 +423,9 @@ def uninstall(a):
             return 1
         listing = parse_boot_list(inst.efibootmgr("-v", change=False))
         if num in listing["entries"] and is_dunehv_entry(listing["entries"][num]):
-            inst.efibootmgr("--bootnum", num, "--delete-bootnum")
-            if listing["next"] == num:
+            if listing["next"] == num:  # a trial boot not taken yet: first, while the entry exists
                 inst.efibootmgr("--delete-bootnext")
+            inst.efibootmgr("--bootnum", num, "--delete-bootnum")
             order = [n for n in listing["order"] if n != num]
             if not inst.dry and parse_boot_list(inst.efibootmgr("-v", change=False))["order"] != order:
                 inst.efibootmgr("--bootorder", ",".join(order))
