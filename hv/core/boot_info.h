@@ -18,7 +18,7 @@
 #define HV_MAX_CPUS 64
 
 /* One CPU's launch record. The loader's trampoline stores the CPU state it
- * will resume in VMX non-root mode (guest_*). */
+ * will resume as the hypervisor's guest (guest_*). */
 struct hv_boot_cpu {
 	u64 guest_rip, guest_rsp, guest_rflags, guest_cr3;
 	u64 stack_top;          /* host stack for this CPU's start-up (virtual) */

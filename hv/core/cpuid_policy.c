@@ -1,5 +1,6 @@
 /* CPUID as seen by the guest (SDM Vol. 2A CPUID; Vol. 3C 26.1.2: CPUID
- * always exits in VMX non-root operation). */
+ * always exits in VMX non-root operation; the SVM backend intercepts it,
+ * APM Vol. 2 15.9). */
 #include "core/cpuid_policy.h"
 
 #include "include/dunehv/abi.h"

@@ -1,4 +1,4 @@
-/* Dune contexts: the table of VMX non-root contexts Linux's /dev/dune module
+/* Dune contexts: the table of guest contexts Linux's /dev/dune module
  * creates for its processes, named by handles (slot + generation, never a
  * pointer) and guarded by the owner's token. The table logic is pure. */
 #ifndef HV_DUNE_CTX_H

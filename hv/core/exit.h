@@ -1,5 +1,6 @@
 /* A VM exit as the vendor-neutral core sees it: the backend decodes its own
- * exit information (VMX: exit reason, qualification, interruption info) into
+ * exit information (VMX: exit reason, qualification, interruption info; SVM:
+ * exit code, EXITINFO1/2, EXITINTINFO) into
  * a kind and the few facts each kind carries, and keeps its own code only
  * for counters and for what the core cannot name (HV_EXIT_UNKNOWN). */
 #ifndef HV_CORE_EXIT_H

@@ -1,11 +1,12 @@
 /* Cross-CPU requests with acknowledgement, and stopping every CPU.
  *
- * A CPU in VMX non-root mode runs Linux without exits, so a request reaches it
- * by an NMI IPI: Linux's VMCS has NMI exiting (SDM 25.6.1), so the NMI makes
- * it exit, and a CPU in root mode serves its mailbox before its next VM
- * entry and while it waits for anything. An NMI that comes after the exit
- * handler's last look is caught by the entry stub (arch/x86/vmx/entry.asm,
- * "The entry window"), so a request never waits for a later exit. The
+ * A CPU running Linux as a guest takes no exits, so a request reaches it by
+ * an NMI IPI: Linux's VMCS has NMI exiting (SDM 25.6.1), its VMCB the NMI
+ * intercept (APM Vol. 2 15.13), so the NMI makes it exit, and a CPU in the
+ * hypervisor serves its mailbox before its next entry and while it waits
+ * for anything. An NMI that comes after the exit handler's last look is
+ * caught by the entry stub (vmx/entry.asm "The entry window"; svm/entry.asm
+ * with CLGI), so a request never waits for a later exit. The
  * requester holds the target's mailbox for the round trip (Jailhouse's
  * request/acknowledge shape), and serves its own mailbox while it waits, so
  * two CPUs asking each other never deadlock.

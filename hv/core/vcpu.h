@@ -26,7 +26,7 @@ struct hv_cpu;
 
 struct vcpu {
 	struct guest_regs regs;  /* first: the exit stub saves and loads them here */
-	struct arch_vcpu arch;   /* the backend's part: VMX's VMCS */
+	struct arch_vcpu arch;   /* the backend's part: VMX's VMCS, SVM's VMCB */
 	enum vcpu_kind kind;
 	u16 tlb_tag;             /* the tag of its cached translations: VMX's VPID, SVM's ASID */
 	bool nmi_pending;        /* Linux's: an NMI the hypervisor took, to give to Linux */

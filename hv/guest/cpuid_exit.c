@@ -1,5 +1,5 @@
 /* The CPUID exit, the same for Linux and for Dune contexts (SDM 26.1.2:
- * CPUID always exits in VMX non-root operation): the native answer, filtered
+ * CPUID always exits in VMX non-root operation; SVM intercepts it): the native answer, filtered
  * by the policy for the CR4 the guest sees. */
 #include "arch/x86/arch.h"
 #include "backend.h"
