@@ -16,6 +16,25 @@ static inline void cpuid_count(u32 leaf, u32 subleaf, struct cpuid_regs *r)
 			 : "a"(leaf), "c"(subleaf));
 }
 
+/* The highest extended CPUID leaf, and the physical-address width from
+ * leaf 0x80000008 (36 where the leaf is missing), as both backends' and
+ * the loader's capability checks read them (SDM Vol. 2A CPUID). */
+static inline u32 cpuid_max_extended_leaf(void)
+{
+	struct cpuid_regs r;
+	cpuid_count(0x80000000, 0, &r);
+	return r.eax;
+}
+
+static inline unsigned cpuid_phys_addr_bits(u32 max_ext)
+{
+	struct cpuid_regs r;
+	if (max_ext < 0x80000008)
+		return 36;
+	cpuid_count(0x80000008, 0, &r);
+	return r.eax & 0xff;
+}
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;

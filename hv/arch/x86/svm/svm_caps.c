@@ -50,21 +50,17 @@ bool svm_controls_compatible(const struct svm_controls *a, const struct svm_cont
 void svm_read_facts(struct svm_cpu_facts *f)
 {
 	struct cpuid_regs r;
-	*f = (struct svm_cpu_facts){.phys_addr_bits = 36};
+	*f = (struct svm_cpu_facts){0};
 	cpuid_count(1, 0, &r);
 	f->cpuid_xsave = r.ecx & BIT(26);
-	cpuid_count(0x80000000, 0, &r);
-	u32 max_ext = r.eax;
+	u32 max_ext = cpuid_max_extended_leaf();
 	if (max_ext >= 0x80000001) {
 		cpuid_count(0x80000001, 0, &r);
 		f->cpuid_svm = r.ecx & BIT(2);
 		f->cpuid_1g_pages = r.edx & BIT(26);
 		f->cpuid_nx = r.edx & BIT(20);
 	}
-	if (max_ext >= 0x80000008) {
-		cpuid_count(0x80000008, 0, &r);
-		f->phys_addr_bits = r.eax & 0xff;
-	}
+	f->phys_addr_bits = cpuid_phys_addr_bits(max_ext);
 	if (!f->cpuid_svm)
 		return;
 	if (max_ext >= 0x8000000a) {

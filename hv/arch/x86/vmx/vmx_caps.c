@@ -192,17 +192,12 @@ void vmx_read_facts(struct vmx_cpu_facts *f)
 		cpuid_count(0xd, 1, &r);
 		f->cpuid_xsaves = r.eax & BIT(3);
 	}
-	cpuid_count(0x80000000, 0, &r);
-	u32 max_ext = r.eax;
+	u32 max_ext = cpuid_max_extended_leaf();
 	if (max_ext >= 0x80000001) {
 		cpuid_count(0x80000001, 0, &r);
 		f->cpuid_rdtscp = r.edx & BIT(27);
 	}
-	f->phys_addr_bits = 36;
-	if (max_ext >= 0x80000008) {
-		cpuid_count(0x80000008, 0, &r);
-		f->phys_addr_bits = r.eax & 0xff;
-	}
+	f->phys_addr_bits = cpuid_phys_addr_bits(max_ext);
 	if (!f->cpuid_vmx)
 		return;
 	f->feature_control = rdmsr(MSR_IA32_FEATURE_CONTROL);
