@@ -59,11 +59,12 @@ help:
 	@echo "  make unit        host unit tests (ASan/UBSan) of hv/ and of dune-sandbox's policy and path resolution"
 	@echo "  make bench-boot  boot benchmark (2 CPUs): Bochs ticks and wall time with/without dunehv, exits by reason per CPU; Bochs 3.0 vs 2.7"
 	@echo "  make bench-dune  Dune benchmark vs Linux: getpid, first touch, page faults, interposition, Appel-Li, CPU migration; exits per syscall, shoot-downs per unmap"
+	@echo "                   (BACKEND=svm: the SVM image in Bochs' ryzen model beside the VMX one, one table)"
 	@echo "  make bench-sandbox  dune-sandbox vs native, ptrace and seccomp user-notify: stat tree, small reads, fork+exec, gzip -9 of GZIP_MB (16) MiB"
 	@echo "  make bench-apps  sthreads: create+join (fork, pthread, sthread recycled/fresh/first), context switches, HTTP requests (sthread vs fork per connection); Boehm GC: GCBench and gcchurn with the Dune, mprotect and soft-dirty dirty bits"
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core; BACKEND=svm: the AMD SVM image, build/dunehv-svm.efi)"
-	@echo "  make efi-svm     build build/dunehv-svm.efi (AMD SVM: one CPU and no Dune contexts yet, see the README)"
+	@echo "  make efi-svm     build build/dunehv-svm.efi (AMD SVM: Linux and Dune processes, one CPU so far; see the README)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko (with dkms), libdune, libgc (three dirty-bit variants), dune-sandbox, the dunehv command, the test tools and the initramfs"
 	@echo "  make install     the dunehv command and its man page, libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
 	@echo "  make install-esp ESP=/boot/efi  put dunehv.efi, the running kernel and initrd (KERNEL=, INITRD= for others) and a dunehv.cfg from /proc/cmdline (CMDLINE=) on the ESP;"
@@ -172,8 +173,8 @@ bench-boot: setup
 	$(PYTHON) scripts/bench-boot.py
 
 bench-dune: setup
-	@$(MAKE) --no-print-directory efi guest
-	$(PYTHON) scripts/bench-dune.py
+	@$(MAKE) --no-print-directory efi efi-svm guest BACKEND=vmx
+	$(PYTHON) scripts/bench-dune.py --backend $(BACKEND)
 
 bench-sandbox: setup
 	@$(MAKE) --no-print-directory efi guest

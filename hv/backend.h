@@ -1,7 +1,6 @@
 /* The interface between the vendor-neutral hypervisor (core/, guest/) and
- * its virtualization backend (arch/x86/vmx/ today; an SVM backend would
- * implement the same functions in arch/x86/svm/). As in Jailhouse, one image
- * is built per backend: these are plain functions, no indirect calls on the
+ * its virtualization backend (arch/x86/vmx/ or arch/x86/svm/, the Makefile's
+ * BACKEND). As in Jailhouse, one image is built per backend: these are plain functions, no indirect calls on the
  * exit path. Everything the core knows of an exit is struct hv_exit; the
  * backend's own encodings stay behind this line, but for the counters'
  * histogram and the diagnostics of an exit the core cannot name. */
@@ -36,6 +35,13 @@ u64 arch_vcpu_visible_cr4(struct vcpu *v);
 /* The guest's CR2 (a #PF it is about to take): VMX leaves CR2 the CPU's
  * (SDM 27.3.1), SVM keeps it in the VMCB (APM Appendix B). */
 void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2);
+/* The guest state a switch between Linux's vCPU and a Dune context on this
+ * CPU leaves in the CPU's registers (VMX: IA32_KERNEL_GS_BASE and CR2,
+ * which are not in the VMCS, SDM 27.3.1; kept in struct vcpu by software.
+ * SVM: none, the VMCB holds CR2 and VMSAVE/VMLOAD KernelGsBase). _save
+ * keeps what the vCPU leaving the CPU had there, _load puts v's back. */
+void arch_vcpu_unswitched_save(struct vcpu *v);
+void arch_vcpu_unswitched_load(struct vcpu *v);
 /* General register by its 4-bit number (SDM Table 28-3), RSP included. */
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n);
 
@@ -101,10 +107,12 @@ int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct d
 void arch_dune_vcpu_free(struct hv *hv, struct dune_ctx *c);
 
 /* What all Dune contexts share in the backend (VMX: the MSR bitmap that
- * lets only FS/GS base through): 0 or -HV_ENOMEM. */
+ * lets only the FS/GS bases through; SVM: that MSR permission map and an
+ * I/O permission map refusing every port): 0 or -HV_ENOMEM. */
 int arch_dune_setup(struct hv *hv);
 
-/* A Dune context's guest-physical page tables (VMX: its EPT), rooted at
+/* A Dune context's guest-physical page tables (VMX: its EPT; SVM: its
+ * nested page tables; arch/x86/dune_gpt.c for both), rooted at
  * c->gpt_root (a zeroed pool page); map and unmap under c->lock. Leaf
  * levels: 1 (4 KiB), 2 (2 MiB), 3 (1 GiB), up to arch_gpt_max_level(). A
  * leaf maps gpa to hpa, write-back, with access HV_ACCESS_*; tables below

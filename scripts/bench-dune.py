@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""make bench-dune: one Bochs boot runs guest-libdune/test/bench.c, which
-measures, in one process, Linux operations and their Dune counterparts with
-RDTSC. In Bochs the TSC counts emulated instructions, not CPU cycles: the
+"""make bench-dune [BACKEND=svm]: a Bochs boot runs guest-libdune/test/bench.c,
+which measures, in one process, Linux operations and their Dune counterparts
+with RDTSC; with BACKEND=svm the SVM image's boot runs beside the VMX one and
+the table shows both. In Bochs the TSC counts emulated instructions, not CPU cycles: the
 ratios between rows of the same run are what compare; the paper's cycle
 counts (Dune, OSDI 2012, Nehalem; recalled, see shared notes) stand beside
 them for reference only."""
 import argparse
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,29 +26,60 @@ ROWS = [  # key suffix, label, paper Linux, paper Dune
 ]
 
 
-def main():
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                            epilog='One Bochs boot (2 CPUs); prints the table.').parse_args()
+# The platforms a run measures: the VMX image in Bochs' Skylake-X model (2
+# CPUs, for the migration rows) and, with --backend svm, beside it the SVM
+# image in Bochs' ryzen model (one CPU: SMP under SVM is not done yet). Both
+# in Bochs, so both TSCs count emulated instructions and the columns compare.
+PLATFORMS = {"vmx": ("Bochs 3.0 VMX, 2 CPUs", 2), "svm": ("Bochs 3.0 ryzen SVM, 1 CPU", 1)}
+
+
+def measure(backend):
+    """One Bochs boot of backend's image running the guest benchmark; its
+    values by key (bench: KEY VALUE lines)."""
     cfg = dunehv_boot.config(cmdline="console=ttyS0 hvtest.bench=dune")
-    r = dunehv_boot.boot("bench-dune", "bochs", cfg=cfg, timeout_s=1500, cpus=2)
-    vals = dict(re.findall(r"^bench: (\w+) ([\d.]+)$", r.output, re.M))
+    r = dunehv_boot.boot(f"bench-dune-{backend}", "bochs", cfg=cfg, timeout_s=1500, cpus=PLATFORMS[backend][1],
+                         backend=backend)
     if "done" not in r.output or r.reason != "shutdown":
-        sys.exit(f"bench-dune: the guest benchmark did not finish ({r.reason}); see {r.log_path}")
-    print("\nDune operations vs Linux, one process, Bochs 3.0 with 2 CPUs (TSC = emulated instructions, not cycles)")
-    print(f"{'operation':<64}{'Linux':>10}{'Dune':>10}{'ratio':>8}   paper (cycles): Linux / Dune")
+        sys.exit(f"bench-dune: the guest benchmark did not finish on {backend} ({r.reason}); see {r.log_path}")
+    return dict(re.findall(r"^bench: (\w+) ([\d.]+)$", r.output, re.M))
+
+
+def print_table(runs):
+    """runs: [(backend, values)], one column group (Linux, Dune, ratio) each."""
+    names = ", ".join(PLATFORMS[b][0] for b, _ in runs)
+    print(f"\nDune operations vs Linux, one process; {names} (TSC = emulated instructions, not cycles)")
+    head = f"{'operation':<64}" + "".join(f"{b.upper() + ' Linux':>12}{b.upper() + ' Dune':>11}{'ratio':>7}"
+                                           for b, _ in runs)
+    print(head + "   paper (cycles): Linux / Dune")
     for key, label, pl, pd in ROWS:
-        if "linux_" + key not in vals or "dune_" + key not in vals:
-            continue
-        lx, du = int(vals["linux_" + key]), int(vals["dune_" + key])
-        print(f"{label:<64}{lx:>10}{du:>10}{du / lx:>8.2f}   {pl} / {pd}")
-    print(f"{'VM exits per Dune system call':<64}{'':>10}{vals['dune_exits_per_syscall']:>10}")
-    if "linux_ioctl" in vals:
-        print(f"{'an ioctl round trip (what each Dune system call adds in Linux)':<64}{vals['linux_ioctl']:>10}")
-    for key, label in (("dune_migrations_per_move", "context migrations (VMCLEAR on the old CPU) per move"),
-                       ("dune_shootdowns_per_unmap", "INVEPT shoot-downs per munmap from the other CPU"),
-                       ("dune_requests_per_unmap", "cross-CPU requests (NMI IPIs) per munmap from the other CPU")):
-        if key in vals:
-            print(f"{label:<64}{'':>10}{vals[key]:>10}")
+        cells = ""
+        for _, vals in runs:
+            if "linux_" + key in vals and "dune_" + key in vals:
+                lx, du = int(vals["linux_" + key]), int(vals["dune_" + key])
+                cells += f"{lx:>12}{du:>11}{du / lx:>7.2f}"
+            else:
+                cells += f"{'-':>12}{'-':>11}{'':>7}"
+        print(f"{label:<64}{cells}   {pl} / {pd}")
+    extra = [("dune_exits_per_syscall", "VM exits per Dune system call"),
+             ("linux_ioctl", "an ioctl round trip (what each Dune system call adds in Linux)"),
+             ("dune_migrations_per_move", "context migrations (the old CPU lets go) per move"),
+             ("dune_shootdowns_per_unmap", "TLB shoot-downs (INVEPT, or an ASID flush) per munmap from the other CPU"),
+             ("dune_requests_per_unmap", "cross-CPU requests (NMI IPIs) per munmap from the other CPU")]
+    for key, label in extra:
+        if any(key in vals for _, vals in runs):
+            print(f"{label:<64}" + "".join(f"{'':>12}{vals.get(key, '-'):>11}{'':>7}" for _, vals in runs))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Prints the table. --backend svm: the SVM image beside the VMX one.")
+    ap.add_argument("--backend", choices=("vmx", "svm"), default="vmx")
+    args = ap.parse_args()
+    backends = ["vmx"] if args.backend == "vmx" else ["vmx", "svm"]
+    # side by side: each Bochs is one host thread
+    with ThreadPoolExecutor(max_workers=len(backends)) as pool:
+        results = list(pool.map(measure, backends))
+    print_table(list(zip(backends, results)))
     return 0
 
 

@@ -3,7 +3,7 @@
 file, a program built against it both ways, dune.ko's metadata
 (modinfo) and `make -C linux-shim modules_install`, and that the guest's
 dune.ko is the one dkms built. That these run in Dune mode is checked in
-the Bochs boot (test_boot_bochs.py)."""
+the main boot (test_main_boot.py)."""
 import json
 import os
 import re

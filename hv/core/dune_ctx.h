@@ -36,8 +36,8 @@ struct dune_account {
  * destroy marks it dying (no new lookups), then waits until its own
  * reference is the last. */
 struct dune_ctx {
-	struct vcpu vcpu;     /* the context's vCPU (its VMCS, VPID, EPT pointer) */
-	struct spinlock lock; /* EPT changes; last_cpu and the vCPU's VMCS state */
+	struct vcpu vcpu;     /* the context's vCPU (VMX: its VMCS, VPID, EPT pointer; SVM: VMCB, ASID) */
+	struct spinlock lock; /* table changes; last_cpu and the vCPU's control-block state */
 	bool live;
 	bool dying;           /* destroy under way: lookups fail */
 	u32 refs;             /* under the table lock */
@@ -45,7 +45,7 @@ struct dune_ctx {
 	u32 running;          /* atomic: 1 while some CPU runs it */
 	u32 generation;       /* bumped at every allocation of the slot */
 	u64 token;
-	u64 gpt_root;         /* its guest-physical page tables (backend's format: EPT) */
+	u64 gpt_root;         /* its guest-physical page tables (backend's format: EPT, NPT) */
 	u64 table_pages;      /* tables below the root, charged to the quota */
 	u64 quota;
 	struct dune_account *account;

@@ -31,8 +31,8 @@ struct vcpu {
 	u16 tlb_tag;             /* the tag of its cached translations: VMX's VPID, SVM's ASID */
 	bool nmi_pending;        /* Linux's: an NMI the hypervisor took, to give to Linux */
 	bool mce_pending;        /* Linux's: a machine check the hypervisor took, for Linux's handler */
-	u64 kernel_gs_base;      /* Dune's: IA32_KERNEL_GS_BASE and CR2 are not in the */
-	u64 cr2;                 /* guest-state area (SDM 27.3.1): switched by software */
+	u64 kernel_gs_base;      /* VMX: IA32_KERNEL_GS_BASE and CR2 are not in the */
+	u64 cr2;                 /* VMCS (SDM 27.3.1): arch_vcpu_unswitched_save/_load */
 };
 
 #endif

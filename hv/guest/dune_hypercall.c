@@ -1,7 +1,7 @@
 /* Creating, mapping into, unmapping from and destroying Dune contexts. Every
  * argument is checked: handles and tokens (dune_ctx.c), guest-physical
  * addresses of the caller's structs, host-physical pages (Linux RAM only,
- * never the hypervisor's), sizes, permissions, and the EPT quota. */
+ * never the hypervisor's), sizes, permissions, and the table quota. */
 #include "guest/dune_hypercall.h"
 
 #include <string.h>
@@ -53,8 +53,9 @@ s64 hc_ctx_create(struct hv_cpu *cpu, u64 gpa, u64 size)
 		dune_ctx_release(&hv->dune, c);
 		return r;
 	}
-	/* The VPID and EPTP may have served an earlier context: every CPU flushes
-	 * them when the context first runs there (dune_run.c). */
+	/* The TLB tag (VPID, ASID) and the tables' address may have served an
+	 * earlier context: every CPU flushes them when the context first runs
+	 * there (dune_run.c). */
 	log_printf(&hv->log, LOG_DEBUG, "Dune context %u created (TLB tag %u, quota %llu pages)", (unsigned)slot, c->vcpu.tlb_tag,
 		   (unsigned long long)c->quota);
 	return (s64)dune_ctx_handle((unsigned)slot, c->generation);
@@ -74,8 +75,9 @@ s64 hc_ctx_map(struct hv_cpu *cpu, u64 handle, u64 token, u64 gpa, u64 hpa_flags
 	return r;
 }
 
-/* After the context's EPT lost or changed a translation: INVEPT here and on
- * the CPU it runs or ran on last. Any other CPU flushes the context when it
+/* After the context's tables lost or changed a translation: a flush here
+ * (VMX: INVEPT; SVM: at the context's next VMRUN) and on the CPU it runs
+ * or ran on last. Any other CPU flushes the context when it
  * arrives there (dune_run.c), so no stale translation survives anywhere. */
 static void shoot_down(struct hv_cpu *cpu, struct dune_ctx *c, u32 last_cpu)
 {

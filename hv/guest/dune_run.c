@@ -1,8 +1,8 @@
 /* Running a Dune context's vCPU on the CPU Linux called from, and coming back.
  *
  * DUNEHV_HC_CTX_RUN arrives as Linux's hypercall. Linux's vCPU stays as it
- * is (its registers in its struct vcpu, RIP already past the hypercall; its
- * KERNEL_GS_BASE and CR2 saved there by software), the context's vCPU is
+ * is (its registers in its struct vcpu, RIP already past the hypercall; what
+ * the switch leaves in the CPU saved there, backend.h), the context's vCPU is
  * loaded and entered with the registers from Linux's struct dunehv_ctx_run.
  * Exits the hypervisor can answer itself (CPUID, a hypercall from ring 3)
  * resume the context; the others write the context's registers and the exit
@@ -79,15 +79,12 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	}
 	spin_unlock(&c->lock);
 
-	/* Linux's vCPU waits: KERNEL_GS_BASE and CR2 are not in the guest
-	 * state (SDM 27.3.1), so software switches them. */
+	/* Linux's vCPU waits; what the switch leaves in the CPU is kept
+	 * (backend.h: VMX's KERNEL_GS_BASE and CR2). */
 	struct vcpu *linux_vcpu = &cpu->linux_vcpu;
-	linux_vcpu->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
-	linux_vcpu->cr2 = read_cr2();
+	arch_vcpu_unswitched_save(linux_vcpu);
 	arch_vcpu_load(cpu, v, arriving);
-
-	write_cr2(v->cr2);
-	wrmsr(MSR_IA32_KERNEL_GS_BASE, v->kernel_gs_base);
+	arch_vcpu_unswitched_load(v);
 	run->inject = DUNEHV_INJECT_NONE;
 	memcpy(v->regs.gpr, run->gpr, sizeof(v->regs.gpr));
 	arch_vcpu_set_rip(v, run->rip);
@@ -97,9 +94,10 @@ s64 hc_ctx_run(struct hv_cpu *cpu, u64 handle, u64 token, u64 run_gpa)
 	cpu->running_ctx = c;
 	cpu->run_gpa = run_gpa;
 	if (inject == DUNEHV_INJECT_PAGE_FAULT) {
-		/* SDM 27.6.1.2: the entry delivers the #PF through the context's
-		 * IDT, as if its own page tables had refused the access. */
-		write_cr2(run->inject_cr2);
+		/* SDM 27.6.1.2 (APM 15.20): the entry delivers the #PF through
+		 * the context's IDT, as if its own page tables had refused the
+		 * access. */
+		arch_vcpu_set_cr2(v, run->inject_cr2);
 		if (!arch_vcpu_inject_exception(v, VEC_PF, true, run->inject_error_code & DUNEHV_PF_ERROR_MASK))
 			end_with_triple_fault(cpu, v); /* a #PF while delivering #DF */
 	}
@@ -128,12 +126,10 @@ static void return_to_linux(struct hv_cpu *cpu, struct vcpu *v, u32 exit_kind, c
 	run->reserved = 0;
 	run->vendor_qualification = e->vendor_qualification;
 
-	v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
-	v->cr2 = read_cr2();
+	arch_vcpu_unswitched_save(v);
 	spec_barrier_dune_to_linux(); /* before Linux runs in the predictor mode the context had */
 	struct vcpu *linux_vcpu = &cpu->linux_vcpu;
-	wrmsr(MSR_IA32_KERNEL_GS_BASE, linux_vcpu->kernel_gs_base);
-	write_cr2(linux_vcpu->cr2);
+	arch_vcpu_unswitched_load(linux_vcpu);
 	cpu->running_ctx = NULL;
 	__atomic_store_n(&c->running, 0, __ATOMIC_RELEASE);
 	dune_ctx_put(&cpu->hv->dune, c);
@@ -165,10 +161,18 @@ static void dune_nmi(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e
 	return_to_linux(cpu, v, DUNEHV_CTX_EXIT_INTERRUPT, e);
 }
 
-/* #DB and #BP go to Linux (debuggers); the bitmap intercepts nothing else. */
+/* #DB and #BP go to Linux (debuggers). A #UD exits only where the backend
+ * looks for the hypercall among them (SVM: upstream libdune's VMCALL, which
+ * is #UD on AMD); one that is not goes to the process's own IDT. Nothing
+ * else is intercepted. */
 static void dune_exception(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	u8 vector = e->exception.vector;
+	if (vector == VEC_UD) {
+		if (!arch_vcpu_inject_exception(v, VEC_UD, false, 0))
+			end_with_triple_fault(cpu, v);
+		return;
+	}
 	return_to_linux(cpu, v, (vector == VEC_DB || vector == VEC_BP) ? DUNEHV_CTX_EXIT_EXCEPTION : DUNEHV_CTX_EXIT_UNHANDLED, e);
 }
 

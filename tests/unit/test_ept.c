@@ -236,7 +236,50 @@ UNIT_TEST(map_unmap_leaves_with_quota)
 	free(mem);
 }
 
+/* The same operations on nested page tables (APM Vol. 2 15.25.5): P is the
+ * present bit, tables carry P/RW/US, a read-only leaf is P/US without RW,
+ * and a leaf without P or with EPT bits is refused. */
+UNIT_TEST(npt_map_unmap_lookup)
+{
+	void *mem;
+	struct page_pool pool = make_pool(&mem);
+	u64 root = page_pool_alloc(&pool);
+	u64 tables = 0, free0 = pool.free_pages;
+	const struct ept_charge ch = {.table_pages = &tables, .quota = 16};
+	int level;
+	u64 ro = NPT_PRESENT | NPT_USER | NPT_NX;
+	CHECK_EQ(gpt_map_leaf(&pool, &npt_format, root, 0x400000, 0x12345000, 1, ro, &ch), 0);
+	CHECK_EQ(tables, 3);
+	const u64 *pml4 = unit_identity(root);
+	CHECK_EQ(pml4[0] & 0xfff, NPT_TABLE);
+	u64 e = gpt_lookup(&npt_format, unit_identity, root, 0x400123, &level);
+	CHECK_EQ(e & EPT_ADDR_MASK, 0x12345000);
+	CHECK_EQ(level, 1);
+	CHECK_EQ(e & NPT_WRITE, 0);
+	CHECK(e & NPT_NX);
+	CHECK_EQ(gpt_lookup(&npt_format, unit_identity, root, 0x401000, &level), 0);
+	/* a leaf in the other format's bits, or without P, is refused */
+	CHECK_EQ(gpt_map_leaf(&pool, &npt_format, root, 0x401000, 0x1000, 1, EPT_RWX | EPT_IGNORE_PAT, &ch), -HV_EINVAL);
+	CHECK_EQ(gpt_map_leaf(&pool, &npt_format, root, 0x401000, 0x1000, 1, NPT_WRITE | NPT_USER, &ch), -HV_EINVAL);
+	/* a 2 MiB leaf gets bit 7 */
+	CHECK_EQ(gpt_map_leaf(&pool, &npt_format, root, 0x800000, 0x40000000, 2, NPT_TABLE, &ch), 0);
+	e = gpt_lookup(&npt_format, unit_identity, root, 0x9fffff, &level);
+	CHECK_EQ(level, 2);
+	CHECK(e & EPT_LARGE_PAGE);
+	CHECK(e & NPT_WRITE);
+	/* unmapping everything empties and frees the tables below the root */
+	u64 detached = 0;
+	CHECK_EQ(gpt_unmap_range(&pool, &npt_format, root, 0, ~0ull, &detached), 2);
+	ept_uncharge(&ch, ept_free_detached(&pool, detached));
+	CHECK_EQ(tables, 0);
+	CHECK_EQ(pool.free_pages, free0);
+	CHECK_EQ(gpt_lookup(&npt_format, unit_identity, root, 0x400000, &level), 0);
+	gpt_free_tables(&pool, &npt_format, root);
+	free(mem);
+}
+
 const struct unit_test ept_tests[] = {
+	{"npt_map_unmap_lookup", npt_map_unmap_lookup},
 	{"identity_map_with_hole_and_types", identity_map_with_hole_and_types},
 	{"leaf_size_limits", leaf_size_limits},
 	{"out_of_memory_frees_everything", out_of_memory_frees_everything},

@@ -159,6 +159,7 @@ static inline void xsetbv(u32 index, u64 value)
 #define MSR_IA32_SYSENTER_EIP 0x176
 #define MSR_IA32_DEBUGCTL 0x1d9
 #define MSR_IA32_PAT 0x277
+#define MSR_IA32_XSS 0xda0
 #define MSR_IA32_VMX_BASIC 0x480
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481
 #define MSR_IA32_VMX_PROCBASED_CTLS 0x482

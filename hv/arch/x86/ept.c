@@ -1,10 +1,41 @@
-/* EPT identity-map builder (SDM Vol. 3C 29.3.2 for the entry formats,
- * 29.3.7 for memory types). */
+/* Second-level page tables in either format (struct gpt_format): EPT (SDM
+ * Vol. 3C 29.3.2 for the entry formats, 29.3.7 for memory types) and NPT
+ * (AMD64 APM Vol. 2 15.25.5, long-mode entries; 15.25.8 memory types). */
 #include "arch/x86/ept.h"
 
 static u64 ept_leaf_bits(int mtrr_type) { return EPT_RWX | ((u64)mtrr_type << EPT_MEMTYPE_SHIFT); }
 
-const struct gpt_format ept_format = {.present = EPT_RWX, .table_bits = EPT_RWX, .leaf_bits = ept_leaf_bits};
+/* Write-back, whatever the guest's PAT says (29.3.7): Dune maps RAM. */
+static u64 ept_access_bits(u32 access)
+{
+	u64 rwx = ((access & HV_ACCESS_READ) ? EPT_READ : 0) | ((access & HV_ACCESS_WRITE) ? EPT_WRITE : 0) |
+		  ((access & HV_ACCESS_EXEC) ? EPT_EXECUTE : 0);
+	return rwx ? rwx | ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT : 0;
+}
+
+const struct gpt_format ept_format = {.present = EPT_RWX, .table_bits = EPT_RWX, .leaf_bits = ept_leaf_bits,
+				      .leaf_allowed = EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT,
+				      .access_bits = ept_access_bits};
+
+/* Every nested access is a user access (15.25.5), so U/S is set at every
+ * level; a leaf's type combines with the guest's PAT and the MTRRs
+ * (15.25.8): UC where the firmware's MTRRs say UC, else write-back (PAT
+ * index 0 of the power-on PAT). */
+static u64 npt_leaf_bits(int mtrr_type) { return NPT_TABLE | (mtrr_type == MEMTYPE_UC ? NPT_PCD | NPT_PWT : 0); }
+
+/* PAT index 0 (write-back with the guest's PAT; 15.25.8); NX needs the
+ * host's EFER.NXE (15.25.5), which every SVM CPU has on (svm/setup.c). */
+static u64 npt_access_bits(u32 access)
+{
+	if (!(access & HV_ACCESS_READ))
+		return 0;
+	return NPT_PRESENT | NPT_USER | ((access & HV_ACCESS_WRITE) ? NPT_WRITE : 0) |
+	       ((access & HV_ACCESS_EXEC) ? 0 : NPT_NX);
+}
+
+const struct gpt_format npt_format = {.present = NPT_PRESENT, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits,
+				      .leaf_allowed = NPT_TABLE | NPT_PWT | NPT_PCD | NPT_NX,
+				      .access_bits = npt_access_bits};
 
 static u64 level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
 
@@ -110,27 +141,27 @@ void ept_free_tables(struct page_pool *pool, u64 pml4_pa) { gpt_free_tables(pool
 
 /* Tables below (and including) table_pa at level hold no leaf; *count
  * returns how many tables that subtree has. */
-static bool subtree_empty(struct page_pool *pool, u64 table_pa, int level, u64 *count)
+static bool subtree_empty(struct page_pool *pool, const struct gpt_format *f, u64 table_pa, int level, u64 *count)
 {
 	const u64 *table = pool->pa_to_va(table_pa);
 	(*count)++;
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		u64 e = table[i];
-		if (!(e & EPT_RWX))
+		if (!(e & f->present))
 			continue;
-		if (level == 1 || (e & EPT_LARGE_PAGE) || !subtree_empty(pool, e & EPT_ADDR_MASK, level - 1, count))
+		if (level == 1 || (e & EPT_LARGE_PAGE) || !subtree_empty(pool, f, e & EPT_ADDR_MASK, level - 1, count))
 			return false;
 	}
 	return true;
 }
 
-u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
+u64 gpt_lookup(const struct gpt_format *f, pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
 {
 	u64 table_pa = pml4_pa;
 	for (int l = 4; l >= 1; l--) {
 		const u64 *table = pa_to_va(table_pa);
 		u64 e = table[(gpa >> (12 + 9 * (l - 1))) & 511];
-		if (!(e & EPT_RWX))
+		if (!(e & f->present))
 			return 0;
 		if (l == 1 || (e & EPT_LARGE_PAGE)) {
 			if (level)
@@ -175,18 +206,18 @@ void ept_uncharge(const struct ept_charge *charge, u64 count)
 		__atomic_sub_fetch(charge->account_pages, count, __ATOMIC_RELAXED);
 }
 
-int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits,
-		 const struct ept_charge *charge)
+int gpt_map_leaf(struct page_pool *pool, const struct gpt_format *f, u64 pml4_pa, u64 gpa, u64 hpa, int level,
+		 u64 leaf_bits, const struct ept_charge *charge)
 {
 	u64 size = level_size(level);
 	if (level < 1 || level > 3 || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
-	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & EPT_RWX) || (leaf_bits & ~(EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT)))
+	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & f->present) || (leaf_bits & ~f->leaf_allowed))
 		return -HV_EINVAL;
 	u64 table_pa = pml4_pa;
 	for (int l = 4; l > level; l--) {
 		u64 *table = pool->pa_to_va(table_pa);
 		u64 *e = &table[level_index(gpa, l)];
-		if (*e & EPT_RWX) {
+		if (*e & f->present) {
 			if (*e & EPT_LARGE_PAGE)
 				return -HV_EEXIST; /* a larger leaf covers gpa */
 			table_pa = *e & EPT_ADDR_MASK;
@@ -196,35 +227,37 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
 		int r = alloc_charged_table(pool, charge, &child);
 		if (r)
 			return r;
-		*e = child | EPT_RWX;
+		*e = child | f->table_bits;
 		table_pa = child;
 	}
 	u64 *table = pool->pa_to_va(table_pa);
 	u64 *e = &table[level_index(gpa, level)];
-	if ((*e & EPT_RWX) && level > 1 && !(*e & EPT_LARGE_PAGE)) {
+	if ((*e & f->present) && level > 1 && !(*e & EPT_LARGE_PAGE)) {
 		/* Tables below: replaced only if every smaller page in them is
 		 * gone (unmapped since), else smaller pages are mapped there. */
 		u64 child = *e & EPT_ADDR_MASK, tables = 0;
-		if (!subtree_empty(pool, child, level - 1, &tables))
+		if (!subtree_empty(pool, f, child, level - 1, &tables))
 			return -HV_EEXIST;
 		*e = 0;
-		free_level(pool, &ept_format, child, level - 1);
+		free_level(pool, f, child, level - 1);
 		ept_uncharge(charge, tables);
 	}
 	*e = hpa | leaf_bits | (level > 1 ? EPT_LARGE_PAGE : 0);
 	return 0;
 }
 
-static bool table_empty(const u64 *table)
+static bool table_empty(const struct gpt_format *f, const u64 *table)
 {
 	for (unsigned i = 0; i < EPT_ENTRIES; i++)
-		if (table[i] & EPT_RWX)
+		if (table[i] & f->present)
 			return false;
 	return true;
 }
 
 /* Chains an unlinked, empty table: its entry 0 holds the next one's address,
- * which has no R/W/X bit, so a walk that still reaches it finds nothing. */
+ * which has no present bit in either format (EPT's R/W/X, NPT's P: the
+ * low 12 bits of a page address are 0), so a walk that still reaches it
+ * finds nothing. */
 static void chain_detached(struct page_pool *pool, u64 table_pa, u64 *detached)
 {
 	u64 *table = pool->pa_to_va(table_pa);
@@ -232,13 +265,14 @@ static void chain_detached(struct page_pool *pool, u64 table_pa, u64 *detached)
 	*detached = table_pa;
 }
 
-static u64 unmap_level(struct page_pool *pool, u64 table_pa, int level, u64 base, u64 gpa, u64 end, u64 *detached)
+static u64 unmap_level(struct page_pool *pool, const struct gpt_format *f, u64 table_pa, int level, u64 base, u64 gpa,
+		       u64 end, u64 *detached)
 {
 	u64 *table = pool->pa_to_va(table_pa);
 	u64 size = level_size(level), removed = 0;
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		u64 a = base + i * size;
-		if (a + size <= gpa || a >= end || !(table[i] & EPT_RWX))
+		if (a + size <= gpa || a >= end || !(table[i] & f->present))
 			continue;
 		if (level == 1 || (table[i] & EPT_LARGE_PAGE)) {
 			table[i] = 0;
@@ -246,8 +280,8 @@ static u64 unmap_level(struct page_pool *pool, u64 table_pa, int level, u64 base
 			continue;
 		}
 		u64 child = table[i] & EPT_ADDR_MASK;
-		removed += unmap_level(pool, child, level - 1, a, gpa, end, detached);
-		if (table_empty(pool->pa_to_va(child))) {
+		removed += unmap_level(pool, f, child, level - 1, a, gpa, end, detached);
+		if (table_empty(f, pool->pa_to_va(child))) {
 			table[i] = 0;
 			chain_detached(pool, child, detached);
 		}
@@ -255,12 +289,12 @@ static u64 unmap_level(struct page_pool *pool, u64 table_pa, int level, u64 base
 	return removed;
 }
 
-u64 ept_unmap_range(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 size, u64 *detached)
+u64 gpt_unmap_range(struct page_pool *pool, const struct gpt_format *f, u64 pml4_pa, u64 gpa, u64 size, u64 *detached)
 {
 	if (!size)
 		return 0;
 	u64 end = gpa + size < gpa ? ~0ull : gpa + size;
-	return unmap_level(pool, pml4_pa, 4, 0, gpa, end, detached);
+	return unmap_level(pool, f, pml4_pa, 4, 0, gpa, end, detached);
 }
 
 u64 ept_free_detached(struct page_pool *pool, u64 detached)

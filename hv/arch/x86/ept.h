@@ -1,11 +1,12 @@
-/* Second-level page tables: Intel's extended page tables (SDM Vol. 3C 29.3),
- * and, for the identity map, AMD's nested page tables (APM Vol. 2 15.25, the
- * long-mode format) through struct gpt_format. Building Linux's identity
- * map, a Dune context's tables, looking entries up. Pure logic over a
- * page_pool: host-testable. */
+/* Second-level page tables: Intel's extended page tables (SDM Vol. 3C 29.3)
+ * and AMD's nested page tables (APM Vol. 2 15.25, the long-mode format),
+ * through struct gpt_format. Building Linux's identity map, a Dune
+ * context's tables, looking entries up. Pure logic over a page_pool:
+ * host-testable. The ept_ names are the EPT format's shorthands. */
 #ifndef HV_EPT_H
 #define HV_EPT_H
 
+#include "core/exit.h"
 #include "core/mtrr.h"
 #include "core/page_pool.h"
 
@@ -25,16 +26,30 @@
 #define EPTP_WALK_LENGTH_4 (3ull << 3)
 static inline u64 ept_pointer(u64 pml4_pa) { return pml4_pa | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4; }
 
-/* What differs between the two formats for the identity map: which bits
- * make an entry present, a table entry's bits, and a leaf's bits for an
- * MTRR memory type (EPT: RWX and the type; NPT: P, RW, US and the PAT
- * index of that type). Large leaves are bit 7 in both. */
+/* NPT entry bits (APM Vol. 2 15.25.5: the long-mode page-table format). */
+#define NPT_PRESENT BIT(0)
+#define NPT_WRITE BIT(1)
+#define NPT_USER BIT(2)
+#define NPT_PWT BIT(3)
+#define NPT_PCD BIT(4)
+#define NPT_NX BIT(63)
+#define NPT_TABLE (NPT_PRESENT | NPT_WRITE | NPT_USER)
+
+/* What differs between the two formats: which bits make an entry present,
+ * a table entry's bits, a leaf's bits for an MTRR memory type in the
+ * identity map (EPT: RWX and the type; NPT: P, RW, US and the PAT index of
+ * that type), the bits a mapped leaf may carry, and a write-back leaf's
+ * bits for a Dune context's HV_ACCESS_* (0 where the format cannot say it:
+ * NPT has no access without read). Large leaves are bit 7 and addresses
+ * bits 51:12 in both. */
 struct gpt_format {
 	u64 present;
 	u64 table_bits;
 	u64 (*leaf_bits)(int mtrr_type);
+	u64 leaf_allowed;
+	u64 (*access_bits)(u32 access);
 };
-extern const struct gpt_format ept_format;
+extern const struct gpt_format ept_format, npt_format;
 
 /* A guest-physical range that must be absent from the map. */
 struct ept_hole {
@@ -73,8 +88,9 @@ struct ept_charge {
 };
 
 /* Installs one leaf mapping gpa -> hpa: level 1 (4 KiB), 2 (2 MiB) or 3
- * (1 GiB; the caller checks the CPU has 1 GiB EPT pages), with leaf_bits
- * (EPT_READ/WRITE/EXECUTE, memory type). Missing tables come from the pool
+ * (1 GiB; the caller checks the CPU has 1 GiB pages), with leaf_bits (a
+ * present bit and no bit outside the format's leaf_allowed: EPT's
+ * READ/WRITE/EXECUTE and memory type, NPT's P/RW/US/NX and PAT index). Missing tables come from the pool
  * and are charged as *charge says. Replacing a leaf of the same size is
  * allowed (e.g. adding write access); tables of smaller pages that were all
  * unmapped are freed and replaced (the caller flushes before the context
@@ -82,8 +98,13 @@ struct ept_charge {
  * larger leaf, is refused (-HV_EEXIST): unmap first. Returns 0, -HV_EINVAL,
  * -HV_ENOMEM (the pool is down to its reserve) or -HV_EDQUOT (the quota or
  * the account's limit). */
-int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits,
-		 const struct ept_charge *charge);
+int gpt_map_leaf(struct page_pool *pool, const struct gpt_format *format, u64 pml4_pa, u64 gpa, u64 hpa, int level,
+		 u64 leaf_bits, const struct ept_charge *charge);
+static inline int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int level, u64 leaf_bits,
+			       const struct ept_charge *charge)
+{
+	return gpt_map_leaf(pool, &ept_format, pml4_pa, gpa, hpa, level, leaf_bits, charge);
+}
 
 /* Removes every leaf translating an address in [gpa, gpa + size) (a 2 MiB
  * or 1 GiB leaf that overlaps the range goes whole). Returns the number removed.
@@ -92,7 +113,12 @@ int ept_map_leaf(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 hpa, int leve
  * caches the path (SDM Vol. 3C 29.4.3), so the caller frees them with
  * ept_free_detached only after the INVEPT that flushes that CPU, as KVM
  * frees its shadow pages after the remote TLB flush. */
-u64 ept_unmap_range(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 size, u64 *detached);
+u64 gpt_unmap_range(struct page_pool *pool, const struct gpt_format *format, u64 pml4_pa, u64 gpa, u64 size,
+		    u64 *detached);
+static inline u64 ept_unmap_range(struct page_pool *pool, u64 pml4_pa, u64 gpa, u64 size, u64 *detached)
+{
+	return gpt_unmap_range(pool, &ept_format, pml4_pa, gpa, size, detached);
+}
 
 /* Frees the tables ept_unmap_range chained in detached; returns how many,
  * for the caller to take off its charge. */
@@ -108,6 +134,10 @@ void gpt_free_tables(struct page_pool *pool, const struct gpt_format *format, u6
 
 /* Leaf entry mapping gpa and its level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB),
  * or 0 when gpa is not mapped. */
-u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level);
+u64 gpt_lookup(const struct gpt_format *format, pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level);
+static inline u64 ept_lookup(pa_to_va_fn pa_to_va, u64 pml4_pa, u64 gpa, int *level)
+{
+	return gpt_lookup(&ept_format, pa_to_va, pml4_pa, gpa, level);
+}
 
 #endif

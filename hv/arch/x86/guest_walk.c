@@ -7,7 +7,7 @@
 #define PTE_PS BIT(7)
 #define PTE_ADDR 0x000ffffffffff000ull
 
-int guest_walk(u64 cr3, bool la57, u64 gla, pa_to_va_fn pa_to_va, guest_page_ok_fn ok, const void *ctx, u64 *gpa)
+int guest_walk(u64 cr3, bool la57, u64 gla, guest_page_map_fn map, const void *ctx, u64 *gpa)
 {
 	int levels = la57 ? 5 : 4;
 	unsigned bits = la57 ? 57 : 48;
@@ -16,10 +16,11 @@ int guest_walk(u64 cr3, bool la57, u64 gla, pa_to_va_fn pa_to_va, guest_page_ok_
 		return -1; /* not canonical */
 	u64 table = cr3 & PTE_ADDR;
 	for (int level = levels; level >= 1; level--) {
-		if (!ok(ctx, table))
+		const u64 *entries = map(ctx, table);
+		if (!entries)
 			return -1;
 		unsigned shift = 12 + 9 * (unsigned)(level - 1);
-		u64 e = ((const u64 *)pa_to_va(table))[(gla >> shift) & 511];
+		u64 e = entries[(gla >> shift) & 511];
 		if (!(e & PTE_P))
 			return -1;
 		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
@@ -32,17 +33,18 @@ int guest_walk(u64 cr3, bool la57, u64 gla, pa_to_va_fn pa_to_va, guest_page_ok_
 	return -1;
 }
 
-unsigned guest_read_linear(u64 cr3, bool la57, u64 gla, u8 *out, unsigned len, pa_to_va_fn pa_to_va,
-			   guest_page_ok_fn ok, const void *ctx)
+unsigned guest_read_linear(u64 cr3, bool la57, u64 gla, u8 *out, unsigned len, guest_page_map_fn map,
+			   const void *ctx)
 {
 	unsigned done = 0;
 	while (done < len) {
 		u64 gpa;
-		if (guest_walk(cr3, la57, gla + done, pa_to_va, ok, ctx, &gpa) || !ok(ctx, gpa & ~(PAGE_SIZE - 1)))
+		const u8 *page;
+		if (guest_walk(cr3, la57, gla + done, map, ctx, &gpa) || !(page = map(ctx, gpa & ~(PAGE_SIZE - 1))))
 			break;
 		unsigned in_page = (unsigned)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		unsigned n = MIN(in_page, len - done);
-		const u8 *src = pa_to_va(gpa);
+		const u8 *src = page + (gpa & (PAGE_SIZE - 1));
 		for (unsigned i = 0; i < n; i++)
 			out[done + i] = src[i];
 		done += n;

@@ -171,6 +171,18 @@ static int mode_signal(void)
  * dunemini has no IDT, so it triple-faults: UNHANDLED_VMEXIT, reason 2) or
  * ends with DUNE_RET_EPT_VIOLATION. Returns 0 for either, 2 if the read
  * returned `secret` (or anything, when secret is 0), 3 otherwise. */
+/* The CPU's vendor decides the backend (one image each): AMD is SVM. */
+static int cpu_is_amd(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	return b == 0x68747541u; /* "Auth"enticAMD */
+}
+
+/* The unhandled exit a triple fault is (the backend's code, as dune.ko
+ * reports it): VMX basic reason 2, SVM's SHUTDOWN intercept 0x7f. */
+static long long triple_fault_reason(void) { return cpu_is_amd() ? 0x7f : 2; }
+
 static int probe_foreign(uint64_t addr, uint64_t secret)
 {
 	pid_t reader = fork();
@@ -178,7 +190,7 @@ static int probe_foreign(uint64_t addr, uint64_t secret)
 		dunemini_probe_addr = addr;
 		dunemini_result[7] = 0xdeadull;
 		struct dune_config c = run_guest(dunemini_read_secret, guest_stack + sizeof(guest_stack));
-		if (c.ret == DUNE_RET_EPT_VIOLATION || (c.ret == DUNE_RET_UNHANDLED_VMEXIT && c.status == 2))
+		if (c.ret == DUNE_RET_EPT_VIOLATION || (c.ret == DUNE_RET_UNHANDLED_VMEXIT && c.status == triple_fault_reason()))
 			_exit(0);
 		_exit(c.ret == DUNE_RET_EXIT && (!secret || dunemini_result[7] == secret) ? 2 : 3);
 	}
@@ -379,10 +391,14 @@ static long log_lines_with(const char *s)
 	return n;
 }
 
-/* n open/enter/close rounds whose VM entry fails (a non-canonical RIP, SDM
- * 27.3.1.4): each session ends with DUNE_RET_UNHANDLED_VMEXIT, and the
- * hypervisor's line about it is rate-limited, so the loop neither fills the
- * log ring nor keeps a CPU at the UART. */
+/* n open/enter/close rounds with a non-canonical RIP: each session ends
+ * with DUNE_RET_UNHANDLED_VMEXIT. On VMX the VM entry fails (SDM
+ * 27.3.1.4), and the hypervisor's line about it is rate-limited, so the
+ * loop neither fills the log ring nor keeps a CPU at the UART. SVM's VMRUN
+ * takes such a RIP (AMD64 APM Vol. 2 15.5.1 does not check it), the first
+ * fetch faults and the context, without an IDT, shuts down: no entry
+ * fails, nothing is logged. (Nothing else a process gives an entry is
+ * refused by VMRUN: a bad CR3 is refused when the context is created.) */
 /* hv/core/log.h: LOG_LIMIT_BURST lines per LOG_LIMIT_WINDOW_TSC ticks */
 #define LOG_LIMIT_BURST 10
 #define LOG_LIMIT_WINDOW_TSC (1ull << 32)
@@ -407,9 +423,13 @@ static int mode_entryfail(int n)
 	uint64_t windows = (__builtin_ia32_rdtsc() - t0) / LOG_LIMIT_WINDOW_TSC + 2; /* windows touched, at most */
 	long after = log_lines_with("VM entry failed"), allowed = (long)(LOG_LIMIT_BURST * windows);
 	CHECK(ended == n, "entryfail: %d of %d sessions with a non-canonical RIP ended with DUNE_RET_UNHANDLED_VMEXIT", ended, n);
-	CHECK(before >= 0 && after - before >= 1 && after - before <= allowed && allowed < n,
-	      "entryfail: %d failed entries logged %ld lines (rate limit: at most %d in each of the %llu windows touched)", n,
-	      after - before, LOG_LIMIT_BURST, (unsigned long long)windows);
+	if (cpu_is_amd())
+		CHECK(before >= 0 && after == before, "entryfail: SVM entered all %d (no failed entry, %ld lines logged)", n,
+		      after - before);
+	else
+		CHECK(before >= 0 && after - before >= 1 && after - before <= allowed && allowed < n,
+		      "entryfail: %d failed entries logged %ld lines (rate limit: at most %d in each of the %llu windows touched)",
+		      n, after - before, LOG_LIMIT_BURST, (unsigned long long)windows);
 	/* the machine goes on: an ordinary session right after */
 	struct dune_config c = run_guest(dunemini_exit0, guest_stack + sizeof(guest_stack));
 	CHECK(c.ret == DUNE_RET_EXIT, "entryfail: a session afterwards runs to its exit (ret %lld)", (long long)c.ret);

@@ -4,9 +4,11 @@
  *
  * As Linux ring 0 attacking the hypervisor: the firmware under Bochs has no
  * FADT, so the PM1 registers are found as an attacker would, in the PIIX4
- * power-management function's PMBA (82371AB datasheet 7.1); SLP_TYP 1 is
- * suspend to RAM there. Without the hypervisor's guard, Bochs resets the
- * machine at the first write (iodev/acpi.cc) and no verdict is printed.
+ * power-management function's PMBA (82371AB datasheet 7.1), or, on QEMU's
+ * q35 machine, in the ICH9 LPC bridge's PMBASE (ICH9 datasheet 13.8.3.1);
+ * SLP_TYP 1 is suspend to RAM on both (QEMU's DSDT says so for q35).
+ * Without the hypervisor's guard, Bochs resets the machine at the first
+ * write (iodev/acpi.cc), QEMU suspends it, and no verdict is printed.
  *  acpi.s3-word    a 16-bit write of SLP_TYP=S3 | SLP_EN to PM1 control:
  *                  the machine goes on, WAK_STS reads set (an immediate
  *                  wake), and clears when written with 1
@@ -30,6 +32,7 @@
 	pr_info("%s %s - " fmt "\n", (cond) ? "ok" : "not ok", id, ##__VA_ARGS__)
 
 #define PIIX4_PM_DEVICE 0x7113
+#define ICH9_LPC_DEVICE 0x2918
 #define PM1_STS 0
 #define PM1_CNT 4
 #define WAK_STS 0x8000
@@ -77,22 +80,40 @@ static long info_here(void *unused)
 	return hvprobe_get_info(&info) == sizeof(info);
 }
 
+/* The PM1 block's I/O base: PIIX4's PMBA (config 0x40, bits 15:6) or the
+ * ICH9 LPC bridge's PMBASE (config 0x40, bits 15:7); 0 where neither is. */
+static u16 find_pm1_base(void)
+{
+	static const struct {
+		u16 device;
+		u16 mask;
+	} pm_functions[] = {{PIIX4_PM_DEVICE, 0xffc0}, {ICH9_LPC_DEVICE, 0xff80}};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pm_functions); i++) {
+		struct pci_dev *pm = pci_get_device(PCI_VENDOR_ID_INTEL, pm_functions[i].device, NULL);
+		u32 reg = 0;
+
+		if (!pm)
+			continue;
+		pci_read_config_dword(pm, 0x40, &reg);
+		pci_dev_put(pm);
+		return reg & pm_functions[i].mask;
+	}
+	return 0;
+}
+
 static void acpi_sleep_test(void)
 {
-	struct pci_dev *pm = pci_get_device(PCI_VENDOR_ID_INTEL, PIIX4_PM_DEVICE, NULL);
 	unsigned int reads, cpus = 0, answered = 0;
-	u32 pmba_reg = 0;
-	u16 pmba, cnt, seen;
+	u16 pmba = find_pm1_base(), cnt, seen;
 	bool cleared;
 	int cpu;
 
-	if (!pm) {
-		VERDICT(false, "acpi.s3-word", "no PIIX4 power-management function (8086:7113)");
+	if (!pmba) {
+		VERDICT(false, "acpi.s3-word", "no PIIX4 power-management function (8086:7113) or ICH9 LPC bridge (8086:2918)");
 		return;
 	}
-	pci_read_config_dword(pm, 0x40, &pmba_reg);
-	pci_dev_put(pm);
-	pmba = pmba_reg & 0xffc0;
 	cnt = inw(pmba + PM1_CNT) & ~(SLP_TYP_MASK | SLP_EN);
 	pr_info("acpi: PM1 at 0x%x, control 0x%x\n", pmba, cnt);
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hvprobe ctxtest: exercises the hypervisor's Dune contexts directly (the
- * mechanism /dev/dune is built on). A tiny 64-bit guest runs in its own VMX
- * context with its own EPT: CPUID answered by the hypervisor, a system call
- * by VMCALL, a lazily mapped page (EPT violation answered by mapping), INT3
- * (#BP exit), a spin loop with interrupts off (RFLAGS.IF = 0, as libdune
- * runs) that interrupts or the hypervisor's time slice must preempt, and
- * exit_group. Then bad arguments, quota and leak checks.
+ * mechanism /dev/dune is built on). A tiny 64-bit guest runs in its own
+ * context with its own second-level tables (EPT or NPT): CPUID answered by
+ * the hypervisor, a system call by VMCALL (#UD on AMD, which the hypervisor
+ * takes as the system call), a lazily mapped page (a guest-physical fault
+ * answered by mapping), a spin loop with interrupts off (RFLAGS.IF = 0, as
+ * libdune runs) that interrupts or the hypervisor's time slice must
+ * preempt, INT3 (#BP exit), and exit_group. Then bad arguments, quota and
+ * leak checks.
  */
 #define pr_fmt(fmt) "hvprobe: ctx: " fmt
 
@@ -49,10 +51,10 @@ static const u8 guest_code[] = {
 	0x48, 0x8b, 0x04, 0x25, 0x00, 0x90, 0x00, 0x00, /* mov rax, [0x9000] */
 	0x48, 0x89, 0x04, 0x25, 0x10, 0x60, 0x00, 0x00, /* mov [0x6010], rax */
 	0x48, 0x89, 0x04, 0x25, 0x18, 0x60, 0x00, 0x00, /* mov [disp32], rax: through the 1 GiB leaf, patched */
-	0xcc,                                     /* int3 */
 	0xb9, SPIN_LOOPS & 0xff, (SPIN_LOOPS >> 8) & 0xff, (SPIN_LOOPS >> 16) & 0xff, SPIN_LOOPS >> 24, /* mov ecx, N */
 	0xff, 0xc9,                               /* spin: dec ecx */
 	0x75, 0xfc,                               /* jnz spin */
+	0xcc,                                     /* int3 */
 	0xb8, 0xe7, 0x00, 0x00, 0x00,             /* mov eax, 231 (exit_group) */
 	0xbf, 0x2a, 0x00, 0x00, 0x00,             /* mov edi, 42 */
 	0x0f, 0x01, 0xc1,                         /* vmcall */

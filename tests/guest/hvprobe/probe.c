@@ -44,7 +44,7 @@ MODULE_PARM_DESC(selftest, "run the hypercall self test at load time");
 
 static int ctx = 1;
 module_param(ctx, int, 0444);
-MODULE_PARM_DESC(ctx, "0: the self test leaves out the Dune context checks (for a backend without Dune contexts yet)");
+MODULE_PARM_DESC(ctx, "0: the self test leaves out the Dune context checks");
 
 static struct proc_dir_entry *proc_dir;
 

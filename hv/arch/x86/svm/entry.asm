@@ -59,8 +59,10 @@ svm_entry:
 	LOAD_GUEST_GPRS_BUT_RAX
 	mov rax, [rsp]
 	vmload                     ; RAX: the guest's FS, GS, TR, LDTR, SYSCALL/SYSENTER MSRs
-	vmrun                     ; RAX: APM 15.5: runs the guest until #VMEXIT (GIF = 0 after)
-	vmsave                     ; RAX: ... and back into its VMCB
+	sti                        ; GIF = 0 still holds interrupts; VMRUN saves IF = 1 for the
+	vmrun                      ; host: 15.21.1, with V_INTR_MASKING (Dune contexts) the host's
+	cli                        ; IF masks physical interrupts, so they end the run (INTR exit)
+	vmsave                     ; RAX: ... and back into its VMCB (GIF = 0 after #VMEXIT)
 	mov rax, [rsp + 16]        ; the vCPU
 	STORE_GUEST_GPRS_BUT_RAX
 	mov rbx, [rsp]

@@ -1,6 +1,7 @@
 /* SVM exit information (AMD64 APM Vol. 2 15.6 "#VMEXIT", Appendix C exit
  * codes) decoded into the core's struct hv_exit; the counters' slot of an
  * exit code is dunehv_svm_exit_slot's (include/dunehv/exit_names.h). */
+#include "arch/x86/ept.h"
 #include "arch/x86/event_combine.h"
 #include "arch/x86/guest_walk.h"
 #include "arch/x86/insn_ea.h"
@@ -8,6 +9,7 @@
 #include "arch/x86/svm/svm_ops.h"
 #include "arch/x86/vectors.h"
 #include "backend.h"
+#include "core/dune_ctx.h"
 #include "core/guest_mem.h"
 #include "core/hv.h"
 #include "include/dunehv/exit_names.h"
@@ -67,19 +69,59 @@ static u32 fixed_length(u64 code)
 	}
 }
 
-static bool linux_page_ok(const void *ctx, u64 gpa) { return guest_buffer_ok(ctx, gpa, PAGE_SIZE); }
-static void *identity(u64 pa) { return phys_to_virt(pa); }
+/* Linux's guest-physical pages are the host's (identity), where RAM. */
+static const void *linux_page(const void *boot, u64 gpa)
+{
+	return guest_buffer_ok(boot, gpa, PAGE_SIZE) ? phys_to_virt(gpa) : NULL;
+}
 
-/* A nested page fault gives no linear address (APM 15.25.6); for one of
- * Linux's at its final guest-physical address, it is found from the
- * faulting instruction (fetched through Linux's page tables, decoded by
- * insn_ea.c), so that Linux gets the #PF with CR2 that VMX's exit
- * qualification allows (guest/linux_exits.c). */
+/* A Dune context's are what its nested tables map them to (the pages its
+ * process owns), where mapped. The tables stay while this CPU handles the
+ * exit: an unmap frees them only after this CPU acknowledged its flush. */
+static const void *dune_page(const void *ctx, u64 gpa)
+{
+	const struct dune_ctx *c = ctx;
+	int level;
+	u64 e = gpt_lookup(&npt_format, phys_to_virt, c->gpt_root, gpa, &level);
+	if (!e)
+		return NULL;
+	u64 size = 1ull << (12 + 9 * (level - 1));
+	return phys_to_virt(((e & EPT_ADDR_MASK) & ~(size - 1)) | (gpa & (size - 1) & ~(PAGE_SIZE - 1)));
+}
+
+/* Reads up to len bytes at the guest's linear address gla, through its own
+ * page tables and its guest-physical pages; how many it could. */
+static unsigned read_guest(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, u64 gla, u8 *out, unsigned len)
+{
+	bool la57 = g->cr4 & BIT(12);
+	if (v->kind == VCPU_DUNE)
+		return guest_read_linear(g->cr3, la57, gla, out, len, dune_page, cpu->running_ctx);
+	return guest_read_linear(g->cr3, la57, gla, out, len, linux_page, cpu->hv->boot);
+}
+
+/* A nested page fault gives no linear address (APM 15.25.6). For a data
+ * access it is found from the faulting instruction (decoded by insn_ea.c),
+ * for a fetch from RIP (the page of RIP or the next one, where the
+ * instruction crosses into it), so that the guest gets the #PF with CR2
+ * that VMX's exit qualification allows (guest/linux_exits.c, and dune.ko
+ * for a Dune process). */
 static void recover_linear_address(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, struct hv_exit *e)
 {
+	if (e->fault.access & HV_ACCESS_EXEC) {
+		u64 page = e->fault.gpa & ~(PAGE_SIZE - 1), gpa, la = g->rip & ~(PAGE_SIZE - 1);
+		bool la57 = g->cr4 & BIT(12);
+		const void *ctx = cpu->running_ctx;
+		for (unsigned i = 0; i < 2 && v->kind == VCPU_DUNE; i++, la += PAGE_SIZE) {
+			if (!guest_walk(g->cr3, la57, la, dune_page, ctx, &gpa) && (gpa & ~(PAGE_SIZE - 1)) == page) {
+				e->fault.gla = la | (e->fault.gpa & (PAGE_SIZE - 1));
+				e->fault.access |= HV_FAULT_GLA_VALID;
+				return;
+			}
+		}
+		return;
+	}
 	u8 bytes[15];
-	bool la57 = g->cr4 & BIT(12);
-	unsigned n = guest_read_linear(g->cr3, la57, g->rip, bytes, sizeof(bytes), identity, linux_page_ok, cpu->hv->boot);
+	unsigned n = read_guest(cpu, v, g, g->rip, bytes, sizeof(bytes));
 	u64 regs[16];
 	for (unsigned i = 0; i < 16; i++)
 		regs[i] = v->regs.gpr[i];
@@ -90,6 +132,16 @@ static void recover_linear_address(struct hv_cpu *cpu, struct vcpu *v, const str
 		e->fault.gla = gla;
 		e->fault.access |= HV_FAULT_GLA_VALID;
 	}
+}
+
+/* Upstream libdune's system call is VMCALL (0F 01 C1), #UD on AMD: in a
+ * Dune context it is the hypercall, as is VMMCALL (0F 01 D9, which its own
+ * intercept catches first). Any other #UD is the process's. */
+static bool is_hypercall_insn(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g)
+{
+	u8 b[3];
+	return read_guest(cpu, v, g, g->rip, b, sizeof(b)) == sizeof(b) && b[0] == 0x0f && b[1] == 0x01 &&
+	       (b[2] == 0xc1 || b[2] == 0xd9);
 }
 
 void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
@@ -118,6 +170,10 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 	}
 	if (code == SVM_EXIT_MSR) {
 		e->kind = c->exit_info1 ? HV_EXIT_MSR_WRITE : HV_EXIT_MSR_READ;
+	} else if (code == SVM_EXIT_EXCEPTION_BASE + VEC_UD && v->kind == VCPU_DUNE &&
+		   is_hypercall_insn(cpu, v, &vmcb->save)) {
+		e->kind = HV_EXIT_HYPERCALL;
+		e->instruction_length = 3;
 	} else if (e->kind == HV_EXIT_EXCEPTION || e->kind == HV_EXIT_MACHINE_CHECK) {
 		/* 15.12: EXITINFO1 holds the error code of the exceptions that have one. */
 		u8 vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
@@ -131,7 +187,7 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 		e->fault.access = (q & NPF_FETCH) ? HV_ACCESS_EXEC : (q & NPF_WRITE) ? HV_ACCESS_WRITE : HV_ACCESS_READ;
 		if (q & NPF_IN_WALK)
 			e->fault.access |= HV_FAULT_PAGE_WALK;
-		else if (v->kind == VCPU_LINUX && !(e->fault.access & HV_ACCESS_EXEC) && vmcb->save.cpl == 0)
+		else if (v->kind == VCPU_DUNE || (!(e->fault.access & HV_ACCESS_EXEC) && vmcb->save.cpl == 0))
 			recover_linear_address(cpu, v, &vmcb->save, e);
 	} else if (e->kind == HV_EXIT_IO) {
 		u64 q = c->exit_info1;

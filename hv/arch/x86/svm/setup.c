@@ -36,8 +36,8 @@ static void msrpm_intercept(u8 *msrpm, u32 msr, bool read, bool write)
 
 /* Linux's MSR permission map: everything passes but EFER (it lives in the
  * VMCB and must keep SVME, APM 15.5.1), the SVM MSRs, the MTRRs (Linux gets
- * a copy of its own, core/mtrr.h), IA32_APIC_BASE writes and the writes
- * linux_msr_policy.h refuses. */
+ * a copy of its own, core/mtrr.h), IA32_APIC_BASE and IA32_XSS writes and
+ * the writes linux_msr_policy.h refuses. */
 static int build_msrpm(struct hv *hv)
 {
 	u64 pa = page_pool_alloc_pages(&hv->pool, SVM_MSRPM_PAGES, 1);
@@ -49,6 +49,7 @@ static int build_msrpm(struct hv *hv)
 	msrpm_intercept(msrpm, MSR_VM_CR, true, true);
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA, true, true);
 	msrpm_intercept(msrpm, MSR_IA32_APIC_BASE, false, true);
+	msrpm_intercept(msrpm, MSR_IA32_XSS, false, true); /* kept per CPU for Dune contexts (vcpu.c) */
 	for (u32 msr = MSR_IA32_MTRR_PHYSBASE0; msr <= MSR_IA32_MTRR_DEF_TYPE; msr++)
 		if (mtrr_msr_exists(&hv->mtrr, msr))
 			msrpm_intercept(msrpm, msr, true, true);
@@ -71,21 +72,6 @@ void arch_linux_trap_port(struct hv *hv, u16 port)
 	u8 *iopm = phys_to_virt(hv->arch.iopm_pa);
 	iopm[port >> 3] |= (u8)(1u << (port & 7));
 }
-
-/* Nested page table entries (APM 15.25.5): long-mode entries; every nested
- * access is a user access, so U/S is set at every level. A leaf's memory
- * type combines with the guest's and the MTRRs (15.25.8): UC where the
- * firmware's MTRRs say UC, else write-back (PAT index 0 of the power-on PAT). */
-#define NPT_PRESENT BIT(0)
-#define NPT_WRITE BIT(1)
-#define NPT_USER BIT(2)
-#define NPT_PWT BIT(3)
-#define NPT_PCD BIT(4)
-#define NPT_TABLE (NPT_PRESENT | NPT_WRITE | NPT_USER)
-
-static u64 npt_leaf_bits(int mtrr_type) { return NPT_TABLE | (mtrr_type == MEMTYPE_UC ? NPT_PCD | NPT_PWT : 0); }
-
-static const struct gpt_format npt_format = {.present = NPT_PRESENT, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits};
 
 long arch_hv_init(struct hv *hv)
 {
@@ -167,9 +153,13 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	cpu->arch.hsave_pa = hsave;
 	cpu->arch.host_state_pa = host_state;
 	cpu->linux_mtrr = hv->mtrr; /* Linux starts from the firmware's MTRRs */
+	if (msr_safe_read(MSR_IA32_XSS, &cpu->arch.linux_xss)) /* the firmware's, where the CPU has it */
+		cpu->arch.linux_xss = 0;
 
-	/* APM 15.4: EFER.SVME on; 15.30.4: where VMRUN keeps the host's state. */
-	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME);
+	/* APM 15.4: EFER.SVME on; 15.30.4: where VMRUN keeps the host's state.
+	 * EFER.NXE too: the NX bit of nested entries (Dune contexts' pages
+	 * without execute access) counts only with the host's NXE (15.25.5). */
+	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME | (hv->arch.facts.cpuid_nx ? EFER_NXE : 0));
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	struct vcpu *v = &cpu->linux_vcpu;
 	v->arch.vmcb_pa = vmcb;

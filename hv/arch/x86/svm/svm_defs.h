@@ -104,6 +104,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB g_pat
 #define INTERCEPT1_SMI BIT(2)
 #define INTERCEPT1_INIT BIT(3)
 #define INTERCEPT1_VINTR BIT(4)
+#define INTERCEPT1_RDPMC BIT(15)
 #define INTERCEPT1_CPUID BIT(18)
 #define INTERCEPT1_INVD BIT(22)
 #define INTERCEPT1_HLT BIT(24)
@@ -120,6 +121,10 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB g_pat
 #define INTERCEPT2_STGI BIT(4)
 #define INTERCEPT2_CLGI BIT(5)
 #define INTERCEPT2_SKINIT BIT(6)
+#define INTERCEPT2_WBINVD BIT(9)
+#define INTERCEPT2_MONITOR BIT(10)
+#define INTERCEPT2_MWAIT BIT(11)
+#define INTERCEPT2_MWAIT_ARMED BIT(12)
 #define INTERCEPT2_XSETBV BIT(13)
 
 #define TLB_CONTROL_NOTHING 0

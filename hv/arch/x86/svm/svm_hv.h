@@ -1,11 +1,15 @@
 /* The SVM backend's machine-wide state (struct hv.arch): the features every
- * CPU agreed on, Linux's nested page tables (AMD64 APM Vol. 2 15.25) and
- * Linux's MSR and I/O permission maps (15.10, 15.11), shared by all CPUs. */
+ * CPU agreed on, Linux's nested page tables (AMD64 APM Vol. 2 15.25), and
+ * the MSR and I/O permission maps (15.10, 15.11) of Linux and of Dune
+ * contexts, shared by all CPUs. */
 #ifndef HV_SVM_HV_H
 #define HV_SVM_HV_H
 
 #include "arch/x86/ept.h"
 #include "arch/x86/svm/svm_caps.h"
+
+/* The format of Dune contexts' guest-physical tables (arch/x86/dune_gpt.c). */
+#define ARCH_DUNE_GPT_FORMAT (&npt_format)
 
 struct arch_hv {
 	struct svm_cpu_facts facts;   /* the boot CPU's */
@@ -14,6 +18,8 @@ struct arch_hv {
 	struct ept_stats linux_npt_stats;
 	u64 msrpm_pa;                 /* Linux's MSR permission map, 2 pages */
 	u64 iopm_pa;                  /* Linux's I/O permission map, 3 pages */
+	u64 dune_msrpm_pa;            /* Dune contexts': only the FS/GS bases pass */
+	u64 dune_iopm_pa;             /* Dune contexts': no port */
 };
 
 #endif

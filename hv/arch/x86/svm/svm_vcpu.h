@@ -14,10 +14,18 @@ struct arch_vcpu {
 	u64 vmcb_pa;   /* first: entry.asm's VCPU_VMCB_PA */
 };
 
+/* ASIDs a CPU keeps track of: Linux's and one per Dune context slot, at
+ * most (DUNE_CTX_FIRST_TLB_TAG + DUNEHV_CTX_MAX, checked in vcpu.c). */
+#define SVM_ASID_SLOTS 258
+
+struct vcpu;
+
 /* The SVM backend's part of a physical CPU (struct hv_cpu.arch). */
 struct arch_cpu {
 	u64 host_state_pa; /* first: entry.asm's CPU_HOST_STATE_PA, what VMSAVE keeps of the host (15.5.2) */
 	u64 hsave_pa;      /* VM_HSAVE_PA: where VMRUN keeps the rest of it (15.30.4) */
+	u64 linux_xss;     /* Linux's IA32_XSS here: 0 while a Dune context runs (vcpu.c) */
+	struct vcpu *asid_user[SVM_ASID_SLOTS]; /* the vCPU that ran last here with each ASID */
 };
 
 #endif

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "arch/x86/arch.h"
+#include "arch/x86/dune_state.h"
 #include "arch/x86/event_combine.h"
 #include "arch/x86/machine_check.h"
 #include "arch/x86/svm/svm_defs.h"
@@ -12,6 +13,7 @@
 #include "arch/x86/svm/vmcb_linux.h"
 #include "arch/x86/vectors.h"
 #include "backend.h"
+#include "core/dune_ctx.h"
 #include "core/hv.h"
 
 /* arch/x86/svm/entry.asm reaches these through GS and the vCPU pointer. */
@@ -20,6 +22,7 @@ _Static_assert(offsetof(struct hv_cpu, serve_before_entry) == 16, "entry.asm CPU
 _Static_assert(offsetof(struct hv_cpu, arch) + offsetof(struct arch_cpu, host_state_pa) == 24, "entry.asm CPU_HOST_STATE_PA");
 _Static_assert(offsetof(struct vcpu, regs) == 0, "entry.asm: registers at the start of struct vcpu");
 _Static_assert(offsetof(struct vcpu, arch) + offsetof(struct arch_vcpu, vmcb_pa) == 128, "entry.asm VCPU_VMCB_PA");
+_Static_assert(DUNE_CTX_FIRST_TLB_TAG + DUNEHV_CTX_MAX <= SVM_ASID_SLOTS, "struct arch_cpu.asid_user covers every tag");
 
 static struct vmcb *vmcb_of(struct vcpu *v) { return phys_to_virt(v->arch.vmcb_pa); }
 
@@ -28,11 +31,21 @@ u64 arch_vcpu_rsp(struct vcpu *v) { return vmcb_of(v)->save.rsp; }
 u64 arch_vcpu_rflags(struct vcpu *v) { return vmcb_of(v)->save.rflags; }
 void arch_vcpu_set_rip(struct vcpu *v, u64 rip) { vmcb_of(v)->save.rip = rip; }
 void arch_vcpu_set_rsp(struct vcpu *v, u64 rsp) { vmcb_of(v)->save.rsp = rsp; }
-void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags) { vmcb_of(v)->save.rflags = rflags; }
+void arch_vcpu_set_rflags(struct vcpu *v, u64 rflags)
+{
+	/* A Dune context's RFLAGS come from Linux's struct: reserved bits and
+	 * VM go (dune_state.h), as on VMX. */
+	vmcb_of(v)->save.rflags = v->kind == VCPU_DUNE ? dune_sanitize_rflags(rflags) : rflags;
+}
 unsigned arch_vcpu_cpl(struct vcpu *v) { return vmcb_of(v)->save.cpl & 3; }
 u64 arch_vcpu_visible_cr4(struct vcpu *v) { return vmcb_of(v)->save.cr4; }
 
 void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2) { vmcb_of(v)->save.cr2 = cr2; }
+
+/* Each VMCB holds its CR2 and, through VMSAVE/VMLOAD, its KernelGsBase
+ * (APM 15.5.2): nothing is left in the CPU to switch. */
+void arch_vcpu_unswitched_save(struct vcpu *v) { (void)v; }
+void arch_vcpu_unswitched_load(struct vcpu *v) { (void)v; }
 
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n) { return n == GPR_RSP ? vmcb_of(v)->save.rsp : v->regs.gpr[n & 15]; }
 
@@ -101,10 +114,31 @@ static void flush_on_next_entry(struct hv_cpu *cpu, struct vcpu *v)
 
 void arch_vcpu_load(struct hv_cpu *cpu, struct vcpu *v, bool arrived)
 {
+	struct vmcb *vmcb = vmcb_of(v);
 	/* A VMCB may run on any CPU (APM 15.5); a vCPU that arrives flushes
-	 * what its ASID may hold here from an earlier stay. */
-	if (arrived)
+	 * what its ASID may hold here from an earlier stay, and so does one
+	 * whose ASID another context used here last (shared ASIDs, vmcb_dune.c). */
+	u32 asid = vmcb->control.guest_asid;
+	if (arrived || cpu->arch.asid_user[asid] != v)
 		flush_on_next_entry(cpu, v);
+	cpu->arch.asid_user[asid] = v;
+	/* XSAVES/XRSTORS run at a Dune context's CPL 0, and SVM cannot make
+	 * them #UD as VMX does: with IA32_XSS 0 they reach no supervisor
+	 * state component of Linux's (PASID, CET, ...), as KVM switches XSS
+	 * around its guests. Linux's writes of XSS exit (setup.c). */
+	if (cpu->arch.linux_xss)
+		wrmsr(MSR_IA32_XSS, v->kind == VCPU_DUNE ? 0 : cpu->arch.linux_xss);
+	if (v->kind == VCPU_DUNE) {
+		/* SYSCALL leads where Linux's LSTAR points, as on VMX, which
+		 * does not switch it: libdune maps its trampoline there
+		 * (DUNE_GET_SYSCALL). The VMCB holds the state VMLOAD loads
+		 * (15.5.2): Linux's, as its last VMSAVE on this CPU left it. */
+		const struct vmcb_save *l = &vmcb_of(&cpu->linux_vcpu)->save;
+		vmcb->save.star = l->star;
+		vmcb->save.lstar = l->lstar;
+		vmcb->save.cstar = l->cstar;
+		vmcb->save.sfmask = l->sfmask;
+	}
 	cpu->current = v;
 }
 
@@ -163,33 +197,17 @@ enum arch_msr_result arch_linux_msr_write(struct hv_cpu *cpu, struct vcpu *v, u3
 		g->efer = (value & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
 		return ARCH_MSR_DONE;
 	}
+	if (msr == MSR_IA32_XSS) {
+		/* Linux's runs on this CPU; what the CPU refuses is #GP for Linux. */
+		if (msr_safe_write(MSR_IA32_XSS, value))
+			return ARCH_MSR_FAULT;
+		cpu->arch.linux_xss = value;
+		return ARCH_MSR_DONE;
+	}
 	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA)
 		return ARCH_MSR_FAULT;
 	return ARCH_MSR_NOT_MINE;
 }
-
-/* Dune contexts under SVM are not done yet (README, "What is not done
- * yet"): creating one fails with -HV_EIO and dune.ko says so. */
-int arch_dune_setup(struct hv *hv) { (void)hv; return 0; }
-int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr)
-{
-	(void)cpu, (void)c, (void)cr;
-	return -HV_EIO;
-}
-void arch_dune_vcpu_free(struct hv *hv, struct dune_ctx *c) { (void)hv, (void)c; }
-unsigned arch_gpt_max_level(struct hv *hv) { (void)hv; return 1; }
-int arch_gpt_map(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 hpa, unsigned level, u32 access)
-{
-	(void)hv, (void)c, (void)gpa, (void)hpa, (void)level, (void)access;
-	return -HV_EINVAL;
-}
-u64 arch_gpt_unmap(struct hv *hv, struct dune_ctx *c, u64 gpa, u64 size, u64 *detached)
-{
-	(void)hv, (void)c, (void)gpa, (void)size, (void)detached;
-	return 0;
-}
-void arch_gpt_free_detached(struct hv *hv, struct dune_ctx *c, u64 detached) { (void)hv, (void)c, (void)detached; }
-void arch_gpt_free(struct hv *hv, struct dune_ctx *c) { (void)hv, (void)c; }
 
 u32 arch_vendor_reason(enum hv_exit_kind kind) { return kind == HV_EXIT_TRIPLE_FAULT ? SVM_EXIT_SHUTDOWN : 0xffff; }
 

@@ -42,6 +42,18 @@ void arch_vcpu_set_cr2(struct vcpu *v, u64 cr2)
 	write_cr2(cr2);
 }
 
+void arch_vcpu_unswitched_save(struct vcpu *v)
+{
+	v->kernel_gs_base = rdmsr(MSR_IA32_KERNEL_GS_BASE);
+	v->cr2 = read_cr2();
+}
+
+void arch_vcpu_unswitched_load(struct vcpu *v)
+{
+	wrmsr(MSR_IA32_KERNEL_GS_BASE, v->kernel_gs_base);
+	write_cr2(v->cr2);
+}
+
 u64 arch_vcpu_gpr(struct vcpu *v, unsigned n)
 {
 	return n == GPR_RSP ? vmcs_readnat(VMCS_GUEST_RSP) : v->regs.gpr[n & 15];

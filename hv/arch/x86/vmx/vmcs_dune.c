@@ -10,27 +10,7 @@
 #include "arch/x86/vmx/vmx_ops.h"
 #include "backend.h"
 
-#define CR4_PAE BIT(5)
-#define CR4_PGE BIT(7)
-#define CR4_OSFXSR BIT(9)
-#define CR4_OSXMMEXCPT BIT(10)
-#define CR4_FSGSBASE BIT(16)
-#define CR4_PCIDE BIT(17)
-
-u64 dune_guest_cr4(const struct hv *hv)
-{
-	struct cpuid_regs r;
-	u64 cr4 = CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE;
-	cpuid_count(1, 0, &r);
-	if (r.ecx & BIT(17))
-		cr4 |= CR4_PCIDE;
-	if (r.ecx & BIT(26))
-		cr4 |= CR4_OSXSAVE;
-	cpuid_count(7, 0, &r);
-	if (r.ebx & BIT(0))
-		cr4 |= CR4_FSGSBASE;
-	return cr4 & hv->arch.ctl.cr4_fixed1;
-}
+u64 dune_guest_cr4(const struct hv *hv) { return (dune_cr4_features() | CR4_VMXE) & hv->arch.ctl.cr4_fixed1; }
 
 struct dune_segment {
 	enum vmcs_field16 sel;
@@ -40,12 +20,12 @@ struct dune_segment {
 };
 
 static const struct dune_segment dune_segments[] = {
-	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR, 0xa09b}, /* 64-bit code, DPL 0 */
-	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR, 0xa093},
-	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR, 0xa093},
-	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR, 0xa093},
-	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR, 0xa093},
-	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR, 0xa093},
+	{VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR, DUNE_CODE_AR},
+	{VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR, DUNE_DATA_AR},
+	{VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR, DUNE_DATA_AR},
+	{VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR, DUNE_DATA_AR},
+	{VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR, DUNE_DATA_AR},
+	{VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR, DUNE_DATA_AR},
 };
 
 u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const struct dunehv_ctx_create *cr)
@@ -94,7 +74,7 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	W16(VMCS_GUEST_TR_SEL, 0);
 	WNAT(VMCS_GUEST_TR_BASE, 0);
 	W32(VMCS_GUEST_TR_LIMIT, 0xff);
-	W32(VMCS_GUEST_TR_AR, 0x8b); /* busy 64-bit TSS */
+	W32(VMCS_GUEST_TR_AR, DUNE_TSS_AR);
 	W16(VMCS_GUEST_LDTR_SEL, 0);
 	WNAT(VMCS_GUEST_LDTR_BASE, 0);
 	W32(VMCS_GUEST_LDTR_LIMIT, 0);
@@ -104,7 +84,7 @@ u32 vmcs_setup_dune(struct hv *hv, struct hv_cpu *cpu, struct dune_ctx *c, const
 	WNAT(VMCS_GUEST_IDTR_BASE, 0);
 	W32(VMCS_GUEST_IDTR_LIMIT, 0);
 	W64(VMCS_GUEST_IA32_EFER, DUNE_EFER);
-	W64(VMCS_GUEST_IA32_PAT, 0x0007040600070406ull);
+	W64(VMCS_GUEST_IA32_PAT, DUNE_PAT);
 	W64(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	W32(VMCS_GUEST_IA32_SYSENTER_CS, 0);
 	WNAT(VMCS_GUEST_IA32_SYSENTER_ESP, 0);

@@ -7,6 +7,9 @@
 #include "arch/x86/ept.h"
 #include "arch/x86/vmx/vmx_caps.h"
 
+/* The format of Dune contexts' guest-physical tables (arch/x86/dune_gpt.c). */
+#define ARCH_DUNE_GPT_FORMAT (&ept_format)
+
 struct arch_hv {
 	struct vmx_cpu_facts facts;   /* the boot CPU's; the others' controls must match */
 	struct vmx_controls ctl;
