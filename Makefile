@@ -132,7 +132,7 @@ $(GUEST)/initrd.img: $(KERNEL_DIR)/vmlinuz $(shell find tests/guest linux-shim g
 	GUEST_KERNEL_DIR=$(KERNEL_DIR) tests/guest/build.sh $(GUEST)
 
 # Host unit tests: the pure logic of hv/ with ASan + UBSan.
-UNIT_HV := core/config core/mtrr arch/x86/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps arch/x86/svm/svm_caps core/cpuid_policy \
+UNIT_HV := core/config core/mtrr arch/x86/ept core/page_pool core/dune_ctx arch/x86/vmx/vmx_caps arch/x86/svm/svm_caps arch/x86/svm/vmcb_check core/cpuid_policy \
 	arch/x86/segment core/guest_mem arch/x86/event_combine arch/x86/machine_check core/exit_dispatch arch/x86/vmx/exit_reason_names core/log \
 	core/acpi_sleep arch/x86/insn_ea arch/x86/guest_walk
 UNIT_BIN := $(BUILD)/unit/hv-unit

@@ -1,13 +1,15 @@
 /* The SVM backend's set-up (AMD64 APM Vol. 2 Chapter 15): machine-wide
  * (the features every CPU uses, Linux's nested page tables and permission
  * maps) and per CPU (EFER.SVME, VM_HSAVE_PA, the host state VMSAVE keeps,
- * Linux's VMCB, and the first VMRUN that makes its Linux a guest). */
+ * Linux's VMCB, checked as VMRUN will, and the first VMRUN that makes its
+ * Linux a guest). */
 #include "arch/x86/arch.h"
 #include "arch/x86/linux_gpt.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/spec_barriers.h"
 #include "arch/x86/svm/svm_defs.h"
 #include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/svm/vmcb_check.h"
 #include "arch/x86/svm/vmcb_linux.h"
 #include "backend.h"
 #include "core/hv.h"
@@ -156,16 +158,30 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	if (msr_safe_read(MSR_IA32_XSS, &cpu->arch.linux_xss)) /* the firmware's, where the CPU has it */
 		cpu->arch.linux_xss = 0;
 
-	/* APM 15.4: EFER.SVME on; 15.30.4: where VMRUN keeps the host's state.
-	 * EFER.NXE too: the NX bit of nested entries (Dune contexts' pages
-	 * without execute access) counts only with the host's NXE (15.25.5). */
-	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_SVME | (hv->arch.facts.cpuid_nx ? EFER_NXE : 0));
+	/* APM 15.4: EFER.SVME on; 15.30.4: where VMRUN keeps the host's state. */
+	u64 firmware_efer = rdmsr(MSR_IA32_EFER);
+	wrmsr(MSR_IA32_EFER, firmware_efer | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, hsave);
 	struct vcpu *v = &cpu->linux_vcpu;
 	v->arch.vmcb_pa = vmcb;
 	v->tlb_tag = HV_LINUX_TLB_TAG;
 	/* Linux's state is the firmware's, read before the host's replaces it. */
 	vmcb_setup_linux(hv, cpu, phys_to_virt(vmcb), bc);
+	/* A state VMRUN would refuse ends here, with the firmware's tables
+	 * still in place (the loader boots Linux natively), not in a
+	 * VMEXIT_INVALID once they are gone (APM 15.5.1). */
+	const char *refused = vmcb_check_state(phys_to_virt(vmcb), hv->phys_addr_bits);
+	if (refused) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: VMRUN would refuse Linux's state: %s", index, refused);
+		arch_vcpu_dump(cpu, v);
+		wrmsr(MSR_IA32_EFER, firmware_efer);
+		return HV_ERR_FIRST_ENTRY;
+	}
+	/* The host's EFER.NXE (Linux's EFER is its VMCB's now): the NX bit of
+	 * nested entries (Dune contexts' pages without execute access) counts
+	 * only with it (15.25.5). */
+	if (hv->arch.facts.cpuid_nx)
+		wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_NXE);
 	load_host_state(hv, cpu);
 	/* APM 15.5.2: what VMRUN does not switch (FS, GS, TR, LDTR, the
 	 * SYSCALL/SYSENTER MSRs, KernelGsBase) is the host's as of now:

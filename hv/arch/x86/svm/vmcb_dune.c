@@ -9,6 +9,7 @@
 #include "arch/x86/dune_state.h"
 #include "arch/x86/svm/svm_defs.h"
 #include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/svm/vmcb_check.h"
 #include "arch/x86/svm/vmcb_linux.h"
 #include "arch/x86/vectors.h"
 #include "backend.h"
@@ -126,6 +127,13 @@ int arch_dune_vcpu_create(struct hv_cpu *cpu, struct dune_ctx *c, const struct d
 	 * (VMCB clean bits are never set, 15.15). */
 	c->vcpu.arch.vmcb_pa = vmcb;
 	setup_dune_vmcb(hv, c, phys_to_virt(vmcb), cr);
+	/* What the creation record gives (CR3, RFLAGS) was checked already;
+	 * this catches the rest, as VMRUN would (vmcb_check.h). */
+	const char *refused = vmcb_check_state(phys_to_virt(vmcb), hv->phys_addr_bits);
+	if (refused) {
+		log_printf(&hv->log, LOG_ERROR, "Dune context VMCB refused: %s", refused);
+		return -HV_EIO; /* arch_dune_vcpu_free takes the page back */
+	}
 	return 0;
 }
 
