@@ -63,7 +63,7 @@ def print_table(runs):
     extra = [("dune_exits_per_syscall", "VM exits per Dune system call"),
              ("linux_ioctl", "an ioctl round trip (what each Dune system call adds in Linux)"),
              ("dune_migrations_per_move", "context migrations (the old CPU lets go) per move"),
-             ("dune_shootdowns_per_unmap", "TLB shoot-downs (INVEPT, or an ASID flush) per munmap from the other CPU"),
+             ("dune_shootdowns_per_unmap", "TLB shoot-downs per munmap from the other CPU"),
              ("dune_requests_per_unmap", "cross-CPU requests (NMI IPIs) per munmap from the other CPU")]
     for key, label in extra:
         if any(key in vals for _, vals in runs):
