@@ -63,28 +63,83 @@ static s64 read_disp(const u8 *p, unsigned size)
 	return (s32)((u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24);
 }
 
-int insn_memory_address(const u8 *bytes, unsigned len, const struct insn_regs *r, bool write, u64 *gla)
+/* What precedes the opcode (2.1.1 legacy prefixes, at most 14; 2.2.1 REX). */
+struct insn_prefixes {
+	bool opsize16, addr32;
+	u64 seg_base;
+	u8 rex;
+};
+
+static unsigned read_prefixes(const u8 *bytes, unsigned len, const struct insn_regs *r, struct insn_prefixes *p)
 {
 	unsigned i = 0;
-	bool opsize16 = false, addr32 = false;
-	u64 seg_base = 0;
-	/* legacy prefixes (2.1.1), at most 14 before the opcode */
+	*p = (struct insn_prefixes){0};
 	for (; i < len && i < 14; i++) {
 		u8 b = bytes[i];
 		if (b == 0x66)
-			opsize16 = true;
+			p->opsize16 = true;
 		else if (b == 0x67)
-			addr32 = true;
+			p->addr32 = true;
 		else if (b == 0x64)
-			seg_base = r->fs_base;
+			p->seg_base = r->fs_base;
 		else if (b == 0x65)
-			seg_base = r->gs_base;
+			p->seg_base = r->gs_base;
 		else if (!(b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26))
 			break;
 	}
-	u8 rex = 0;
 	if (i < len && (bytes[i] & 0xf0) == 0x40)
-		rex = bytes[i++];
+		p->rex = bytes[i++];
+	return i;
+}
+
+/* The memory operand whose ModRM byte is at bytes[*i] (Tables 2-2/2-3):
+ * its effective address before the segment base, RIP-relative ones
+ * still without RIP and the instruction's length (*rip_relative); *i
+ * moves past ModRM, SIB and the displacement. -1: a register operand,
+ * or the bytes end. */
+static int modrm_memory(const u8 *bytes, unsigned len, unsigned *i, u8 rex, const struct insn_regs *r, unsigned *reg,
+			u64 *ea, bool *rip_relative)
+{
+	if (*i >= len)
+		return -1;
+	u8 modrm = bytes[(*i)++];
+	unsigned mod = modrm >> 6, rm = modrm & 7;
+	*reg = (modrm >> 3) & 7;
+	if (mod == 3)
+		return -1;
+	*ea = 0;
+	*rip_relative = false;
+	unsigned disp_size = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+	if (rm == 4) {
+		if (*i >= len)
+			return -1;
+		u8 sib = bytes[(*i)++];
+		unsigned scale = sib >> 6, index = ((sib >> 3) & 7) | ((rex & 2) ? 8 : 0), base = (sib & 7) | ((rex & 1) ? 8 : 0);
+		if (index != 4)
+			*ea += r->gpr[index] << scale;
+		if ((sib & 7) == 5 && mod == 0)
+			disp_size = 4; /* no base, disp32 */
+		else
+			*ea += r->gpr[base];
+	} else if (rm == 5 && mod == 0) {
+		*rip_relative = true;
+		disp_size = 4;
+	} else {
+		*ea += r->gpr[rm | ((rex & 1) ? 8 : 0)];
+	}
+	if (*i + disp_size > len)
+		return -1;
+	if (disp_size) {
+		*ea += (u64)read_disp(bytes + *i, disp_size);
+		*i += disp_size;
+	}
+	return 0;
+}
+
+int insn_memory_address(const u8 *bytes, unsigned len, const struct insn_regs *r, bool write, u64 *gla)
+{
+	struct insn_prefixes p;
+	unsigned i = read_prefixes(bytes, len, r, &p);
 	if (i >= len)
 		return -1;
 	u8 op = bytes[i++];
@@ -106,49 +161,64 @@ int insn_memory_address(const u8 *bytes, unsigned len, const struct insn_regs *r
 		/* MOVS reads [RSI] and writes [RDI]; LODS reads [RSI]; STOS writes [RDI] */
 		bool uses_rdi = op == 0xaa || op == 0xab || ((op == 0xa4 || op == 0xa5) && write);
 		u64 a = r->gpr[uses_rdi ? 7 : 6];
-		*gla = seg_base + (addr32 ? (u32)a : a);
+		*gla = p.seg_base + (p.addr32 ? (u32)a : a);
 		return 0;
 	} else if (!one_byte_has_modrm(op)) {
 		return -1;
 	}
-	if (i >= len)
+	if (!two_byte && op == 0x8d)
+		return -1; /* LEA: no access */
+	unsigned reg;
+	u64 ea;
+	bool rip_relative;
+	if (modrm_memory(bytes, len, &i, p.rex, r, &reg, &ea, &rip_relative))
 		return -1;
-	u8 modrm = bytes[i++];
-	unsigned mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
-	if (mod == 3 || (!two_byte && op == 0x8d))
-		return -1; /* a register operand, or LEA (no access) */
-	u64 ea = 0;
-	unsigned disp_size = mod == 1 ? 1 : mod == 2 ? 4 : 0;
-	bool rip_relative = false;
-	if (rm == 4) {
-		if (i >= len)
-			return -1;
-		u8 sib = bytes[i++];
-		unsigned scale = sib >> 6, index = ((sib >> 3) & 7) | ((rex & 2) ? 8 : 0), base = (sib & 7) | ((rex & 1) ? 8 : 0);
-		if (index != 4)
-			ea += r->gpr[index] << scale;
-		if ((sib & 7) == 5 && mod == 0)
-			disp_size = 4; /* no base, disp32 */
-		else
-			ea += r->gpr[base];
-	} else if (rm == 5 && mod == 0) {
-		rip_relative = true;
-		disp_size = 4;
-	} else {
-		ea += r->gpr[rm | ((rex & 1) ? 8 : 0)];
-	}
-	if (i + disp_size > len)
-		return -1;
-	if (disp_size) {
-		ea += (u64)read_disp(bytes + i, disp_size);
-		i += disp_size;
-	}
 	if (rip_relative) {
-		unsigned imm = immediate_size(two_byte, op, reg, opsize16, three_3a);
+		unsigned imm = immediate_size(two_byte, op, reg, p.opsize16, three_3a);
 		if (i + imm > len)
 			return -1;
 		ea += r->rip + i + imm;
 	}
-	*gla = seg_base + (addr32 ? (u32)ea : ea);
+	*gla = p.seg_base + (p.addr32 ? (u32)ea : ea);
+	return 0;
+}
+
+int insn_store(const u8 *bytes, unsigned len, const struct insn_regs *r, struct insn_store *st)
+{
+	struct insn_prefixes p;
+	unsigned i = read_prefixes(bytes, len, r, &p);
+	if (i >= len)
+		return -1;
+	u8 op = bytes[i++];
+	/* MOV r/m, reg (88, 89); XCHG r/m, reg (86, 87); MOV r/m, imm (C6, C7 /0) */
+	if (op != 0x88 && op != 0x89 && op != 0x86 && op != 0x87 && op != 0xc6 && op != 0xc7)
+		return -1;
+	bool byte_op = !(op & 1);
+	unsigned size = byte_op ? 1 : (p.rex & 8) ? 8 : p.opsize16 ? 2 : 4;
+	unsigned reg;
+	u64 ea;
+	bool rip_relative;
+	if (modrm_memory(bytes, len, &i, p.rex, r, &reg, &ea, &rip_relative))
+		return -1;
+	u64 value;
+	if (op == 0xc6 || op == 0xc7) {
+		unsigned imm = byte_op ? 1 : size == 2 ? 2 : 4; /* a 64-bit store takes a sign-extended imm32 */
+		if (reg != 0 || i + imm > len)
+			return -1;
+		value = imm == 1 ? bytes[i] : imm == 2 ? (u64)(bytes[i] | bytes[i + 1] << 8) : (u64)read_disp(bytes + i, 4);
+		i += imm;
+	} else {
+		unsigned n = reg | ((p.rex & 4) ? 8 : 0);
+		if (byte_op && !p.rex && n >= 4)
+			value = r->gpr[n - 4] >> 8; /* AH, CH, DH, BH (2.2.1.2) */
+		else
+			value = r->gpr[n];
+	}
+	if (rip_relative)
+		ea += r->rip + i;
+	st->gla = p.seg_base + (p.addr32 ? (u32)ea : ea);
+	st->value = size == 8 ? value : value & ((1ull << (8 * size)) - 1);
+	st->size = size;
+	st->length = i;
 	return 0;
 }
