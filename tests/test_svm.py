@@ -76,6 +76,17 @@ def test_hypercalls_work_and_hypervisor_memory_is_refused(svm_boot):
                for l in ctx), ctx
 
 
+def test_linux_cannot_take_svm_from_the_hypervisor(svm_boot):
+    """hvprobe's svmtest.c, as Linux ring 0: EFER reads without SVME and
+    setting it #GPs, VM_CR reads disabled and locked and cannot be written,
+    VM_HSAVE_PA can be neither read nor pointed at the hypervisor's memory,
+    and VMRUN, VMLOAD, VMSAVE (at the hypervisor's memory), CLGI, STGI and
+    SKINIT raise #UD."""
+    dunehv_boot.require(dunehv_boot.verdicts(svm_boot.output),
+                        ["svm.efer", "svm.vm-cr", "svm.hsave", "svm.instructions"])
+    assert "GUEST: svm test rc=0" in dunehv_boot.user_output(svm_boot.output)
+
+
 def test_no_exits_at_idle_under_svm(svm_boot):
     out = dunehv_boot.user_output(svm_boot.output)
     m = re.search(r"hvcheck: idle exits=(\d+) seconds=(\d+)", out)

@@ -47,6 +47,8 @@ void hvprobe_window_exit(void);
 int hvprobe_fuzz_proc_init(struct proc_dir_entry *dir);
 /* msrtest.c: /proc/dunehv/msr, the MTRR, trace and PEBS MSR checks. */
 int hvprobe_msr_proc_init(struct proc_dir_entry *dir);
+/* svmtest.c: /proc/dunehv/svm, Linux trying to take SVM (AMD only) */
+int hvprobe_svm_proc_init(struct proc_dir_entry *dir);
 /* acpitest.c: /proc/dunehv/acpi_sleep, the ACPI sleep checks. */
 int hvprobe_acpi_proc_init(struct proc_dir_entry *dir);
 

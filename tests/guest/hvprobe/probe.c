@@ -438,7 +438,7 @@ static int __init hvprobe_init(void)
 	if (!proc_create_single("info", 0444, proc_dir, info_show) ||
 	    !proc_create_single("stats", 0444, proc_dir, stats_show) ||
 	    !proc_create("log", 0444, proc_dir, &log_ops) || hvprobe_smp_proc_init(proc_dir) ||
-	    hvprobe_fuzz_proc_init(proc_dir) || hvprobe_msr_proc_init(proc_dir) ||
+	    hvprobe_fuzz_proc_init(proc_dir) || hvprobe_msr_proc_init(proc_dir) || hvprobe_svm_proc_init(proc_dir) ||
 	    hvprobe_acpi_proc_init(proc_dir)) {
 		proc_remove(proc_dir);
 		return -ENOMEM;
