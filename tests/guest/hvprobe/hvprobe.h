@@ -37,6 +37,9 @@ struct dunehv_info;
 long hvprobe_get_info(struct dunehv_info *info);
 
 struct proc_dir_entry;
+/* probe.c: /proc/dunehv/NAME, write-only; each write runs check on CPU 0
+ * (its verdicts go to the kernel log). 0 or -ENOMEM. */
+int hvprobe_proc_check_on_cpu0(struct proc_dir_entry *dir, const char *name, long (*check)(void *));
 /* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
 /* windowtest.c: /proc/dunehv/entrywindow and its NMI handler. */

@@ -18,8 +18,6 @@
 
 #include <linux/kernel.h>
 #include <linux/proc_fs.h>
-#include <linux/uaccess.h>
-#include <linux/workqueue.h>
 #include <linux/sizes.h>
 #include <asm/io.h>
 #include <asm/msr.h>
@@ -85,17 +83,7 @@ static long msr_test(void *unused)
 	return 0;
 }
 
-static ssize_t msr_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
-{
-	work_on_cpu(0, msr_test, NULL);
-	return len;
-}
-
-static const struct proc_ops msr_ops = {
-	.proc_write = msr_write,
-};
-
 int hvprobe_msr_proc_init(struct proc_dir_entry *dir)
 {
-	return proc_create("msr", 0200, dir, &msr_ops) ? 0 : -ENOMEM;
+	return hvprobe_proc_check_on_cpu0(dir, "msr", msr_test);
 }

@@ -30,6 +30,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <asm/alternative.h>
 #include <asm/cpufeatures.h>
 #include <asm/processor.h>
@@ -415,6 +416,25 @@ out:
 	kfree(buf);
 	kfree(st);
 	pr_info("selftest done failures=%d\n", failures);
+}
+
+/* A write-only /proc/dunehv file whose every write runs its check on CPU 0
+ * (hvprobe.h). */
+static ssize_t cpu0_check_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
+{
+	long (*check)(void *) = pde_data(file_inode(file));
+
+	work_on_cpu(0, check, NULL);
+	return len;
+}
+
+static const struct proc_ops cpu0_check_ops = {
+	.proc_write = cpu0_check_write,
+};
+
+int hvprobe_proc_check_on_cpu0(struct proc_dir_entry *dir, const char *name, long (*check)(void *))
+{
+	return proc_create_data(name, 0200, dir, &cpu0_check_ops, check) ? 0 : -ENOMEM;
 }
 
 static int __init hvprobe_init(void)

@@ -16,7 +16,6 @@
 
 #include <linux/kernel.h>
 #include <linux/proc_fs.h>
-#include <linux/workqueue.h>
 #include <asm/asm.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -94,17 +93,7 @@ static long svm_test(void *unused)
 	return 0;
 }
 
-static ssize_t svm_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
-{
-	work_on_cpu(0, svm_test, NULL);
-	return len;
-}
-
-static const struct proc_ops svm_ops = {
-	.proc_write = svm_write,
-};
-
 int hvprobe_svm_proc_init(struct proc_dir_entry *dir)
 {
-	return proc_create("svm", 0200, dir, &svm_ops) ? 0 : -ENOMEM;
+	return hvprobe_proc_check_on_cpu0(dir, "svm", svm_test);
 }
