@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "arch/x86/xcr0.h"
 #include "arch/x86/msr_bitmap.h"
+#include "arch/x86/svm/msrpm.h"
 #include "arch/x86/spec_barriers.h"
 #include "arch/x86/segment.h"
 #include "unit.h"
@@ -437,6 +438,28 @@ UNIT_TEST(msr_bitmap_layout)
 	free(bm);
 }
 
+/* SVM's permission map: two bits per MSR, read then write, in three
+ * vectors (APM Vol. 2 Figure 15-4). */
+UNIT_TEST(msrpm_layout)
+{
+	u8 *pm = calloc(1, 8192);
+	msrpm_set(pm, 0x1b, false, true, true); /* APIC_BASE: the write bit of MSR 0x1b, first vector */
+	CHECK_EQ(pm[0x1b * 2 / 8], 2u << (0x1b * 2 % 8));
+	msrpm_set(pm, 0xc0000080, true, true, true); /* EFER: both bits, second vector */
+	CHECK_EQ(pm[0x800 + 0x80 * 2 / 8], 3u << (0x80 * 2 % 8));
+	msrpm_set(pm, 0xc0010117, true, false, true); /* VM_HSAVE_PA: the read bit, third vector */
+	CHECK_EQ(pm[0x1000 + 0x117 * 2 / 8], 1u << (0x117 * 2 % 8));
+	msrpm_set(pm, 0x40000000, true, true, true); /* outside the vectors: nothing to set */
+	for (unsigned i = 0x1800; i < 8192; i++)
+		CHECK_EQ(pm[i], 0);
+	memset(pm, 0xff, 8192);
+	for (u32 msr = 0xc0000100; msr <= 0xc0000102; msr++) /* FS/GS/KERNEL_GS_BASE pass, as for Dune */
+		msrpm_set(pm, msr, true, true, false);
+	CHECK_EQ(pm[0x800 + 0x100 * 2 / 8], 0xc0); /* MSRs 0x100-0x102 clear, 0x103 still exits */
+	CHECK_EQ(pm[0x800 + 0x100 * 2 / 8 - 1], 0xff);
+	free(pm);
+}
+
 /* Which speculation barriers a CPU gets (spec_barriers.h), on a few
  * profiles. */
 UNIT_TEST(spec_barriers_by_cpu)
@@ -468,8 +491,8 @@ UNIT_TEST(spec_barriers_by_cpu)
 const struct unit_test spec_barriers_tests[] = {{"by_cpu", spec_barriers_by_cpu}};
 const unsigned spec_barriers_count = 1;
 
-const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}};
-const unsigned msr_bitmap_count = 1;
+const struct unit_test msr_bitmap_tests[] = {{"layout", msr_bitmap_layout}, {"svm_msrpm_layout", msrpm_layout}};
+const unsigned msr_bitmap_count = 2;
 
 /* Accounts: each context charges its account DUNE_CTX_FIXED_PAGES; an
  * account at its limit gets no context, others still do; the entry goes

@@ -7,6 +7,7 @@
 #include "arch/x86/linux_gpt.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/spec_barriers.h"
+#include "arch/x86/svm/msrpm.h"
 #include "arch/x86/svm/svm_defs.h"
 #include "arch/x86/svm/svm_ops.h"
 #include "arch/x86/svm/vmcb_check.h"
@@ -14,27 +15,6 @@
 #include "backend.h"
 #include "core/hv.h"
 #include "core/setup.h"
-
-/* MSR permission map (APM 15.11, Figure 15-4): two bits per MSR (read,
- * write) in three 2 KiB vectors for 0-0x1fff, 0xc0000000-0xc0001fff and
- * 0xc0010000-0xc0011fff; MSRs outside them always exit. */
-static void msrpm_intercept(u8 *msrpm, u32 msr, bool read, bool write)
-{
-	u32 base;
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000u && msr <= 0xc0001fffu)
-		base = 0x800;
-	else if (msr >= 0xc0010000u && msr <= 0xc0011fffu)
-		base = 0x1000;
-	else
-		return;
-	u32 bit = (msr & 0x1fff) * 2;
-	if (read)
-		msrpm[base + bit / 8] |= (u8)(1u << (bit % 8));
-	if (write)
-		msrpm[base + (bit + 1) / 8] |= (u8)(1u << ((bit + 1) % 8));
-}
 
 /* Linux's MSR permission map: everything passes but EFER (it lives in the
  * VMCB and must keep SVME, APM 15.5.1), the SVM MSRs, the MTRRs (Linux gets
@@ -47,17 +27,17 @@ static int build_msrpm(struct hv *hv)
 		return HV_ERR_NOMEM;
 	hv->arch.msrpm_pa = pa;
 	u8 *msrpm = phys_to_virt(pa);
-	msrpm_intercept(msrpm, MSR_IA32_EFER, true, true);
-	msrpm_intercept(msrpm, MSR_VM_CR, true, true);
-	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA, true, true);
-	msrpm_intercept(msrpm, MSR_IA32_APIC_BASE, false, true);
-	msrpm_intercept(msrpm, MSR_IA32_XSS, false, true); /* kept per CPU for Dune contexts (vcpu.c) */
+	msrpm_set(msrpm, MSR_IA32_EFER, true, true, true);
+	msrpm_set(msrpm, MSR_VM_CR, true, true, true);
+	msrpm_set(msrpm, MSR_VM_HSAVE_PA, true, true, true);
+	msrpm_set(msrpm, MSR_IA32_APIC_BASE, false, true, true);
+	msrpm_set(msrpm, MSR_IA32_XSS, false, true, true); /* kept per CPU for Dune contexts (vcpu.c) */
 	for (u32 msr = MSR_IA32_MTRR_PHYSBASE0; msr <= MSR_IA32_MTRR_DEF_TYPE; msr++)
 		if (mtrr_msr_exists(&hv->mtrr, msr))
-			msrpm_intercept(msrpm, msr, true, true);
+			msrpm_set(msrpm, msr, true, true, true);
 	for (u32 msr = 0; msr < 0x2000; msr++)
 		if (linux_may_not_write_msr(msr))
-			msrpm_intercept(msrpm, msr, false, true);
+			msrpm_set(msrpm, msr, false, true, true);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "arch/x86/arch.h"
 #include "arch/x86/dune_state.h"
+#include "arch/x86/svm/msrpm.h"
 #include "arch/x86/svm/svm_defs.h"
 #include "arch/x86/svm/svm_ops.h"
 #include "arch/x86/svm/vmcb_check.h"
@@ -19,9 +20,9 @@
 int arch_dune_setup(struct hv *hv)
 {
 	/* 15.10.1, 15.11: every port and every MSR exits (all bits set), but
-	 * FS_BASE, GS_BASE and KERNEL_GS_BASE (0xc0000100-0xc0000102, bits in
-	 * the second 2 KiB vector): they are the context's own, in its VMCB
-	 * (VMLOAD/VMSAVE, 15.5.2), as VMX's MSR bitmap lets them through. */
+	 * FS_BASE, GS_BASE and KERNEL_GS_BASE: they are the context's own, in
+	 * its VMCB (VMLOAD/VMSAVE, 15.5.2), as VMX's MSR bitmap lets them
+	 * through. */
 	u64 iopm = page_pool_alloc_pages(&hv->pool, SVM_IOPM_PAGES, 1),
 	    msrpm = page_pool_alloc_pages(&hv->pool, SVM_MSRPM_PAGES, 1);
 	if (!iopm || !msrpm)
@@ -29,10 +30,8 @@ int arch_dune_setup(struct hv *hv)
 	memset(phys_to_virt(iopm), 0xff, SVM_IOPM_PAGES * PAGE_SIZE);
 	u8 *map = phys_to_virt(msrpm);
 	memset(map, 0xff, SVM_MSRPM_PAGES * PAGE_SIZE);
-	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_KERNEL_GS_BASE; msr++) {
-		u32 bit = 0x800 * 8 + (msr & 0x1fff) * 2;
-		map[bit / 8] &= (u8)~(3u << (bit % 8)); /* read and write bits are adjacent, never split over bytes */
-	}
+	for (u32 msr = MSR_IA32_FS_BASE; msr <= MSR_IA32_KERNEL_GS_BASE; msr++)
+		msrpm_set(map, msr, true, true, false);
 	hv->arch.dune_iopm_pa = iopm;
 	hv->arch.dune_msrpm_pa = msrpm;
 	return 0;
