@@ -64,7 +64,7 @@ help:
 	@echo "  make bench-apps  sthreads: create+join (fork, pthread, sthread recycled/fresh/first), context switches, HTTP requests (sthread vs fork per connection); Boehm GC: GCBench and gcchurn with the Dune, mprotect and soft-dirty dirty bits"
 	@echo "  make fuzz        the hypercall and ioctl fuzzers at 10x make test's count (10,000,000 calls each, seed 1; FUZZ_CALLS=N for another count), in Bochs on 2 CPUs"
 	@echo "  make efi         build $(EFI) (loader + embedded hypervisor core; BACKEND=svm: the AMD SVM image, build/dunehv-svm.efi)"
-	@echo "  make efi-svm     build build/dunehv-svm.efi (AMD SVM: Linux and Dune processes, one CPU so far; see the README)"
+	@echo "  make efi-svm     build build/dunehv-svm.efi (AMD SVM: Linux and Dune processes on every CPU; see the README)"
 	@echo "  make guest       fetch the Debian kernel; build dune.ko (with dkms), libdune, libgc (three dirty-bit variants), dune-sandbox, the dunehv command, the test tools and the initramfs"
 	@echo "  make install     the dunehv command and its man page, libdune (headers, .a, .so, libdune.pc; PREFIX=/usr/local, DESTDIR=), dune.ko's DKMS tree in /usr/src, the udev rule; make uninstall"
 	@echo "  make install-esp ESP=/boot/efi  put dunehv.efi, the running kernel and initrd (KERNEL=, INITRD= for others) and a dunehv.cfg from /proc/cmdline (CMDLINE=) on the ESP;"

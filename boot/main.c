@@ -30,11 +30,12 @@ static EFI_GUID dunehv_guid = {0x3f1c8d2a, 0x6b47, 0x4f0e, {0x9d, 0x15, 0xd0, 0x
 static struct hv_config cfg;
 static char cmdline[CONFIG_CMDLINE_MAX + 2 * CONFIG_PATH_MAX + 64];
 
-/* Kernel command line: the configured one, the initrd and, under the
+/* Kernel command line: the configured one, the initrd and, under the VMX
  * hypervisor, a 10 ms INIT-to-SIPI delay (cpu_init_udelay=10000) unless the
  * configured line sets one: Linux skips that delay on modern CPUs, but an
- * emulated INIT must have put the CPU into wait-for-SIPI before the SIPI
- * arrives, or the SIPI is lost (SDM 26.2). */
+ * INIT exit must have put the CPU into wait-for-SIPI before the SIPI
+ * arrives, or the SIPI is lost (SDM 26.2). The SVM image needs none
+ * (VIRT_INIT_SIPI_DELAY, virt_caps.h). */
 /* Why Linux boots natively: a short word for its command line
  * (dunehv.fallback=) and the error line for the EFI variable. */
 struct fallback {
@@ -56,7 +57,7 @@ static void build_cmdline(const struct loader_env *env, bool virtualized, const 
 		initrd[i] = '\0';
 		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%sinitrd=%s", n ? " " : "", initrd);
 	}
-	if (virtualized && !strstr(cfg.cmdline, "cpu_init_udelay=") && n < sizeof(cmdline))
+	if (VIRT_INIT_SIPI_DELAY && virtualized && !strstr(cfg.cmdline, "cpu_init_udelay=") && n < sizeof(cmdline))
 		n += (size_t)snprintf(cmdline + n, sizeof(cmdline) - n, "%scpu_init_udelay=10000", n ? " " : "");
 	if (fb && n < sizeof(cmdline))
 		snprintf(cmdline + n, sizeof(cmdline) - n, "%sdunehv.fallback=%s", n ? " " : "", fb->what);
@@ -234,13 +235,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	const char *what = NULL;
 	if (EFI_ERROR(loader_mp_discover(&cpus, &what))) {
 		fail(&fb, "cpus", "%s", what);
-		return follow_on_fail(&env, true, &fb);
-	}
-	if (cpus.count > VIRT_MAX_CPUS) {
-		char count[96];
-		snprintf(count, sizeof(count), "%u CPUs, and this image runs on at most %u", cpus.count,
-			 (unsigned)VIRT_MAX_CPUS);
-		fail(&fb, "cpus", VIRT_NAME " on more CPUs is not done yet (INIT/SIPI emulation): %s", count);
 		return follow_on_fail(&env, true, &fb);
 	}
 	if (loader_mp_check_virt(&cpus, &ctl, error, sizeof(error))) {

@@ -132,7 +132,8 @@ void arch_gpt_free_detached(struct hv *hv, struct dune_ctx *c, u64 detached);
 void arch_gpt_free(struct hv *hv, struct dune_ctx *c);
 
 /* The backend's code of an exit the core made up (a triple fault while
- * injecting): upstream Dune reports VMX reasons to the process. */
+ * injecting, an emulated INIT): upstream Dune reports VMX reasons to the
+ * process. */
 u32 arch_vendor_reason(enum hv_exit_kind kind);
 
 /* DUNEHV_VENDOR_* of the backend: what its exit codes and counter slots number. */

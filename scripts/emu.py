@@ -30,6 +30,8 @@ run(emulator, esp_dir, timeout_s, log_path, stop_patterns=(), memory_mb=1024,
                   (default; VM-entry failures and panics are logged there) or
                   'info' (about 5 MB/s: short runs only).
     extra_args    extra emulator command-line arguments (QEMU only).
+    qemu_accel    QEMU's -accel for 'qemu' (default tcg: multi-threaded TCG;
+                  tcg,thread=single runs all CPUs on one host thread).
     cpus          number of CPUs (Bochs 3.0 and QEMU; Bochs 2.7 runs 1).
     cancel        a threading.Event: once set, the emulator is stopped (reason
                   'cancelled'); for boots run in a background thread.
@@ -312,7 +314,7 @@ def bochs3_available():
 
 
 def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
-             memory_mb: int, level: str, extra_args: Sequence[str], cpus: int,
+             memory_mb: int, level: str, extra_args: Sequence[str], cpus: int, qemu_accel: str,
              com1_port: Optional[int] = None, cpu_model: str = "corei7_skylake_x") -> list:
     if com1_port and emulator != "bochs":
         raise ValueError("com1_port: Bochs 3.0 only")
@@ -342,7 +344,7 @@ def _command(emulator: str, esp: Path, run_dir: Path, log_path: Path,
                 raise RuntimeError(f"qemu-kvm unavailable: {why}")
             cmd += ["-enable-kvm", "-cpu", "host"]
         else:
-            cmd += ["-accel", "tcg"]
+            cmd += ["-accel", qemu_accel]
         return cmd + list(extra_args)
     raise ValueError(f"unknown emulator {emulator!r}")
 
@@ -376,7 +378,8 @@ def _kill(proc: subprocess.Popen, graceful: bool) -> None:
 def run(emulator: str, esp_dir, timeout_s: float, log_path,
         stop_patterns: Sequence[Union[str, re.Pattern]] = (), memory_mb: int = 1024,
         bochs_log_level: str = "error", extra_args: Sequence[str] = (), cpus: int = 2,
-        cancel=None, com1_port: Optional[int] = None, cpu_model: str = "corei7_skylake_x") -> Result:
+        cancel=None, com1_port: Optional[int] = None, cpu_model: str = "corei7_skylake_x",
+        qemu_accel: str = "tcg") -> Result:
     """Boot esp_dir in the emulator; see the module docstring."""
     esp = Path(esp_dir).resolve()
     if not esp.is_dir():
@@ -389,8 +392,8 @@ def run(emulator: str, esp_dir, timeout_s: float, log_path,
     run_dir.mkdir(parents=True)
     log_path.write_bytes(b"")
     pats = [p if isinstance(p, re.Pattern) else re.compile(p, re.M) for p in stop_patterns]
-    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus, com1_port,
-                   cpu_model)
+    cmd = _command(emulator, esp, run_dir, log_path, memory_mb, bochs_log_level, extra_args, cpus, qemu_accel,
+                   com1_port, cpu_model)
     env = dict(os.environ, TERM=os.environ.get("TERM", "xterm") or "xterm")
 
     raw = b""

@@ -120,12 +120,16 @@ def test_log_ring_is_readable_from_linux(main_boot):
 
 
 def test_no_exits_at_idle(main_boot):
+    """The only exits at idle are the measurement's own EXIT_STATS hypercall
+    (its VMCALL or VMMCALL) and, under SVM, Linux's xAPIC writes
+    (NPF_APIC_WRITE, README "AMD: the SVM backend"); hvcheck judges each CPU."""
     m = re.search(r"hvcheck: idle exits=(\d+) seconds=(\d+)", main_boot.output)
     assert m, "idle measurement missing"
     reasons = dict((int(a), int(b)) for a, b in re.findall(r"hvcheck: idle reason (\d+) count (\d+)", main_boot.output))
-    # the only exit allowed is the EXIT_STATS hypercall (its VMCALL or VMMCALL) of the measurement itself
-    assert set(reasons) <= {main_boot.plat.hypercall[1]}, reasons
-    assert int(m.group(1)) <= 1
+    hypercall = main_boot.plat.hypercall[1]
+    assert set(reasons) <= {hypercall, *main_boot.plat.idle_slots}, reasons
+    assert reasons.get(hypercall, 0) <= 1
+    dunehv_boot.require(dunehv_boot.verdicts(main_boot.output), [f"idle.cpu{c}" for c in range(main_boot.plat.cpus)])
 
 
 def test_no_kernel_warnings_or_oopses(main_boot):

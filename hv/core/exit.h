@@ -31,6 +31,7 @@ enum hv_exit_kind {
 	HV_EXIT_GPA_FAULT,      /* an access the second-level page tables refused */
 	HV_EXIT_MACHINE_CHECK,  /* a machine check in the guest (where intercepted), or during its VM entry */
 	HV_EXIT_IO,             /* IN/OUT (INS/OUTS) to a port the guest's I/O intercepts cover */
+	HV_EXIT_APIC_WRITE,     /* Linux wrote its xAPIC page, which the backend maps read-only (SVM) */
 	HV_NR_EXIT_KINDS
 };
 
@@ -59,6 +60,11 @@ struct hv_exit {
 			u32 access;     /* HV_ACCESS_* of the refused access, HV_FAULT_* */
 		} fault;
 		u8 sipi_vector;
+		struct {
+			u32 offset;     /* of the register in the APIC page */
+			u32 size;       /* 1, 2, 4 or 8 bytes */
+			u64 value;
+		} apic_write;
 		struct {
 			u16 port;
 			u8 size;        /* 1, 2 or 4 bytes */

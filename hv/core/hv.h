@@ -94,6 +94,11 @@ struct hv_cpu {
 	u32 stop_requested, stopped;
 	/* INIT/SIPI (init_sipi.c) */
 	u64 inits, sipis;
+	/* Where the backend emulates them (SVM): SIPI_* of this CPU, atomic;
+	 * the vector of a SIPI posted while it waits (SIPI_POSTED | vector). */
+	u32 sipi_wait;
+	u32 sipi_vector;
+	u32 linux_icr_dest;       /* Linux's xAPIC ICR high half here (apic_icr.c) */
 	/* test_hooks = on only (core/test_hooks.c): a delay in the entry window
 	 * of this CPU's next VM entry, and whether it is under way. */
 	u64 test_entry_delay_tsc; /* atomic */
@@ -113,6 +118,7 @@ struct hv {
 	struct mtrr_state mtrr;
 	struct log_ring log;
 	struct log_limit dune_entry_log_limit; /* failed VM entries of Dune contexts */
+	struct log_limit icr_log_limit;        /* INIT/SIPI the hypervisor does not send (apic_icr.c) */
 	unsigned phys_addr_bits;  /* CPUID.80000008:EAX[7:0], set by arch_hv_init */
 	u64 xcr0_supported;       /* CPUID.D.0 EDX:EAX */
 	u32 cpu_count;            /* CPUs the loader starts (bi->cpu_count) */

@@ -1,33 +1,29 @@
 /* Cross-CPU requests and stopping every CPU (see smp.h). */
 #include "core/smp.h"
 
+#include "arch/x86/apic_icr.h"
 #include "arch/x86/arch.h"
 #include "backend.h"
+#include "guest/init_sipi.h"
 
-#define MSR_X2APIC_ICR 0x830
-#define APIC_BASE_X2APIC_ENABLE BIT(10)
-#define XAPIC_ICR_LOW 0x300
-#define XAPIC_ICR_HIGH 0x310
-#define ICR_DELIVERY_NMI (4u << 8)
-#define ICR_LEVEL_ASSERT BIT(14)
-#define ICR_DELIVERY_PENDING BIT(12)
-
-void lapic_send_nmi(u32 apic_id)
+void lapic_send_icr(u32 low, u32 dest)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
 	if (base & APIC_BASE_X2APIC_ENABLE) {
 		/* SDM Vol. 3A 11.12.9: one 64-bit write, destination in bits 63:32 */
-		wrmsr(MSR_X2APIC_ICR, ((u64)apic_id << 32) | ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT);
+		wrmsr(MSR_X2APIC_ICR, ((u64)dest << 32) | low);
 		return;
 	}
 	/* SDM Vol. 3A 11.6.1: destination in ICR high bits 31:24, then the low
 	 * half sends. The host maps the APIC page 1:1; MTRRs make it UC. */
-	volatile u32 *apic = phys_to_virt(base & ~0xfffull & ((1ull << 52) - 1));
+	volatile u32 *apic = phys_to_virt(base & APIC_BASE_ADDR_MASK & ((1ull << 52) - 1));
 	for (unsigned spin = 0; spin < 1000000 && (apic[XAPIC_ICR_LOW / 4] & ICR_DELIVERY_PENDING); spin++)
 		cpu_relax();
-	apic[XAPIC_ICR_HIGH / 4] = apic_id << 24;
-	apic[XAPIC_ICR_LOW / 4] = ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT;
+	apic[XAPIC_ICR_HIGH / 4] = dest << 24;
+	apic[XAPIC_ICR_LOW / 4] = low;
 }
+
+void lapic_send_nmi(u32 apic_id) { lapic_send_icr(ICR_DELIVERY_NMI | ICR_LEVEL_ASSERT, apic_id); }
 
 static void send_ipi(struct hv_cpu *target)
 {
@@ -44,9 +40,12 @@ bool smp_nmi_is_ipi(struct hv_cpu *self)
 	return true;
 }
 
-static void do_request(enum smp_request request, u64 arg)
+static void do_request(struct hv_cpu *self, enum smp_request request, u64 arg)
 {
 	switch (request) {
+	case SMP_REQ_INIT:
+		init_sipi_post_init(self);
+		break;
 	case SMP_REQ_EVICT_VCPU:
 		arch_vcpu_evict((struct vcpu *)(uintptr_t)arg);
 		break;
@@ -66,7 +65,7 @@ void smp_serve(struct hv_cpu *self)
 	u32 request = __atomic_load_n(&self->mailbox.request, __ATOMIC_ACQUIRE);
 	if (request == SMP_REQ_NONE || request == SMP_REQ_PARKED)
 		return;
-	do_request((enum smp_request)request, self->mailbox.arg);
+	do_request(self, (enum smp_request)request, self->mailbox.arg);
 	__atomic_store_n(&self->mailbox.request, SMP_REQ_NONE, __ATOMIC_RELEASE);
 	__atomic_store_n(&self->mailbox.done, 1, __ATOMIC_RELEASE);
 }
@@ -104,7 +103,7 @@ static void mailbox_release(struct hv_cpu *target) { __atomic_store_n(&target->m
 void smp_call(struct hv_cpu *self, struct hv_cpu *target, enum smp_request request, u64 arg)
 {
 	if (target == self) {
-		do_request(request, arg);
+		do_request(self, request, arg);
 		return;
 	}
 	if (mailbox_post(self, target, request, arg)) {

@@ -28,6 +28,7 @@ enum smp_request {
 	SMP_REQ_FLUSH_GPT,  /* arch_vcpu_flush_gpt(arg, a struct vcpu *) on the target */
 	SMP_REQ_PARKED,  /* not a request: the target waits for SIPI (smp_park) */
 	SMP_REQ_PING,       /* nothing: a round trip (test_hooks.c) */
+	SMP_REQ_INIT,       /* an emulated INIT: the target waits for SIPI before its next entry (init_sipi.c) */
 };
 
 /* Runs request on target and returns once the target acknowledged it. On
@@ -59,6 +60,10 @@ void smp_stop_others(struct hv_cpu *self);
 
 /* The NMI handler in root mode calls this: a stop request halts the CPU here. */
 void smp_stop_if_requested(struct hv_cpu *self);
+
+/* Sends the IPI of ICR low half low to destination dest (an APIC ID, or
+ * the field as the ICR's), in whichever mode the local APIC is now. */
+void lapic_send_icr(u32 low, u32 dest);
 
 /* Sends an NMI IPI to the CPU with this local APIC ID (xAPIC or x2APIC,
  * whichever mode the local APIC is in now, SDM Vol. 3A 11.6.1, 11.12.9). */

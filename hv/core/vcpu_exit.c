@@ -5,6 +5,7 @@
 #include "core/smp.h"
 #include "core/test_hooks.h"
 #include "guest/dune_hypercall.h"
+#include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
 
 static void prepare_entry(struct hv_cpu *cpu);
@@ -24,7 +25,8 @@ void vmexit_handler(void)
 		test_entry_delay(cpu); /* test_hooks = on: widens the entry window */
 }
 
-/* The last look before entering the current vCPU: the mailbox, and what
+/* The last look before entering the current vCPU: the mailbox, an INIT
+ * for this CPU where the backend emulates INIT/SIPI, and what
  * Linux's vCPU holds (given to Linux if it runs next; if a Dune context
  * runs, its run ends at once and Linux takes it then). serve_before_entry
  * is cleared first, so that an NMI from here on sets it again and the
@@ -34,6 +36,8 @@ static void prepare_entry(struct hv_cpu *cpu)
 	__atomic_store_n(&cpu->serve_before_entry, 0, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* the NMI handler runs on this CPU */
 	smp_serve(cpu);
+	if (ARCH_SIPI_IN_HOST && __atomic_load_n(&cpu->sipi_wait, __ATOMIC_ACQUIRE))
+		init_sipi_before_entry(cpu); /* an emulated INIT: waits here for the SIPI */
 	struct vcpu *v = cpu->current;
 	if (v == &cpu->linux_vcpu)
 		arch_vcpu_deliver_events(v);
@@ -47,8 +51,10 @@ void vmentry_serve(void) { prepare_entry(this_cpu()); }
 
 void linux_vcpu_inject(struct hv_cpu *cpu, struct vcpu *v, u8 vector, bool has_error, u32 error_code)
 {
-	if (!arch_vcpu_inject_exception(v, vector, has_error, error_code))
+	if (!arch_vcpu_inject_exception(v, vector, has_error, error_code)) {
+		arch_vcpu_dump(cpu, v);
 		hv_panic(cpu, "Linux triple fault: exception %u while delivering #DF", vector);
+	}
 }
 
 /* The entry instruction itself failed. For a Dune vCPU Linux gets the

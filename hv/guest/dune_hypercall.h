@@ -17,6 +17,10 @@ u64 dune_ctx_pages(struct hv *hv);
 
 /* Counts and handles an exit of Dune vCPU v (dune_run.c). */
 void dune_vmexit(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e);
+
+/* An emulated INIT for this CPU while a Dune context is current: its run
+ * ends as at an INIT exit, and Linux's vCPU takes the INIT (init_sipi.c). */
+void dune_run_end_by_init(struct hv_cpu *cpu);
 /* The entry instruction itself failed for Dune vCPU v: back to Linux. */
 void dune_entry_instruction_failed(struct hv_cpu *cpu, struct vcpu *v, u32 vm_instruction_error);
 /* Evicts every Dune vCPU cached on this CPU (before it waits for SIPI). */

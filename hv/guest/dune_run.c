@@ -189,6 +189,12 @@ static void dune_init_signal(struct hv_cpu *cpu, struct vcpu *v, const struct hv
 	linux_vcpu_init_signal(cpu, &cpu->linux_vcpu, e);
 }
 
+void dune_run_end_by_init(struct hv_cpu *cpu)
+{
+	const struct hv_exit e = {.kind = HV_EXIT_INIT, .vendor_reason = arch_vendor_reason(HV_EXIT_INIT)};
+	dune_init_signal(cpu, cpu->current, &e);
+}
+
 /* A machine check in the context or during its entry: Linux's handler runs
  * from dune.ko, as for one in the process's user mode (machine_check.h). */
 static void dune_machine_check(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)

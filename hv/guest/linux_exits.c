@@ -1,6 +1,7 @@
 /* VM-exit handlers of Linux's vCPUs, and the one dispatch table that routes
  * their exits (SDM Vol. 3C Chapter 26 "Instructions that cause VM exits",
  * Chapter 28 "VM exits"), on the core's decoded exits (core/exit.h). */
+#include "arch/x86/apic_icr.h"
 #include "arch/x86/arch.h"
 #include "arch/x86/linux_msr_policy.h"
 #include "arch/x86/xcr0.h"
@@ -10,6 +11,7 @@
 #include "core/hypercall.h"
 #include "core/smp.h"
 #include "guest/acpi_sleep_guard.h"
+#include "guest/apic_icr.h"
 #include "guest/dune_hypercall.h"
 #include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
@@ -59,6 +61,13 @@ static void handle_wrmsr(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exi
 	}
 	if (own == ARCH_MSR_DONE) {
 		arch_vcpu_skip_instruction(v, e);
+		return;
+	}
+	if (msr == MSR_X2APIC_ICR) { /* intercepted where INIT/SIPI are emulated (apic_icr.c) */
+		if (linux_x2apic_icr_write(cpu, value))
+			arch_vcpu_skip_instruction(v, e);
+		else
+			linux_vcpu_inject(cpu, v, VEC_GP, true, 0);
 		return;
 	}
 	if (mtrr_msr_exists(&cpu->linux_mtrr, msr)) {
@@ -244,6 +253,7 @@ static const struct exit_table linux_exit_table = {
 		[HV_EXIT_XSETBV] = handle_xsetbv,
 		[HV_EXIT_MACHINE_CHECK] = handle_machine_check,
 		[HV_EXIT_IO] = acpi_sleep_guard_io,
+		[HV_EXIT_APIC_WRITE] = linux_apic_write,
 	},
 	.unexpected = handle_unexpected,
 };

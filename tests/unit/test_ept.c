@@ -278,6 +278,41 @@ UNIT_TEST(npt_map_unmap_lookup)
 	free(mem);
 }
 
+/* The SVM backend's xAPIC page: a 4 KiB leaf without write in an otherwise
+ * large-leaf NPT identity map; its neighbours keep write access, in 4 KiB
+ * leaves up to the next 2 MiB boundary and 2 MiB leaves beyond. */
+UNIT_TEST(npt_identity_read_only_page)
+{
+	void *mem;
+	struct page_pool pool = make_pool(&mem);
+	struct mtrr_state m = wb_with_pci_hole();
+	u64 apic = 0xfee00000ull;
+	struct ept_identity_params prm = {.top = 8ull << 30, .mtrr = &m, .allow_2m = true, .allow_1g = true,
+					  .format = &npt_format, .read_only_pages = &apic, .read_only_count = 1};
+	u64 root;
+	struct ept_stats st;
+	CHECK_EQ(ept_build_identity(&pool, &prm, &root, &st), 0);
+	int level;
+	u64 e = gpt_lookup(&npt_format, unit_identity, root, apic + 0x300, &level);
+	CHECK_EQ(level, 1);
+	CHECK_EQ(e & EPT_ADDR_MASK, apic);
+	CHECK(e & NPT_PRESENT);
+	CHECK(!(e & NPT_WRITE));
+	CHECK(e & NPT_PCD); /* UC, as the MTRRs say */
+	e = gpt_lookup(&npt_format, unit_identity, root, apic + 0x1000, &level);
+	CHECK_EQ(level, 1);
+	CHECK(e & NPT_WRITE);
+	e = gpt_lookup(&npt_format, unit_identity, root, apic - 0x1000, &level);
+	CHECK(e & NPT_WRITE);
+	e = gpt_lookup(&npt_format, unit_identity, root, 0xfe000000ull, &level);
+	CHECK_EQ(level, 2);
+	CHECK(e & NPT_WRITE);
+	e = gpt_lookup(&npt_format, unit_identity, root, 5ull << 30, &level);
+	CHECK_EQ(level, 3);
+	gpt_free_tables(&pool, &npt_format, root);
+	free(mem);
+}
+
 const struct unit_test ept_tests[] = {
 	{"npt_map_unmap_lookup", npt_map_unmap_lookup},
 	{"identity_map_with_hole_and_types", identity_map_with_hole_and_types},
@@ -285,5 +320,6 @@ const struct unit_test ept_tests[] = {
 	{"out_of_memory_frees_everything", out_of_memory_frees_everything},
 	{"eptp_format", eptp_format},
 	{"map_unmap_leaves_with_quota", map_unmap_leaves_with_quota},
+	{"npt_identity_read_only_page", npt_identity_read_only_page},
 };
 const unsigned ept_count = sizeof(ept_tests) / sizeof(ept_tests[0]);

@@ -526,3 +526,31 @@ const struct unit_test dune_ctx_tests[] = {{"handles_tokens_and_slots", dune_ctx
 					   {"references_and_destroy", dune_ctx_references_and_destroy},
 					   {"accounts_and_limits", dune_ctx_accounts_and_limits}};
 const unsigned dune_ctx_count = 3;
+
+/* The ICR writes the SVM backend sees (arch/x86/apic_icr.h): what Linux's
+ * wakeup_secondary_cpu_via_init and the firmware's MP code write. */
+#include "arch/x86/apic_icr.h"
+static void apic_icr_actions_and_targets(void)
+{
+	/* Linux: INIT assert (level, physical), INIT de-assert, two SIPIs */
+	CHECK_EQ(icr_action(0x0000c500), ICR_INIT);
+	CHECK_EQ(icr_action(0x00008500), ICR_INIT_DEASSERT);
+	CHECK_EQ(icr_action(0x00000699), ICR_STARTUP);
+	CHECK_EQ(icr_action(0x000004fd), ICR_SEND);   /* NMI */
+	CHECK_EQ(icr_action(0x000000fd), ICR_SEND);   /* fixed vector */
+	CHECK_EQ(icr_action(0x00000d00 | ICR_LEVEL_ASSERT), ICR_REFUSED); /* logical INIT */
+	CHECK_EQ(icr_action(0x000c4500), ICR_INIT);   /* the firmware's broadcast, logical bit ignored */
+	/* physical: one APIC ID; 0xff (xAPIC) / all ones (x2APIC) everyone */
+	CHECK(icr_reaches(0x4500, 3, false, 0, 3));
+	CHECK(!icr_reaches(0x4500, 3, false, 0, 2));
+	CHECK(icr_reaches(0x4500, 0xff, false, 0, 0));
+	CHECK(!icr_reaches(0x4500, 0xff, true, 0, 7));
+	CHECK(icr_reaches(0x4500, 0xffffffff, true, 0, 7));
+	/* shorthands: self, all, all but self (the destination field ignored) */
+	CHECK(icr_reaches(0x44500, 9, false, 1, 1));
+	CHECK(!icr_reaches(0x44500, 1, false, 1, 2));
+	CHECK(icr_reaches(0x84500, 9, false, 1, 1) && icr_reaches(0x84500, 9, false, 1, 2));
+	CHECK(!icr_reaches(0xc4500, 9, false, 1, 1) && icr_reaches(0xc4500, 9, false, 1, 2));
+}
+const struct unit_test apic_icr_tests[] = {{"actions_and_targets", apic_icr_actions_and_targets}};
+const unsigned apic_icr_count = 1;

@@ -13,7 +13,7 @@ static u64 ept_access_bits(u32 access)
 	return rwx ? rwx | ((u64)MEMTYPE_WB << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT : 0;
 }
 
-const struct gpt_format ept_format = {.present = EPT_RWX, .table_bits = EPT_RWX, .leaf_bits = ept_leaf_bits,
+const struct gpt_format ept_format = {.present = EPT_RWX, .write = EPT_WRITE, .table_bits = EPT_RWX, .leaf_bits = ept_leaf_bits,
 				      .leaf_allowed = EPT_RWX | (7ull << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT,
 				      .access_bits = ept_access_bits};
 
@@ -33,7 +33,7 @@ static u64 npt_access_bits(u32 access)
 	       ((access & HV_ACCESS_EXEC) ? 0 : NPT_NX);
 }
 
-const struct gpt_format npt_format = {.present = NPT_PRESENT, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits,
+const struct gpt_format npt_format = {.present = NPT_PRESENT, .write = NPT_WRITE, .table_bits = NPT_TABLE, .leaf_bits = npt_leaf_bits,
 				      .leaf_allowed = NPT_TABLE | NPT_PWT | NPT_PCD | NPT_NX,
 				      .access_bits = npt_access_bits};
 
@@ -55,6 +55,14 @@ static bool inside_hole(const struct ept_identity_params *prm, u64 base, u64 siz
 	return false;
 }
 
+static bool touches_read_only(const struct ept_identity_params *prm, u64 base, u64 size)
+{
+	for (unsigned i = 0; i < prm->read_only_count; i++)
+		if (ranges_overlap(base, size, prm->read_only_pages[i] & ~(PAGE_SIZE - 1), PAGE_SIZE))
+			return true;
+	return false;
+}
+
 static bool leaf_allowed(const struct ept_identity_params *prm, int level)
 {
 	return level == 1 || (level == 2 && prm->allow_2m) || (level == 3 && prm->allow_1g);
@@ -71,10 +79,13 @@ static int fill_table(struct page_pool *pool, const struct ept_identity_params *
 		u64 addr = base + i * size;
 		if (addr >= prm->top || inside_hole(prm, addr, size))
 			continue; /* absent */
-		if (level < 4 && leaf_allowed(prm, level) && addr + size <= prm->top && !touches_hole(prm, addr, size)) {
+		bool read_only = touches_read_only(prm, addr, size);
+		if (level < 4 && leaf_allowed(prm, level) && addr + size <= prm->top && !touches_hole(prm, addr, size) &&
+		    (level == 1 || !read_only)) {
 			int type = mtrr_range_type(prm->mtrr, addr, size);
 			if (type >= 0) {
-				table[i] = addr | f->leaf_bits(type) | (level > 1 ? EPT_LARGE_PAGE : 0);
+				table[i] = addr | (f->leaf_bits(type) & ~(read_only ? f->write : 0)) |
+					   (level > 1 ? EPT_LARGE_PAGE : 0);
 				if (level == 3)
 					st->leaves_1g++;
 				else if (level == 2)

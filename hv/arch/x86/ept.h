@@ -40,10 +40,11 @@ static inline u64 ept_pointer(u64 pml4_pa) { return pml4_pa | EPTP_MEMTYPE_WB | 
  * identity map (EPT: RWX and the type; NPT: P, RW, US and the PAT index of
  * that type), the bits a mapped leaf may carry, and a write-back leaf's
  * bits for a Dune context's HV_ACCESS_* (0 where the format cannot say it:
- * NPT has no access without read). Large leaves are bit 7 and addresses
+ * NPT has no access without read), and the write bit. Large leaves are bit 7 and addresses
  * bits 51:12 in both. */
 struct gpt_format {
 	u64 present;
+	u64 write;          /* the bit that allows writes through a leaf */
 	u64 table_bits;
 	u64 (*leaf_bits)(int mtrr_type);
 	u64 leaf_allowed;
@@ -61,6 +62,10 @@ struct ept_identity_params {
 	const struct mtrr_state *mtrr;
 	const struct ept_hole *holes; /* e.g. the hypervisor's own memory */
 	unsigned hole_count;
+	/* 4 KiB pages mapped without write access, so that a write exits (the
+	 * SVM backend's xAPIC page, whose ICR writes it must see). */
+	const u64 *read_only_pages;
+	unsigned read_only_count;
 	bool allow_2m, allow_1g;      /* leaf sizes the CPU supports */
 	const struct gpt_format *format; /* NULL: EPT */
 };
@@ -70,7 +75,8 @@ struct ept_stats {
 };
 
 /* Builds an identity map GPA == HPA of [0, top) with the largest leaves whose
- * range has one MTRR type and does not touch a hole; hole pages stay absent.
+ * range has one MTRR type and does not touch a hole or a read-only page;
+ * hole pages stay absent, read-only pages are 4 KiB leaves without write.
  * Returns 0 and the PML4's address, or -HV_ENOMEM (tables freed again). */
 int ept_build_identity(struct page_pool *pool, const struct ept_identity_params *prm, u64 *pml4_pa,
 		       struct ept_stats *stats);

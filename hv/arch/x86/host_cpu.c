@@ -103,6 +103,9 @@ void host_exception(struct host_exception_frame *f)
 		hv_panic(cpu, "machine check in the hypervisor at rip %#llx, IA32_MCG_STATUS %#llx: cannot continue",
 			 (unsigned long long)f->rip, (unsigned long long)status);
 	}
+	if (f->vector == VEC_SX)
+		return; /* AMD's INIT redirected by VM_CR.R_INIT (APM 15.29, error code 1): the
+			 * guest it interrupted took it at its INIT exit (guest/init_sipi.c) */
 	if (fixup_exception(f))
 		return;
 	u64 cr2;

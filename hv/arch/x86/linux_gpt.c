@@ -7,7 +7,7 @@
 #include "core/hv.h"
 
 int linux_gpt_build(struct hv *hv, const char *name, const struct gpt_format *format, bool allow_2m, bool allow_1g,
-		    u64 *root, struct ept_stats *stats)
+		    const u64 *read_only, unsigned read_only_count, u64 *root, struct ept_stats *stats)
 {
 	unsigned bits = MIN(hv->phys_addr_bits, 48u);
 	mtrr_read(&hv->mtrr, bits);
@@ -18,12 +18,14 @@ int linux_gpt_build(struct hv *hv, const char *name, const struct gpt_format *fo
 	struct ept_identity_params prm = {
 		.top = top, .mtrr = &hv->mtrr, .holes = &hole, .hole_count = 1,
 		.allow_2m = allow_2m, .allow_1g = allow_1g, .format = format,
+		.read_only_pages = read_only, .read_only_count = read_only_count,
 	};
 	if (ept_build_identity(&hv->pool, &prm, root, stats))
 		return -HV_ENOMEM;
 	log_printf(&hv->log, LOG_INFO,
-		   "%s for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
+		   "%s for Linux: [0, %#llx) identity, hole [%#llx, %#llx) for dunehv, %u page%s read-only; %llu x 1G, %llu x 2M, %llu x 4K leaves, %llu tables",
 		   name, (unsigned long long)top, (unsigned long long)hole.base, (unsigned long long)(hole.base + hole.size),
+		   read_only_count, read_only_count == 1 ? "" : "s",
 		   (unsigned long long)stats->leaves_1g, (unsigned long long)stats->leaves_2m,
 		   (unsigned long long)stats->leaves_4k, (unsigned long long)stats->tables);
 	return 0;

@@ -15,5 +15,6 @@
 #define VEC_PF 14
 #define VEC_AC 17
 #define VEC_MC 18
+#define VEC_SX 30 /* AMD: security exception, INIT redirected (APM Vol. 2 8.2.21) */
 
 #endif

@@ -9,10 +9,9 @@
 #define VIRT_NAME "SVM"
 #define VIRT_FALLBACK_WORD "svm"
 #define VIRT_FEATURES "NPT, ASIDs"
-/* Linux's INIT/SIPI are not emulated under SVM yet (README): an AP Linux
- * started would reset out of the hypervisor's control, so the SVM image
- * runs on one CPU or falls back to a native boot. */
-#define VIRT_MAX_CPUS 1
+/* INIT/SIPI are emulated and the sender waits until INIT is taken
+ * (hv/guest/init_sipi.c): Linux's back-to-back INIT and SIPI need no delay. */
+#define VIRT_INIT_SIPI_DELAY 0
 typedef struct svm_cpu_facts virt_cpu_facts;
 typedef struct svm_controls virt_controls;
 #define virt_read_facts svm_read_facts
@@ -23,7 +22,8 @@ typedef struct svm_controls virt_controls;
 #define VIRT_NAME "VMX"
 #define VIRT_FALLBACK_WORD "vmx"
 #define VIRT_FEATURES "EPT, VPID, unrestricted guest"
-#define VIRT_MAX_CPUS HV_MAX_CPUS
+/* The CPU must be in wait-for-SIPI when the SIPI arrives (SDM 26.2). */
+#define VIRT_INIT_SIPI_DELAY 1
 typedef struct vmx_cpu_facts virt_cpu_facts;
 typedef struct vmx_controls virt_controls;
 #define virt_read_facts vmx_read_facts

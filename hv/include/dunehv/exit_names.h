@@ -43,6 +43,10 @@ static const char *const dunehv_vmx_exit_names[DUNEHV_NR_EXIT_REASONS] = {
 #define DUNEHV_SVM_SLOT_NPF 51
 #define DUNEHV_SVM_SLOT_INVALID 52
 #define DUNEHV_SVM_SLOT_OTHER 53
+/* Not an exit code: the nested page faults that are Linux's writes of its
+ * xAPIC page, which the SVM backend maps read-only to see ICR writes
+ * (EOI, timer and IPI writes among them; counted apart from other NPFs). */
+#define DUNEHV_SVM_SLOT_APIC_WRITE 54
 
 static inline unsigned int dunehv_svm_exit_slot(unsigned long long code)
 {
@@ -70,7 +74,7 @@ static const char *const dunehv_svm_exit_names[DUNEHV_NR_EXIT_REASONS] = {
 	[36] = "VMMCALL", [37] = "VMLOAD", [38] = "VMSAVE", [39] = "STGI", [40] = "CLGI", [41] = "SKINIT",
 	[42] = "RDTSCP", [43] = "ICEBP", [44] = "WBINVD", [45] = "MONITOR", [46] = "MWAIT",
 	[47] = "MWAIT_CONDITIONAL", [48] = "XSETBV", [49] = "RDPRU", [50] = "EFER_WRITE_TRAP",
-	[51] = "NPF", [52] = "VMRUN_INVALID", [53] = "OTHER",
+	[51] = "NPF", [52] = "VMRUN_INVALID", [53] = "OTHER", [54] = "NPF_APIC_WRITE",
 };
 
 /* The name of slot r of a histogram from a backend (vendor 0: VMX). */

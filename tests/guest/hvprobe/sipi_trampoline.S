@@ -2,9 +2,12 @@
  * (smptest.c). It runs at a page below 1 MiB, copied there with its data
  * area patched: it reports that it ran and the CPUID signature it sees,
  * switches to flat 32-bit protected mode and reads the hypervisor's memory,
- * which must fault (#PF from the hypervisor's EPT handler) rather than
- * return data. State codes: 1 running, 2 reading, 3 the read faulted,
- * 4 the read returned data, 5 another exception. */
+ * which must fault rather than return data: #PF from the hypervisor's
+ * handler of the refused access where it knows the linear address (VMX's
+ * exit qualification gives it), #GP where it does not (SVM's nested page
+ * fault outside 64-bit code). State codes: 1 running, 2 reading, 3 the read
+ * faulted with #PF, 4 the read returned data, 5 another exception, 6 the
+ * read faulted with #GP. */
 #define ST_STATE  0xe00
 #define ST_SIG_EBX 0xe04
 #define ST_SIG_ECX 0xe08
@@ -18,7 +21,7 @@
 #define IDT_DESC  0xe38
 
 	.section .rodata, "a"
-	.globl hvprobe_sipi_start, hvprobe_sipi_end, hvprobe_sipi_pm32, hvprobe_sipi_pf, hvprobe_sipi_other
+	.globl hvprobe_sipi_start, hvprobe_sipi_end, hvprobe_sipi_pm32, hvprobe_sipi_pf, hvprobe_sipi_gp, hvprobe_sipi_other
 	.code16
 	.balign 16
 hvprobe_sipi_start:
@@ -53,10 +56,16 @@ hvprobe_sipi_pm32:
 1:	hlt
 	jmp 1b
 hvprobe_sipi_pf:
-	popl %eax
+	movl $14, %ecx
+	movl $3, %edx
+	jmp 5f
+hvprobe_sipi_gp:
+	movl $13, %ecx
+	movl $6, %edx
+5:	popl %eax
 	movl %eax, ST_ERR(%ebx)
-	movl $14, ST_VECTOR(%ebx)
-	movl $3, ST_STATE(%ebx)
+	movl %ecx, ST_VECTOR(%ebx)
+	movl %edx, ST_STATE(%ebx)
 2:	hlt
 	jmp 2b
 hvprobe_sipi_other:

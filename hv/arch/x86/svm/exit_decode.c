@@ -1,6 +1,7 @@
 /* SVM exit information (AMD64 APM Vol. 2 15.6 "#VMEXIT", Appendix C exit
  * codes) decoded into the core's struct hv_exit; the counters' slot of an
  * exit code is dunehv_svm_exit_slot's (include/dunehv/exit_names.h). */
+#include "arch/x86/arch.h"
 #include "arch/x86/ept.h"
 #include "arch/x86/event_combine.h"
 #include "arch/x86/guest_walk.h"
@@ -99,6 +100,28 @@ static unsigned read_guest(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb
 	return guest_read_linear(g->cr3, la57, gla, out, len, linux_page, cpu->hv->boot);
 }
 
+/* The instruction at RIP, for insn_ea.c, which decodes 64-bit code only:
+ * false outside it (Linux's real-mode or 32-bit code) or where RIP's page
+ * cannot be read. */
+struct fetched_insn {
+	u8 bytes[15];
+	unsigned n;
+	u64 regs[16];
+	struct insn_regs r;
+};
+
+static bool fetch_insn(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, struct fetched_insn *f)
+{
+	if (!(g->efer & EFER_LMA) || !(g->cs.attrib & SVM_ATTRIB_L))
+		return false;
+	f->n = read_guest(cpu, v, g, g->rip, f->bytes, sizeof(f->bytes));
+	for (unsigned i = 0; i < 16; i++)
+		f->regs[i] = v->regs.gpr[i];
+	f->regs[GPR_RSP] = g->rsp;
+	f->r = (struct insn_regs){.gpr = f->regs, .rip = g->rip, .fs_base = g->fs.base, .gs_base = g->gs.base};
+	return f->n > 0;
+}
+
 /* A nested page fault gives no linear address (APM 15.25.6). For a data
  * access it is found from the faulting instruction (decoded by insn_ea.c),
  * for a fetch from RIP (the page of RIP or the next one, where the
@@ -120,18 +143,36 @@ static void recover_linear_address(struct hv_cpu *cpu, struct vcpu *v, const str
 		}
 		return;
 	}
-	u8 bytes[15];
-	unsigned n = read_guest(cpu, v, g, g->rip, bytes, sizeof(bytes));
-	u64 regs[16];
-	for (unsigned i = 0; i < 16; i++)
-		regs[i] = v->regs.gpr[i];
-	regs[GPR_RSP] = g->rsp;
-	struct insn_regs r = {.gpr = regs, .rip = g->rip, .fs_base = g->fs.base, .gs_base = g->gs.base};
+	struct fetched_insn f;
 	u64 gla;
-	if (n && !insn_memory_address(bytes, n, &r, e->fault.access & HV_ACCESS_WRITE, &gla)) {
+	if (fetch_insn(cpu, v, g, &f) &&
+	    !insn_memory_address(f.bytes, f.n, &f.r, e->fault.access & HV_ACCESS_WRITE, &gla)) {
 		e->fault.gla = gla;
 		e->fault.access |= HV_FAULT_GLA_VALID;
 	}
+}
+
+/* Linux's write of its xAPIC page, which its NPT maps read-only (setup.c):
+ * the store is decoded (insn_ea.c) so that the core can replay it or, for
+ * the ICR, emulate INIT/SIPI (guest/apic_icr.c). Only 64-bit code is
+ * decoded (Linux and the firmware write the APIC from long mode); any other
+ * write stays a refused access (#GP for Linux, logged). */
+static bool decode_apic_write(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, struct hv_exit *e)
+{
+	if (v->kind != VCPU_LINUX || (e->fault.gpa & ~(PAGE_SIZE - 1)) != cpu->hv->arch.apic_page ||
+	    (e->fault.access & (HV_ACCESS_WRITE | HV_FAULT_PAGE_WALK)) != HV_ACCESS_WRITE)
+		return false;
+	struct fetched_insn f;
+	struct insn_store st;
+	if (!fetch_insn(cpu, v, g, &f) || insn_store(f.bytes, f.n, &f.r, &st))
+		return false;
+	e->kind = HV_EXIT_APIC_WRITE;
+	e->counter = DUNEHV_SVM_SLOT_APIC_WRITE;
+	e->apic_write.offset = (u32)(e->fault.gpa & (PAGE_SIZE - 1));
+	e->apic_write.size = st.size;
+	e->apic_write.value = st.value;
+	e->instruction_length = st.length;
+	return true;
 }
 
 /* Upstream libdune's system call is VMCALL (0F 01 C1), #UD on AMD: in a
@@ -187,7 +228,10 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 		e->fault.access = (q & NPF_FETCH) ? HV_ACCESS_EXEC : (q & NPF_WRITE) ? HV_ACCESS_WRITE : HV_ACCESS_READ;
 		if (q & NPF_IN_WALK)
 			e->fault.access |= HV_FAULT_PAGE_WALK;
-		else if (v->kind == VCPU_DUNE || (!(e->fault.access & HV_ACCESS_EXEC) && vmcb->save.cpl == 0))
+		if (decode_apic_write(cpu, v, &vmcb->save, e))
+			return;
+		if (!(q & NPF_IN_WALK) &&
+		    (v->kind == VCPU_DUNE || (!(e->fault.access & HV_ACCESS_EXEC) && vmcb->save.cpl == 0)))
 			recover_linear_address(cpu, v, &vmcb->save, e);
 	} else if (e->kind == HV_EXIT_IO) {
 		u64 q = c->exit_info1;

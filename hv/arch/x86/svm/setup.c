@@ -3,6 +3,7 @@
  * maps) and per CPU (EFER.SVME, VM_HSAVE_PA, the host state VMSAVE keeps,
  * Linux's VMCB, checked as VMRUN will, and the first VMRUN that makes its
  * Linux a guest). */
+#include "arch/x86/apic_icr.h"
 #include "arch/x86/arch.h"
 #include "arch/x86/linux_gpt.h"
 #include "arch/x86/linux_msr_policy.h"
@@ -18,8 +19,8 @@
 
 /* Linux's MSR permission map: everything passes but EFER (it lives in the
  * VMCB and must keep SVME, APM 15.5.1), the SVM MSRs, the MTRRs (Linux gets
- * a copy of its own, core/mtrr.h), IA32_APIC_BASE and IA32_XSS writes and
- * the writes linux_msr_policy.h refuses. */
+ * a copy of its own, core/mtrr.h), IA32_APIC_BASE, x2APIC ICR and IA32_XSS
+ * writes and the writes linux_msr_policy.h refuses. */
 static int build_msrpm(struct hv *hv)
 {
 	u64 pa = page_pool_alloc_pages(&hv->pool, SVM_MSRPM_PAGES, 1);
@@ -31,6 +32,7 @@ static int build_msrpm(struct hv *hv)
 	msrpm_set(msrpm, MSR_VM_CR, true, true, true);
 	msrpm_set(msrpm, MSR_VM_HSAVE_PA, true, true, true);
 	msrpm_set(msrpm, MSR_IA32_APIC_BASE, false, true, true);
+	msrpm_set(msrpm, MSR_X2APIC_ICR, false, true, true); /* INIT/SIPI are emulated (guest/apic_icr.c) */
 	msrpm_set(msrpm, MSR_IA32_XSS, false, true, true); /* kept per CPU for Dune contexts (vcpu.c) */
 	for (u32 msr = MSR_IA32_MTRR_PHYSBASE0; msr <= MSR_IA32_MTRR_DEF_TYPE; msr++)
 		if (mtrr_msr_exists(&hv->mtrr, msr))
@@ -66,8 +68,11 @@ long arch_hv_init(struct hv *hv)
 	hv->phys_addr_bits = hv->arch.facts.phys_addr_bits ? hv->arch.facts.phys_addr_bits : 36;
 	hv->xcr0_supported = host_xcr0_supported();
 	spec_barriers_init(hv);
-	int r = linux_gpt_build(hv, "NPT", &npt_format, true, hv->arch.ctl.npt_1g, &hv->arch.linux_ncr3,
-				&hv->arch.linux_npt_stats) ? HV_ERR_NOMEM : 0;
+	/* Linux's xAPIC page is read-only in its NPT: its ICR writes exit, so
+	 * that INIT and SIPI are emulated (guest/apic_icr.c, init_sipi.c). */
+	hv->arch.apic_page = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	int r = linux_gpt_build(hv, "NPT", &npt_format, true, hv->arch.ctl.npt_1g, &hv->arch.apic_page, 1,
+				&hv->arch.linux_ncr3, &hv->arch.linux_npt_stats) ? HV_ERR_NOMEM : 0;
 	if (!r)
 		r = build_msrpm(hv);
 	if (!r)
@@ -128,6 +133,11 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 		log_printf(&hv->log, LOG_ERROR, "CPU %u offers other SVM features than the boot CPU", index);
 		return HV_ERR_UNUSABLE;
 	}
+	if ((rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK) != hv->arch.apic_page) {
+		log_printf(&hv->log, LOG_ERROR, "CPU %u: its local APIC is not at %#llx as the boot CPU's", index,
+			   (unsigned long long)hv->arch.apic_page);
+		return HV_ERR_UNUSABLE;
+	}
 	u64 hsave = page_pool_alloc(&hv->pool), host_state = page_pool_alloc(&hv->pool),
 	    vmcb = page_pool_alloc(&hv->pool);
 	if (!hsave || !host_state || !vmcb)
@@ -163,6 +173,14 @@ long arch_cpu_up(struct hv *hv, struct hv_cpu *cpu, const struct hv_boot_cpu *bc
 	if (hv->arch.facts.cpuid_nx)
 		wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_NXE);
 	load_host_state(hv, cpu);
+	/* 15.29 VM_CR.R_INIT: an INIT that reaches this CPU outside a guest (in
+	 * a guest it exits first: the INIT intercept) becomes #SX for the host
+	 * (host_cpu.c) instead of a reset. Linux's INITs are emulated and
+	 * never sent (guest/apic_icr.c); this covers any other source where
+	 * the CPU honours it (QEMU ignores both, guest/init_sipi.c). */
+	u64 vm_cr;
+	if (!msr_safe_read(MSR_VM_CR, &vm_cr))
+		msr_safe_write(MSR_VM_CR, vm_cr | VM_CR_R_INIT);
 	/* APM 15.5.2: what VMRUN does not switch (FS, GS, TR, LDTR, the
 	 * SYSCALL/SYSENTER MSRs, KernelGsBase) is the host's as of now:
 	 * its GS base is this CPU's block, its TR the host TSS. */

@@ -46,6 +46,7 @@ struct __attribute__((packed)) vmcb_control {
 
 /* Table B-2 segment format; attrib packs descriptor bits 47:40 (type, S,
  * DPL, P) into 7:0 and bits 55:52 (AVL, L, D/B, G) into 11:8. */
+#define SVM_ATTRIB_L BIT(9) /* 64-bit code segment */
 struct __attribute__((packed)) vmcb_segment {
 	u16 selector;
 	u16 attrib;

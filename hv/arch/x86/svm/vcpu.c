@@ -1,9 +1,11 @@
 /* The SVM backend's vCPU operations (hv/backend.h) on the VMCB (AMD64 APM
  * Vol. 2 Chapter 15): the guest registers it holds (Appendix B), event
  * injection (15.20), instruction skipping with or without NRIPS (15.7.1),
- * INIT/SIPI state, the TLB flushes by ASID (15.16) and the dump of a VMCB. */
+ * the TLB flushes by ASID (15.16) and the dump of a VMCB; the INIT and SIPI
+ * states are init_state.c's. */
 #include <stddef.h>
 
+#include "arch/x86/apic_icr.h"
 #include "arch/x86/arch.h"
 #include "arch/x86/dune_state.h"
 #include "arch/x86/event_combine.h"
@@ -148,16 +150,6 @@ void arch_vcpu_flush_gpt(struct vcpu *v) { flush_on_next_entry(this_cpu(), v); }
 
 void arch_cpu_flush_all(struct hv_cpu *cpu) { vmcb_of(&cpu->linux_vcpu)->control.tlb_control = TLB_CONTROL_FLUSH_ALL; }
 
-/* INIT (APM 15.13.3 and Intel SDM Vol. 3A 10.1.1 Table 10-1): SMP under
- * SVM is not done yet (README); a CPU that gets INIT stops the machine. */
-void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v)
-{
-	arch_vcpu_dump(cpu, v);
-	hv_panic(cpu, "INIT under SVM: not supported yet");
-}
-
-void arch_vcpu_start_at_sipi(struct vcpu *v, u8 vector) { (void)v, (void)vector; }
-
 /* Linux's CR accesses do not exit under SVM (no fixed bits to keep). */
 void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
@@ -206,10 +198,20 @@ enum arch_msr_result arch_linux_msr_write(struct hv_cpu *cpu, struct vcpu *v, u3
 	}
 	if (msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA)
 		return ARCH_MSR_FAULT;
+	if (msr == MSR_IA32_APIC_BASE && (value & APIC_BASE_ADDR_MASK) != cpu->hv->arch.apic_page) {
+		/* The APIC window stays where Linux's NPT keeps it read-only
+		 * (setup.c), or its ICR writes would not exit. */
+		log_printf(&cpu->hv->log, LOG_WARN, "refused IA32_APIC_BASE = %#llx: the APIC stays at %#llx under SVM",
+			   (unsigned long long)value, (unsigned long long)cpu->hv->arch.apic_page);
+		return ARCH_MSR_FAULT;
+	}
 	return ARCH_MSR_NOT_MINE;
 }
 
-u32 arch_vendor_reason(enum hv_exit_kind kind) { return kind == HV_EXIT_TRIPLE_FAULT ? SVM_EXIT_SHUTDOWN : 0xffff; }
+u32 arch_vendor_reason(enum hv_exit_kind kind)
+{
+	return kind == HV_EXIT_TRIPLE_FAULT ? SVM_EXIT_SHUTDOWN : kind == HV_EXIT_INIT ? SVM_EXIT_INIT : 0xffff;
+}
 
 static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 					  "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};

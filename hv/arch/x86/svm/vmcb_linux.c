@@ -57,10 +57,12 @@ void vmcb_setup_linux(struct hv *hv, struct hv_cpu *cpu, struct vmcb *vmcb, cons
 	struct vmcb_control *c = &vmcb->control;
 	struct vmcb_save *g = &vmcb->save;
 
-	/* Intercepts (15.9-15.14): none Linux meets at steady state. NMIs
-	 * exit, so that other CPUs' requests reach a CPU running Linux; an INIT
-	 * exits (and stops the machine until INIT/SIPI is emulated, vcpu.c)
-	 * instead of resetting the CPU out of the hypervisor's control; the
+	/* Intercepts (15.9-15.14): none Linux meets at steady state (but its
+	 * xAPIC writes, through the NPT: guest/apic_icr.c). NMIs exit, so that
+	 * other CPUs' requests reach a CPU running Linux; an INIT that does not
+	 * come from Linux's ICR writes exits and is taken as INIT
+	 * (guest/init_sipi.c) instead of resetting the CPU out of the
+	 * hypervisor's control; the
 	 * SVM instructions (VMRUN's intercept is required, 15.5.1) and SKINIT
 	 * give #UD, as on a CPU without SVM; VMMCALL is the hypercall. */
 	c->intercept_misc1 = INTERCEPT1_NMI | INTERCEPT1_INIT | INTERCEPT1_CPUID | INTERCEPT1_INVD | INTERCEPT1_IOIO_PROT |

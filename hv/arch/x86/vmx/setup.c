@@ -62,7 +62,7 @@ void arch_linux_trap_port(struct hv *hv, u16 port)
 /* EPT identity map of Linux's physical address space minus our memory. */
 static int build_linux_ept(struct hv *hv)
 {
-	if (linux_gpt_build(hv, "EPT", &ept_format, hv->arch.ctl.ept_2m, hv->arch.ctl.ept_1g, &hv->arch.linux_ept_pml4,
+	if (linux_gpt_build(hv, "EPT", &ept_format, hv->arch.ctl.ept_2m, hv->arch.ctl.ept_1g, NULL, 0, &hv->arch.linux_ept_pml4,
 			    &hv->arch.linux_ept_stats))
 		return HV_ERR_NOMEM;
 	hv->arch.linux_eptp = ept_pointer(hv->arch.linux_ept_pml4);

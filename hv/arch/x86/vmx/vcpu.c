@@ -221,7 +221,7 @@ u32 arch_vendor(void) { return DUNEHV_VENDOR_VMX; }
 
 u32 arch_vendor_reason(enum hv_exit_kind kind)
 {
-	return kind == HV_EXIT_TRIPLE_FAULT ? EXIT_REASON_TRIPLE_FAULT : 0xffff;
+	return kind == HV_EXIT_TRIPLE_FAULT ? EXIT_REASON_TRIPLE_FAULT : kind == HV_EXIT_INIT ? EXIT_REASON_INIT : 0xffff;
 }
 
 static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",

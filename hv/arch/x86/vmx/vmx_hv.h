@@ -10,6 +10,10 @@
 /* The format of Dune contexts' guest-physical tables (arch/x86/dune_gpt.c). */
 #define ARCH_DUNE_GPT_FORMAT (&ept_format)
 
+/* VMX's INIT and SIPI exit (SDM 26.2); a CPU waits for SIPI in the
+ * wait-for-SIPI activity state (guest/init_sipi.c). */
+#define ARCH_SIPI_IN_HOST 0
+
 struct arch_hv {
 	struct vmx_cpu_facts facts;   /* the boot CPU's; the others' controls must match */
 	struct vmx_controls ctl;
