@@ -37,8 +37,6 @@ const struct gpt_format npt_format = {.present = NPT_PRESENT, .write = NPT_WRITE
 				      .leaf_allowed = NPT_TABLE | NPT_PWT | NPT_PCD | NPT_NX,
 				      .access_bits = npt_access_bits};
 
-static u64 level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
-
 static bool touches_hole(const struct ept_identity_params *prm, u64 base, u64 size)
 {
 	for (unsigned i = 0; i < prm->hole_count; i++)
@@ -74,7 +72,7 @@ static int fill_table(struct page_pool *pool, const struct ept_identity_params *
 {
 	const struct gpt_format *f = prm->format ? prm->format : &ept_format;
 	u64 *table = pool->pa_to_va(table_pa);
-	u64 size = level_size(level);
+	u64 size = gpt_level_size(level);
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		u64 addr = base + i * size;
 		if (addr >= prm->top || inside_hole(prm, addr, size))
@@ -220,7 +218,7 @@ void ept_uncharge(const struct ept_charge *charge, u64 count)
 int gpt_map_leaf(struct page_pool *pool, const struct gpt_format *f, u64 pml4_pa, u64 gpa, u64 hpa, int level,
 		 u64 leaf_bits, const struct ept_charge *charge)
 {
-	u64 size = level_size(level);
+	u64 size = gpt_level_size(level);
 	if (level < 1 || level > 3 || (gpa & (size - 1)) || (hpa & (size - 1)) || gpa >= (1ull << 48) ||
 	    (hpa & ~EPT_ADDR_MASK) || !(leaf_bits & f->present) || (leaf_bits & ~f->leaf_allowed))
 		return -HV_EINVAL;
@@ -280,7 +278,7 @@ static u64 unmap_level(struct page_pool *pool, const struct gpt_format *f, u64 t
 		       u64 end, u64 *detached)
 {
 	u64 *table = pool->pa_to_va(table_pa);
-	u64 size = level_size(level), removed = 0;
+	u64 size = gpt_level_size(level), removed = 0;
 	for (unsigned i = 0; i < EPT_ENTRIES; i++) {
 		u64 a = base + i * size;
 		if (a + size <= gpa || a >= end || !(table[i] & f->present))

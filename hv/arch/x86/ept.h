@@ -52,6 +52,9 @@ struct gpt_format {
 };
 extern const struct gpt_format ept_format, npt_format;
 
+/* The size a leaf at level maps (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), in both formats. */
+static inline u64 gpt_level_size(int level) { return 1ull << (12 + 9 * (level - 1)); }
+
 /* A guest-physical range that must be absent from the map. */
 struct ept_hole {
 	u64 base, size;

@@ -86,15 +86,18 @@ static const void *dune_page(const void *ctx, u64 gpa)
 	u64 e = gpt_lookup(&npt_format, phys_to_virt, c->gpt_root, gpa, &level);
 	if (!e)
 		return NULL;
-	u64 size = 1ull << (12 + 9 * (level - 1));
+	u64 size = gpt_level_size(level);
 	return phys_to_virt(((e & EPT_ADDR_MASK) & ~(size - 1)) | (gpa & (size - 1) & ~(PAGE_SIZE - 1)));
 }
 
 /* Reads up to len bytes at the guest's linear address gla, through its own
  * page tables and its guest-physical pages; how many it could. */
+/* CR4.LA57: five-level paging in the guest's own tables. */
+static bool guest_la57(const struct vmcb_save *g) { return g->cr4 & BIT(12); }
+
 static unsigned read_guest(struct hv_cpu *cpu, struct vcpu *v, const struct vmcb_save *g, u64 gla, u8 *out, unsigned len)
 {
-	bool la57 = g->cr4 & BIT(12);
+	bool la57 = guest_la57(g);
 	if (v->kind == VCPU_DUNE)
 		return guest_read_linear(g->cr3, la57, gla, out, len, dune_page, cpu->running_ctx);
 	return guest_read_linear(g->cr3, la57, gla, out, len, linux_page, cpu->hv->boot);
@@ -132,7 +135,7 @@ static void recover_linear_address(struct hv_cpu *cpu, struct vcpu *v, const str
 {
 	if (e->fault.access & HV_ACCESS_EXEC) {
 		u64 page = e->fault.gpa & ~(PAGE_SIZE - 1), gpa, la = g->rip & ~(PAGE_SIZE - 1);
-		bool la57 = g->cr4 & BIT(12);
+		bool la57 = guest_la57(g);
 		const void *ctx = cpu->running_ctx;
 		for (unsigned i = 0; i < 2 && v->kind == VCPU_DUNE; i++, la += PAGE_SIZE) {
 			if (!guest_walk(g->cr3, la57, la, dune_page, ctx, &gpa) && (gpa & ~(PAGE_SIZE - 1)) == page) {
