@@ -6,6 +6,8 @@
 #include "backend.h"
 #include "guest/init_sipi.h"
 
+volatile u8 *lapic_mmio(u64 apic_base) { return phys_to_virt(apic_base & APIC_BASE_ADDR_MASK); }
+
 void lapic_send_icr(u32 low, u32 dest)
 {
 	u64 base = rdmsr(MSR_IA32_APIC_BASE);
@@ -16,7 +18,7 @@ void lapic_send_icr(u32 low, u32 dest)
 	}
 	/* SDM Vol. 3A 11.6.1: destination in ICR high bits 31:24, then the low
 	 * half sends. The host maps the APIC page 1:1; MTRRs make it UC. */
-	volatile u32 *apic = phys_to_virt(base & APIC_BASE_ADDR_MASK & ((1ull << 52) - 1));
+	volatile u32 *apic = (volatile u32 *)lapic_mmio(base);
 	for (unsigned spin = 0; spin < 1000000 && (apic[XAPIC_ICR_LOW / 4] & ICR_DELIVERY_PENDING); spin++)
 		cpu_relax();
 	apic[XAPIC_ICR_HIGH / 4] = dest << 24;

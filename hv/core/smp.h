@@ -61,6 +61,10 @@ void smp_stop_others(struct hv_cpu *self);
 /* The NMI handler in root mode calls this: a stop request halts the CPU here. */
 void smp_stop_if_requested(struct hv_cpu *self);
 
+/* The xAPIC register page of IA32_APIC_BASE value apic_base, as the host
+ * maps it (1:1; the MTRRs make it UC). */
+volatile u8 *lapic_mmio(u64 apic_base);
+
 /* Sends the IPI of ICR low half low to destination dest (an APIC ID, or
  * the field as the ICR's), in whichever mode the local APIC is now. */
 void lapic_send_icr(u32 low, u32 dest);

@@ -17,14 +17,9 @@
 #include "guest/init_sipi.h"
 #include "guest/linux_exits.h"
 
-static volatile u8 *apic_page(void)
-{
-	return phys_to_virt(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK & ((1ull << 52) - 1));
-}
-
 static void replay_register_write(u32 offset, u32 size, u64 value)
 {
-	volatile u8 *reg = apic_page() + offset;
+	volatile u8 *reg = lapic_mmio(rdmsr(MSR_IA32_APIC_BASE)) + offset;
 	switch (size) {
 	case 1: *(volatile u8 *)reg = (u8)value; break;
 	case 2: *(volatile u16 *)reg = (u16)value; break;
