@@ -147,6 +147,21 @@ def user_output(console):
     return KERNEL_MESSAGE_RE.sub("", console)
 
 
+def lines_before(output, marker):
+    """What one program printed: the lines of `output` (user_output's) after
+    the last "GUEST: " line that precedes the first line equal to `marker`
+    (init's line after the program, e.g. "GUEST: hello rc=0"), up to it.
+    None if no line is `marker`."""
+    lines = output.splitlines()
+    if marker not in lines:
+        return None
+    end = lines.index(marker)
+    start = end
+    while start > 0 and not lines[start - 1].startswith("GUEST: "):
+        start -= 1
+    return lines[start:end]
+
+
 def abi_define(name):
     """Value of a #define in hv/include/dunehv/abi.h (simple expressions only)."""
     import re

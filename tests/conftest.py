@@ -25,6 +25,34 @@ STOPS = (r"\[dunehv\] stopped \(on_panic", r"Kernel panic - not syncing", r"on_f
 # The entry-window test's hypercalls (hvprobe's /proc/dunehv/entrywindow).
 TEST_HOOKS = "test_hooks = on\n"
 
+# What upstream Dune's own programs print when they pass, built with
+# upstream's Makefiles against upstream's libdune (tests/upstream-dune,
+# init's upstream_tests). hello as the Makefile builds it with GCC 12 has no
+# DIV (GCC folds "1 / ret" into a compare), so it never reaches its handler
+# and says so; hello-div is the same source built so that it divides.
+UPSTREAM_PROGRAMS = {
+    "hello": ["hello: not running dune yet", "hello: now printing from dune mode",
+              "hello: we won't reach this call"],
+    "hello-div": ["hello: not running dune yet", "hello: now printing from dune mode",
+                  "hello: caught divide by zero!", "hello: recovered from divide by zero"],
+    "test": ["Doing tests",
+             "==== Running test fork", "==== Test fork - passed",
+             "==== Running test pthread", "==== Test pthread - passed",
+             "==== Running test signal", "==== Test signal - passed",
+             "Done all tests"],
+    "timetest": ["Success!"],
+}
+
+
+def assert_upstream_programs_pass(output):
+    """Each of upstream's programs printed exactly its passing output and
+    exited with 0 (output: the console, kernel messages included)."""
+    out = dunehv_boot.user_output(output)
+    for name, expected in UPSTREAM_PROGRAMS.items():
+        printed = dunehv_boot.lines_before(out, f"GUEST: upstream {name} rc=0")
+        assert printed == expected, (name, printed, out[-3000:])
+
+
 _cancel = threading.Event()  # set at the end of the session: no boot outlives it
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="long-boot")
 _started = {}

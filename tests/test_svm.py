@@ -17,7 +17,7 @@ import re
 import pytest
 
 import dunehv_boot
-from conftest import PLATFORMS, STOPS, TEST_HOOKS
+from conftest import PLATFORMS, STOPS, TEST_HOOKS, assert_upstream_programs_pass
 
 MARK = "hvtest.only=svm"
 
@@ -136,6 +136,13 @@ def test_dune_processes_run_on_svm(svm_boot):
         assert f"GUEST: libdune {name} rc=0" in out, (name, out[-3000:])
     assert "GUEST: first-dune dynamic rc=0" in out and "GUEST: first-dune static rc=0" in out
     assert "Kernel panic" not in out and "stopped (on_panic" not in out
+
+
+def test_upstream_built_libdune_programs_run_unmodified_on_svm(svm_boot):
+    """upstream Dune's hello, test and timetest, built with upstream's
+    Makefiles against upstream's libdune: their system calls are VMCALL,
+    #UD on AMD, taken as the system call in a Dune context."""
+    assert_upstream_programs_pass(svm_boot.output)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,3 @@
+#include "../kern/dune.h"
+
+void dune_debug_handle_int(struct dune_config *conf);
