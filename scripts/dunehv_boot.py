@@ -4,6 +4,7 @@ Shared by the tests (tests/), `make run` (scripts/run-demo.py) and the
 benchmarks (scripts/bench-boot.py). Each boot gets its own folder under
 build/runs/<name>/ with the ESP, COM1 log and the emulator's files.
 """
+import itertools
 import os
 import re
 import sys
@@ -147,6 +148,15 @@ def user_output(console):
     return KERNEL_MESSAGE_RE.sub("", console)
 
 
+def console_views(console):
+    """The console as printed, then user_output's view of it: a search in
+    both finds the kernel's lines whole and a program's lines whole, though
+    one may have been cut by the other (the kernel prints at once; what a
+    program writes waits in the serial port's buffer, for long where each
+    interrupt's EOI exits, as under SVM)."""
+    return console + "\n" + user_output(console)
+
+
 def lines_before(output, marker):
     """What one program printed: the lines of `output` (user_output's) after
     the last "GUEST: " line that precedes the first line equal to `marker`
@@ -184,9 +194,12 @@ VERDICT_RE = re.compile(r"(?:^|: )(ok|not ok) ([\w.-]+) - (.*)$", re.M)
 
 def verdicts(console):
     """{check id: (passed, detail)} for every verdict line on the console; a
-    check that printed twice keeps its worst result."""
+    check that printed twice keeps its worst result. Modules' verdicts are
+    kernel messages; a user program's line may be cut by one (the kernel
+    prints at once, a program's output waits in the serial port's buffer),
+    so user_output's view, with the kernel's lines taken out, is read too."""
     found = {}
-    for m in VERDICT_RE.finditer(console):
+    for m in itertools.chain(VERDICT_RE.finditer(console), VERDICT_RE.finditer(user_output(console))):
         ok = m.group(1) == "ok"
         prev = found.get(m.group(2))
         found[m.group(2)] = (ok and (prev is None or prev[0]), m.group(3))

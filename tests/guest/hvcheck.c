@@ -8,11 +8,15 @@
  *   hvcheck detect     exit status 0 if the DuneHV CPUID signature is present, else 1
  *   hvcheck memory MIB allocate MIB MiB, write a per-page pattern, read it back
  *   hvcheck vmcall     execute VMCALL, then VMMCALL, in ring 3; each must raise #UD (SIGILL)
+ *   hvcheck step       single-step (EFLAGS.TF) over CPUID, which the hypervisor
+ *                      emulates: verdict step.cpuid, the first trap right after
+ *                      CPUID and the next after the instruction that follows
  *   hvcheck shutdown   stop the emulator: "Shutdown" to port 0x8900 (Bochs),
  *                      then 0x31 to port 0xf4 (QEMU isa-debug-exit: exit code 99)
  *
  * Every output line starts with "hvcheck: ".
  */
+#define _GNU_SOURCE /* REG_RIP, REG_EFL */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +27,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <termios.h>
+#include <ucontext.h>
 #include <time.h>
 #include <unistd.h>
 #include <cpuid.h>
@@ -175,6 +180,65 @@ static int ring3_hypercall(int amd)
 
 static int cmd_vmcall(void) { return ring3_hypercall(0) | ring3_hypercall(1); }
 
+/* Single-stepping over an instruction the hypervisor emulates. POPF sets
+ * TF, so the first trap comes after the instruction after it (SDM Vol. 1
+ * 3.4.3.3, Vol. 3A 18.3.1.4): after CPUID, then after the NOP; the handler
+ * clears TF there. Without the hypervisor's help the trap of the emulated
+ * CPUID is lost and the first comes after the NOP (a debugger's step over
+ * CPUID would run two instructions). */
+#define STEP_MAX_TRAPS 16
+extern const char step_after_cpuid[], step_after_nop[];
+static volatile uint64_t step_rip[STEP_MAX_TRAPS];
+static volatile int step_traps;
+
+static void step_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	(void)sig, (void)si;
+	if (step_traps < STEP_MAX_TRAPS)
+		step_rip[step_traps] = rip;
+	step_traps++;
+	if (rip == (uint64_t)step_after_nop || step_traps >= STEP_MAX_TRAPS)
+		uc->uc_mcontext.gregs[REG_EFL] &= ~0x100LL; /* TF off: stepping ends */
+}
+
+static __attribute__((noinline)) void step_over_cpuid(void)
+{
+	uint32_t a = 0, b = 0, c = 0, d = 0;
+	__asm__ volatile("pushfq\n\t"
+			 "orq $0x100, (%%rsp)\n\t"
+			 "popfq\n\t"
+			 "cpuid\n"
+			 ".globl step_after_cpuid\n"
+			 "step_after_cpuid:\n\t"
+			 "nop\n"
+			 ".globl step_after_nop\n"
+			 "step_after_nop:\n\t"
+			 "nop\n\t"
+			 "nop\n\t"
+			 : "+a"(a), "=b"(b), "+c"(c), "=d"(d) : : "memory", "cc");
+}
+
+static int cmd_step(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = step_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTRAP, &sa, NULL);
+	step_over_cpuid();
+	int ok = step_traps == 2 && step_rip[0] == (uint64_t)step_after_cpuid && step_rip[1] == (uint64_t)step_after_nop;
+	printf("hvcheck: %s step.cpuid - single-stepping over CPUID: %d traps, the first %s, the second %s\n",
+	       ok ? "ok" : "not ok", step_traps,
+	       step_traps > 0 && step_rip[0] == (uint64_t)step_after_cpuid ? "right after CPUID" :
+	       step_traps > 0 && step_rip[0] == (uint64_t)step_after_nop ? "after the NOP after CPUID (CPUID's trap lost)" :
+	       "elsewhere",
+	       step_traps > 1 && step_rip[1] == (uint64_t)step_after_nop ? "after the NOP" : "not after the NOP");
+	return ok ? 0 : 1;
+}
+
 static int cmd_shutdown(void)
 {
 	static const char msg[] = "Shutdown";
@@ -310,7 +374,7 @@ static int cmd_idle(const char *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hvcheck cpuid | detect | memory MIB | idle SECONDS | vmcall | shutdown\n");
+	fprintf(stderr, "usage: hvcheck cpuid | detect | memory MIB | idle SECONDS | vmcall | step | shutdown\n");
 }
 
 int main(int argc, char **argv)
@@ -332,6 +396,8 @@ int main(int argc, char **argv)
 		rc = cmd_idle(argv[2]);
 	else if (!strcmp(argv[1], "vmcall"))
 		rc = cmd_vmcall();
+	else if (!strcmp(argv[1], "step"))
+		rc = cmd_step();
 	else if (!strcmp(argv[1], "shutdown"))
 		rc = cmd_shutdown();
 	else {

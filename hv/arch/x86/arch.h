@@ -200,6 +200,8 @@ static inline void xsetbv(u32 index, u64 value)
 #define CR4_PKE BIT(22)
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define DR6_BS BIT(14) /* single step */
 
 #endif

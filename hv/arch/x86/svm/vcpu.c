@@ -56,6 +56,16 @@ void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e)
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->save.rip += e->instruction_length;
 	vmcb->control.interrupt_shadow = 0; /* an STI or MOV SS shadow ends with the instruction */
+	/* Linux single-stepping (EFLAGS.TF) over an instruction the hypervisor
+	 * emulated (CPUID, a hypercall, an MSR, an xAPIC write): an intercepted
+	 * instruction does not execute (APM 15.7), so the single-step #DB it
+	 * would have raised is injected here, DR6.BS set, as the CPU sets it
+	 * (APM Vol. 2 13.1.1.4); a debugger's step stops right after it. As on
+	 * VMX, Linux's vCPU only. */
+	if (v->kind == VCPU_LINUX && (vmcb->save.rflags & RFLAGS_TF)) {
+		vmcb->save.dr6 |= DR6_BS;
+		arch_vcpu_inject_exception(v, VEC_DB, false, 0);
+	}
 }
 
 bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error_code)

@@ -61,13 +61,23 @@ u64 arch_vcpu_gpr(struct vcpu *v, unsigned n)
 
 void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e)
 {
-	(void)v;
 	/* SDM 28.2.5: the exit's instruction length. */
 	vmcs_writenat(VMCS_GUEST_RIP, vmcs_readnat(VMCS_GUEST_RIP) + e->instruction_length);
 	/* Blocking by STI/MOV SS ends after the skipped instruction (SDM 26.3.1.5). */
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u32)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	/* Linux single-stepping (EFLAGS.TF) over an instruction the hypervisor
+	 * emulated (CPUID, a hypercall, an MSR): the single-step #DB the
+	 * instruction would have raised is left pending for the entry, BS in
+	 * the pending debug exceptions (delivered after VM entry, SDM 27.7.3),
+	 * so a debugger's step stops right after it, not one instruction
+	 * later. Linux's vCPU only: a Dune context's RFLAGS may be replaced by
+	 * the process before its next entry, and BS without TF fails some
+	 * entries (SDM 27.3.1.5). */
+	if (v->kind == VCPU_LINUX && (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_TF))
+		vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+			      vmcs_readnat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 }
 
 bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error_code)
