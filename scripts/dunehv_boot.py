@@ -148,13 +148,26 @@ def user_output(console):
     return KERNEL_MESSAGE_RE.sub("", console)
 
 
+# A line of the hypervisor's own log on COM1 (it writes the port itself,
+# at any point of a line Linux is sending).
+HV_LOG_LINE_RE = re.compile(r"\[dunehv\] [^\r\n]*\r?\n")
+
+
+def program_output(console):
+    """What user programs printed, each line whole: user_output with the
+    hypervisor's lines taken out too (a program's line may be cut by the
+    kernel's or the hypervisor's: they print at once, while what a program
+    writes waits in the serial port's buffer, for long where each
+    interrupt's EOI exits, as under SVM). Not for reading /proc/dunehv/log,
+    whose lines also start with "[dunehv] "."""
+    return HV_LOG_LINE_RE.sub("", user_output(console))
+
+
 def console_views(console):
-    """The console as printed, then user_output's view of it: a search in
-    both finds the kernel's lines whole and a program's lines whole, though
-    one may have been cut by the other (the kernel prints at once; what a
-    program writes waits in the serial port's buffer, for long where each
-    interrupt's EOI exits, as under SVM)."""
-    return console + "\n" + user_output(console)
+    """The console as printed, then program_output's view of it: a search
+    in both finds the kernel's and the hypervisor's lines whole and a
+    program's lines whole, though one may have been cut by another."""
+    return console + "\n" + program_output(console)
 
 
 def lines_before(output, marker):
@@ -195,11 +208,10 @@ VERDICT_RE = re.compile(r"(?:^|: )(ok|not ok) ([\w.-]+) - (.*)$", re.M)
 def verdicts(console):
     """{check id: (passed, detail)} for every verdict line on the console; a
     check that printed twice keeps its worst result. Modules' verdicts are
-    kernel messages; a user program's line may be cut by one (the kernel
-    prints at once, a program's output waits in the serial port's buffer),
-    so user_output's view, with the kernel's lines taken out, is read too."""
+    kernel messages; a user program's line may be cut by the kernel's or
+    the hypervisor's, so program_output's view is read too."""
     found = {}
-    for m in itertools.chain(VERDICT_RE.finditer(console), VERDICT_RE.finditer(user_output(console))):
+    for m in itertools.chain(VERDICT_RE.finditer(console), VERDICT_RE.finditer(program_output(console))):
         ok = m.group(1) == "ok"
         prev = found.get(m.group(2))
         found[m.group(2)] = (ok and (prev is None or prev[0]), m.group(3))

@@ -11,8 +11,9 @@
  * Dune mode, in the same asm block: no compiler code touches a register in
  * between), and reads them all back, many rounds. Checks:
  *   fpuiso.registers  every round read back the process's own values
- *   fpuiso.switches   the two actually took turns on CPU 0 (context
- *                     switches counted by getrusage), so the check meant
+ *   fpuiso.switches   the two actually took turns on CPU 0 (the context
+ *                     switches of the rounds, by getrusage; both enter
+ *                     Dune mode before either starts), so the check meant
  *                     something
  * Prints "fpuiso: ok|not ok <id> - ...", then "fpuiso: done failures=K".
  *
@@ -95,17 +96,28 @@ static void round_trip(const struct fpu_image *in, struct fpu_image *out)
 		  "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st");
 }
 
-static int child(uint8_t seed, struct tally *t, long rounds)
+static uint64_t context_switches(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : (uint64_t)(ru.ru_nvcsw + ru.ru_nivcsw);
+}
+
+static int child(uint8_t seed, struct tally *t, const struct tally *peer, long rounds)
 {
 	cpu_set_t cpu0;
 	struct fpu_image in, out, other;
-	struct rusage ru;
 
 	CPU_ZERO(&cpu0);
 	CPU_SET(0, &cpu0);
 	if (sched_setaffinity(0, sizeof(cpu0), &cpu0) || dune_init_and_enter())
 		return 2;
-	t->entered = 1;
+	/* Both in Dune mode before either starts its rounds, so that each
+	 * round's yield has the other to switch to (a child still entering
+	 * would leave the first's yields with no one to run). */
+	__atomic_store_n(&t->entered, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&peer->entered, __ATOMIC_ACQUIRE))
+		sched_yield();
+	uint64_t switches_before = context_switches();
 	fill(&in, seed);
 	fill(&other, seed == 1 ? 2 : 1);
 	for (long i = 0; i < rounds; i++) {
@@ -118,8 +130,7 @@ static int child(uint8_t seed, struct tally *t, long rounds)
 				t->other_pattern++;
 		}
 	}
-	if (!getrusage(RUSAGE_SELF, &ru))
-		t->switches = (uint64_t)(ru.ru_nvcsw + ru.ru_nivcsw);
+	t->switches = context_switches() - switches_before;
 	return 0;
 }
 
@@ -138,7 +149,7 @@ int main(int argc, char **argv)
 		pid[i] = fork();
 		if (pid[i] == 0) {
 			alarm(120); /* a stuck child fails the check instead of hanging it */
-			_exit(child((uint8_t)(i + 1), &t[i], rounds));
+			_exit(child((uint8_t)(i + 1), &t[i], &t[1 - i], rounds));
 		}
 	}
 	for (int i = 0; i < 2; i++)
