@@ -63,7 +63,7 @@ void arch_vcpu_skip_instruction(struct vcpu *v, const struct hv_exit *e)
 {
 	/* SDM 28.2.5: the exit's instruction length. */
 	vmcs_writenat(VMCS_GUEST_RIP, vmcs_readnat(VMCS_GUEST_RIP) + e->instruction_length);
-	/* Blocking by STI/MOV SS ends after the skipped instruction (SDM 26.3.1.5). */
+	/* Blocking by STI/MOV SS ends after the skipped instruction (the field: SDM 25.4.2). */
 	u32 intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(u32)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
