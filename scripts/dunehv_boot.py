@@ -171,7 +171,7 @@ def console_views(console):
 
 
 def lines_before(output, marker):
-    """What one program printed: the lines of `output` (user_output's) after
+    """What one program printed: the lines of `output` (program_output's) after
     the last "GUEST: " line that precedes the first line equal to `marker`
     (init's line after the program, e.g. "GUEST: hello rc=0"), up to it.
     None if no line is `marker`."""

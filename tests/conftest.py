@@ -48,7 +48,7 @@ UPSTREAM_PROGRAMS = {
 def assert_upstream_programs_pass(output):
     """Each of upstream's programs printed exactly its passing output and
     exited with 0 (output: the console, kernel messages included)."""
-    out = dunehv_boot.user_output(output)
+    out = dunehv_boot.program_output(output)
     for name, expected in UPSTREAM_PROGRAMS.items():
         printed = dunehv_boot.lines_before(out, f"GUEST: upstream {name} rc=0")
         assert printed == expected, (name, printed, out[-3000:])
