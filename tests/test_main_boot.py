@@ -549,8 +549,8 @@ def test_linux_cannot_put_the_machine_to_sleep(main_boot):
 
 def test_two_dune_processes_never_see_each_others_fpu_registers(main_boot):
     """Hardening: guest-libdune/test/fpuiso.c, two Dune processes pinned to
-    CPU 0 that take turns 2000 times each (sched_yield from Dune mode): each
-    reads back its own YMM0-15, MXCSR and ST0 after every turn."""
+    CPU 0 that take turns 2000 times each (a futex handoff from Dune mode):
+    each reads back its own YMM0-15, MXCSR and ST0 after every turn."""
     dunehv_boot.require(dunehv_boot.verdicts(main_boot.output), ["fpuiso.registers", "fpuiso.switches"])
     assert "GUEST: libdune fpuiso rc=0" in dunehv_boot.user_output(main_boot.output)
 

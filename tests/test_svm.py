@@ -136,6 +136,9 @@ def test_dune_processes_run_on_svm(svm_boot):
     programs = ["test", "timetest", "ring3", "precise", "apitest", "privinsn", "memrights", "fpuiso", "ring3gate"]
     if svm_boot.emulator == "bochs" or PLATFORMS["qemu-svm"].int3_exits:
         programs.append("debugger")  # QEMU gives INT3 to the process (conftest.PLATFORMS)
+    failed = {i: d for i, (ok, d) in dunehv_boot.verdicts(svm_boot.output).items()
+              if not ok and i.split(".")[0] in programs}
+    assert not failed, f"failed checks: {failed}"
     for name in programs:
         assert f"GUEST: libdune {name} rc=0" in out, (name, out[-3000:])
     assert "GUEST: first-dune dynamic rc=0" in out and "GUEST: first-dune static rc=0" in out

@@ -7,19 +7,25 @@
  *
  * Both processes are pinned to CPU 0 and enter Dune mode; each fills the 16
  * YMM registers, MXCSR and the x87 top of stack with a pattern of its own,
- * makes a system call that yields the CPU to the other (sched_yield from
- * Dune mode, in the same asm block: no compiler code touches a register in
- * between), and reads them all back, many rounds. Checks:
+ * hands the turn to the other and sleeps until the turn comes back (a word
+ * in a shared page and FUTEX_WAKE/FUTEX_WAIT system calls from Dune mode,
+ * in the same asm block: no compiler code touches a register in between),
+ * and reads them all back, many rounds. The turn can only come back after
+ * the other process ran its own round on CPU 0, so every round is a switch
+ * to the other process and back, whatever the scheduler's bookkeeping (a
+ * sched_yield does not always switch: CFS keeps running the yielder while
+ * the other is far ahead in virtual run time, as after a host stall in an
+ * emulator). Checks:
  *   fpuiso.registers  every round read back the process's own values
- *   fpuiso.switches   the two actually took turns on CPU 0 (the context
- *                     switches of the rounds, by getrusage; both enter
- *                     Dune mode before either starts), so the check meant
- *                     something
+ *   fpuiso.switches   the two actually took turns on CPU 0 (at least one
+ *                     context switch per round, by getrusage), so the
+ *                     check meant something
  * Prints "fpuiso: ok|not ok <id> - ...", then "fpuiso: done failures=K".
  *
  *   fpuiso [ROUNDS]   (default 2000)
  */
 #define _GNU_SOURCE
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,7 +53,12 @@ struct fpu_image {
 /* One child's tally, in a shared page. */
 struct tally {
 	uint64_t rounds, bad_rounds, other_pattern, switches;
-	int entered;
+};
+
+/* Whose round it is (a child's seed, 1 or 2), in the same shared page. */
+struct shared {
+	struct tally tally[2];
+	uint32_t turn;
 };
 
 static void fill(struct fpu_image *img, uint8_t seed)
@@ -62,8 +73,11 @@ static void fill(struct fpu_image *img, uint8_t seed)
 	img->st0 = seed * 1000.25;
 }
 
-/* Loads in, yields the CPU by a system call from Dune mode, stores out. */
-static void round_trip(const struct fpu_image *in, struct fpu_image *out)
+/* Loads in, gives the turn to the peer, waits by system calls from Dune mode
+ * until it is back (futex on the shared word: wake the peer, then wait while
+ * the word still names the peer), stores out. */
+static void round_trip(const struct fpu_image *in, struct fpu_image *out, uint32_t *turn, uint32_t me,
+		       uint32_t peer)
 {
 	__asm__ volatile(
 		"vmovdqa 0x000(%[i]), %%ymm0\n\tvmovdqa 0x020(%[i]), %%ymm1\n\t"
@@ -76,8 +90,18 @@ static void round_trip(const struct fpu_image *in, struct fpu_image *out)
 		"vmovdqa 0x1c0(%[i]), %%ymm14\n\tvmovdqa 0x1e0(%[i]), %%ymm15\n\t"
 		"ldmxcsr 0x200(%[i])\n\t"
 		"fldl 0x208(%[i])\n\t"
-		"mov %[nr], %%eax\n\t"
+		/* the peer's turn; futex(turn, FUTEX_WAKE, 1) */
+		"movl %[peer], (%[t])\n\t"
+		"mov %[nr], %%eax\n\tmov %[t], %%rdi\n\tmov %[wake], %%esi\n\tmov $1, %%edx\n\t"
+		"syscall\n"
+		/* until the turn is ours: futex(turn, FUTEX_WAIT, peer, NULL) */
+		"1:\n\t"
+		"cmpl %[me], (%[t])\n\tje 2f\n\t"
+		"mov %[nr], %%eax\n\tmov %[t], %%rdi\n\tmov %[wait], %%esi\n\tmov %[peer], %%edx\n\t"
+		"xor %%r10d, %%r10d\n\t"
 		"syscall\n\t"
+		"jmp 1b\n"
+		"2:\n\t"
 		"fstpl 0x208(%[o])\n\t"
 		"stmxcsr 0x200(%[o])\n\t"
 		"vmovdqa %%ymm0, 0x000(%[o])\n\tvmovdqa %%ymm1, 0x020(%[o])\n\t"
@@ -91,9 +115,18 @@ static void round_trip(const struct fpu_image *in, struct fpu_image *out)
 		"vzeroupper\n\t"
 		"ldmxcsr %[dflt]"
 		:
-		: [i] "r"(in), [o] "r"(out), [nr] "i"(SYS_sched_yield), [dflt] "m"((uint32_t){0x1f80})
-		: "rax", "rcx", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-		  "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "st");
+		: [i] "r"(in), [o] "r"(out), [t] "r"(turn), [me] "r"(me), [peer] "r"(peer), [nr] "i"(SYS_futex),
+		  [wake] "i"(FUTEX_WAKE), [wait] "i"(FUTEX_WAIT), [dflt] "m"((uint32_t){0x1f80})
+		: "rax", "rcx", "rdx", "rsi", "rdi", "r10", "r11", "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3",
+		  "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+		  "st");
+}
+
+/* Outside a round: the turn to the peer (its last round waits for it). */
+static void hand_over(uint32_t *turn, uint32_t peer)
+{
+	__atomic_store_n(turn, peer, __ATOMIC_RELEASE);
+	syscall(SYS_futex, turn, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 static uint64_t context_switches(void)
@@ -102,27 +135,27 @@ static uint64_t context_switches(void)
 	return getrusage(RUSAGE_SELF, &ru) ? 0 : (uint64_t)(ru.ru_nvcsw + ru.ru_nivcsw);
 }
 
-static int child(uint8_t seed, struct tally *t, const struct tally *peer, long rounds)
+static int child(uint8_t seed, struct shared *sh, long rounds)
 {
 	cpu_set_t cpu0;
 	struct fpu_image in, out, other;
+	struct tally *t = &sh->tally[seed - 1];
+	uint32_t me = seed, peer = seed == 1 ? 2 : 1;
 
 	CPU_ZERO(&cpu0);
 	CPU_SET(0, &cpu0);
 	if (sched_setaffinity(0, sizeof(cpu0), &cpu0) || dune_init_and_enter())
 		return 2;
-	/* Both in Dune mode before either starts its rounds, so that each
-	 * round's yield has the other to switch to (a child still entering
-	 * would leave the first's yields with no one to run). */
-	__atomic_store_n(&t->entered, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&peer->entered, __ATOMIC_ACQUIRE))
-		sched_yield();
+	/* Child 1 has the first turn (sh->turn starts at 1): its first round
+	 * waits until child 2, in Dune mode, ran a round of its own. */
+	while (__atomic_load_n(&sh->turn, __ATOMIC_ACQUIRE) != me)
+		syscall(SYS_futex, &sh->turn, FUTEX_WAIT, peer, NULL, NULL, 0);
 	uint64_t switches_before = context_switches();
 	fill(&in, seed);
-	fill(&other, seed == 1 ? 2 : 1);
+	fill(&other, (uint8_t)peer);
 	for (long i = 0; i < rounds; i++) {
 		memset(&out, 0, sizeof(out));
-		round_trip(&in, &out);
+		round_trip(&in, &out, &sh->turn, me, peer);
 		t->rounds++;
 		if (memcmp(out.ymm, in.ymm, sizeof(in.ymm)) || out.mxcsr != in.mxcsr || out.st0 != in.st0) {
 			t->bad_rounds++;
@@ -131,30 +164,33 @@ static int child(uint8_t seed, struct tally *t, const struct tally *peer, long r
 		}
 	}
 	t->switches = context_switches() - switches_before;
+	hand_over(&sh->turn, peer);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	long rounds = argc > 1 ? atol(argv[1]) : 2000;
-	struct tally *t = mmap(NULL, 2 * sizeof(*t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t pid[2];
 	int st[2] = {-1, -1};
 
-	if (t == MAP_FAILED || !__builtin_cpu_supports("avx")) {
+	if (sh == MAP_FAILED || !__builtin_cpu_supports("avx")) {
 		printf("fpuiso: no shared page or no AVX\n");
 		return 2;
 	}
+	sh->turn = 1;
 	for (int i = 0; i < 2; i++) {
 		pid[i] = fork();
 		if (pid[i] == 0) {
 			alarm(120); /* a stuck child fails the check instead of hanging it */
-			_exit(child((uint8_t)(i + 1), &t[i], &t[1 - i], rounds));
+			_exit(child((uint8_t)(i + 1), sh, rounds));
 		}
 	}
 	for (int i = 0; i < 2; i++)
 		if (pid[i] > 0)
 			waitpid(pid[i], &st[i], 0);
+	const struct tally *t = sh->tally;
 	int ended = st[0] == 0 && st[1] == 0;
 	verdict(ended && t[0].rounds == (uint64_t)rounds && t[1].rounds == (uint64_t)rounds && !t[0].bad_rounds &&
 			!t[1].bad_rounds,
@@ -163,9 +199,10 @@ int main(int argc, char **argv)
 		"rounds (the other's values: %llu and %llu); exit statuses 0x%x 0x%x",
 		rounds, (unsigned long long)t[0].bad_rounds, (unsigned long long)t[1].bad_rounds,
 		(unsigned long long)t[0].other_pattern, (unsigned long long)t[1].other_pattern, st[0], st[1]);
-	verdict(ended && t[0].switches >= (uint64_t)rounds / 2 && t[1].switches >= (uint64_t)rounds / 2, "fpuiso.switches",
-		"context switches: %llu and %llu (at least %ld each: the two took turns)", (unsigned long long)t[0].switches,
-		(unsigned long long)t[1].switches, rounds / 2);
+	/* each round waits for the other's round on the same CPU: a switch */
+	verdict(ended && t[0].switches >= (uint64_t)rounds && t[1].switches >= (uint64_t)rounds, "fpuiso.switches",
+		"context switches in the rounds: %llu and %llu (at least one per round, %ld each: the two took turns)",
+		(unsigned long long)t[0].switches, (unsigned long long)t[1].switches, rounds);
 	printf("fpuiso: done failures=%d\n", verdict_failures);
 	return verdict_failures ? 1 : 0;
 }

@@ -11,15 +11,19 @@
  *  - an NMI, as Linux would send one: Linux's NMI handler on T runs within
  *    the bound ("window.nmi").
  * T is idle after that entry: an NMI left for T's next VM exit would wait
- * until the timeout. One verdict line per check, "hvprobe: ok <id> - ...".
+ * until the timeout. Each check passes on the first of up to three tries
+ * within the bound (window_test). One verdict line per check,
+ * "hvprobe: ok <id> - ...".
  */
 #define pr_fmt(fmt) "hvprobe: " fmt
 
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
+#include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/proc_fs.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <asm/nmi.h>
@@ -66,29 +70,61 @@ static long kick_in_window(int target, u64 kind)
 	return dh_call5(DUNEHV_HC_TEST_WINDOW_KICK, target, kind, WINDOW_TIMEOUT_TSC, 0, 0);
 }
 
+/* One NMI kick: 0 and how long Linux's handler on target took to run, or
+ * the kick's error. */
+static long nmi_in_window(int target, u64 *waited)
+{
+	int before = atomic_read(&window_nmis);
+	long r = kick_in_window(target, DUNEHV_TEST_KICK_NMI);
+	u64 t0 = rdtsc();
+
+	while (!r && atomic_read(&window_nmis) == before && rdtsc() - t0 < WINDOW_TIMEOUT_TSC)
+		cpu_relax();
+	*waited = rdtsc() - t0;
+	if (!r && atomic_read(&window_nmis) == before)
+		r = -ETIMEDOUT;
+	return r;
+}
+
+/*
+ * Each check takes up to WINDOW_TRIES kicks and passes on the first within
+ * the bound: the bound is TSC time, and in QEMU (TSC: the host's clock) a
+ * loaded host can deschedule the target's vCPU past it. An event left for
+ * the target's next VM exit misses the bound on every try (the target is
+ * idle: no exit comes before the timeout); the verdict lists every try.
+ */
+#define WINDOW_TRIES 3
+
 static long window_test(void *arg)
 {
 	int target = (int)(long)arg;
-	long r;
-	int before;
-	u64 t0, waited;
+	char tries[3 * 48] = "";
+	long r = -EINVAL;
+	u64 waited = 0;
+	int n;
 
-	r = kick_in_window(target, DUNEHV_TEST_KICK_REQUEST);
+	for (n = 0; n < WINDOW_TRIES; n++) {
+		r = kick_in_window(target, DUNEHV_TEST_KICK_REQUEST);
+		scnprintf(tries + strlen(tries), sizeof(tries) - strlen(tries), "%s%ld", n ? ", " : "", r);
+		if (r > 0 && r < WINDOW_BOUND_TSC)
+			break;
+	}
 	VERDICT(r > 0 && r < WINDOW_BOUND_TSC, "window.request",
-		"a request sent to CPU %d while it waited in its entry window: %s %ld (delay %llu TSC ticks, bound %llu; from CPU %d)",
-		target, r >= 0 ? "served after TSC ticks" : "error", r, WINDOW_DELAY_TSC, WINDOW_BOUND_TSC,
-		smp_processor_id());
+		"a request sent to CPU %d while it waited in its entry window: served after TSC ticks (or error) %s (delay %llu TSC ticks, bound %llu; from CPU %d)",
+		target, tries, WINDOW_DELAY_TSC, WINDOW_BOUND_TSC, smp_processor_id());
 
+	tries[0] = 0;
 	WRITE_ONCE(window_nmi_cpu, target);
-	before = atomic_read(&window_nmis);
-	r = kick_in_window(target, DUNEHV_TEST_KICK_NMI);
-	t0 = rdtsc();
-	while (!r && atomic_read(&window_nmis) == before && rdtsc() - t0 < WINDOW_TIMEOUT_TSC)
-		cpu_relax();
-	waited = rdtsc() - t0;
-	VERDICT(!r && atomic_read(&window_nmis) > before && waited < WINDOW_BOUND_TSC, "window.nmi",
-		"an NMI sent to CPU %d while it waited in its entry window reached Linux's handler there %llu TSC ticks later (kick %ld, bound %llu)",
-		target, waited, r, WINDOW_BOUND_TSC);
+	for (n = 0; n < WINDOW_TRIES; n++) {
+		r = nmi_in_window(target, &waited);
+		scnprintf(tries + strlen(tries), sizeof(tries) - strlen(tries), "%s%llu (kick %ld)", n ? ", " : "",
+			  waited, r);
+		if (!r && waited < WINDOW_BOUND_TSC)
+			break;
+	}
+	VERDICT(!r && waited < WINDOW_BOUND_TSC, "window.nmi",
+		"an NMI sent to CPU %d while it waited in its entry window reached Linux's handler there after TSC ticks %s (bound %llu)",
+		target, tries, WINDOW_BOUND_TSC);
 	WRITE_ONCE(window_nmi_cpu, -1);
 	return 0;
 }
