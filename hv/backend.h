@@ -93,6 +93,11 @@ void arch_vcpu_start_at_sipi(struct vcpu *v, u8 vector);
  * which depends on what its hardware forces). */
 void arch_linux_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e);
 
+/* HV_EXIT_NMI_IRET: where the CPU does not block NMIs for Linux after one
+ * was injected (SVM), the backend does, until the handler's IRET has run;
+ * its exits come here. */
+void arch_linux_nmi_iret(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e);
+
 /* An MSR the backend owns for Linux (VMX: its capability MSRs and
  * FEATURE_CONTROL; SVM: EFER, which lives in the VMCB, and the SVM MSRs):
  * ARCH_MSR_DONE (a read's *value is set; a write is done), ARCH_MSR_FAULT

@@ -8,6 +8,7 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
@@ -67,6 +68,7 @@ struct dune_vcpu {
 	struct list_head limits_link;
 	bool charged;
 	bool tables_zapped;           /* its EPT was emptied to make room; no page mapped since */
+	struct ratelimit_state log_limit; /* its own lines (dune_vcpu_log) */
 	/* what its runs came back for (dune_vcpu.c; debugfs's contexts file) */
 	struct {
 		u64 runs, interrupts, faults, syscalls, exceptions, sessions;
@@ -74,6 +76,16 @@ struct dune_vcpu {
 };
 
 /* dune_vcpu.c */
+/* A line about how one context's session ended: at most 10 in 5 s per
+ * context, so that one process's flood (privileged instructions run on
+ * purpose, say) hides no other's, and 100 in 5 s in all. */
+extern struct ratelimit_state dune_log_limit;
+#define DUNE_VCPU_LOG_BURST 10
+#define dune_vcpu_log(v, fmt, ...)                                                   \
+	do {                                                                         \
+		if (__ratelimit(&(v)->log_limit) && __ratelimit(&dune_log_limit))    \
+			pr_info(fmt, ##__VA_ARGS__);                                 \
+	} while (0)
 long dune_enter(struct dune_file *df, struct file *file, struct dune_config __user *uconf);
 long dune_resume(struct dune_file *df, unsigned long result);
 void dune_vcpu_destroy(struct dune_vcpu *v);

@@ -555,6 +555,21 @@ def test_two_dune_processes_never_see_each_others_fpu_registers(main_boot):
     assert "GUEST: libdune fpuiso rc=0" in dunehv_boot.user_output(main_boot.output)
 
 
+def test_nmis_reach_linux_once_each_and_never_nest(main_boot):
+    """hvprobe's /proc/dunehv/entrywindow (a request and an NMI sent while
+    the target waits, on purpose, between its last mailbox check and VM
+    entry are served within a bound) and /proc/dunehv/nmipair (a second NMI
+    sent while Linux's handler of the first runs reaches the handler after
+    it returns; under SVM, which keeps no NMI blocking for a guest, the
+    hypervisor held it until the handler's IRET had run)."""
+    ids = ["window.request", "window.nmi", "nmipair.second"]
+    if main_boot.plat.backend == "SVM":
+        ids.append("nmipair.held")
+    dunehv_boot.require(dunehv_boot.verdicts(main_boot.output), ids)
+    out = dunehv_boot.user_output(main_boot.output)
+    assert "GUEST: entrywindow test rc=0" in out and "GUEST: nmipair test rc=0" in out
+
+
 def test_hypercall_fuzzer_leaves_the_hypervisor_intact(main_boot):
     """Hardening: 1,000,000 random hypercalls from Linux ring 0 on two CPUs
     (tests/guest/hvprobe/fuzz.c, seed 1; valid numbers with random, edge and

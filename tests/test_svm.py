@@ -178,7 +178,8 @@ def test_four_cpus_boot_under_svm_and_stay_under_it(svm_smp4):
     dunehv_boot.require(v, ["smp.nr-cpus", "smp.stats-bad-cpu"] +
                         [f"smp.cpu{c}.{k}" for c in range(4) for k in ("signature", "hv-memory")] +
                         [f"smp.hvcpu{c}.stats" for c in range(4)] + [f"idle.cpu{c}" for c in range(4)] +
-                        ["window.request", "window.nmi", "faultloop.ring0", "faultloop.ring3"])
+                        ["window.request", "window.nmi", "nmipair.second", "nmipair.held", "faultloop.ring0",
+                         "faultloop.ring3"])
     assert dunehv_boot.kernel_trouble(out) is None, dunehv_boot.kernel_trouble(out)
 
 

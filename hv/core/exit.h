@@ -32,6 +32,8 @@ enum hv_exit_kind {
 	HV_EXIT_MACHINE_CHECK,  /* a machine check in the guest (where intercepted), or during its VM entry */
 	HV_EXIT_IO,             /* IN/OUT (INS/OUTS) to a port the guest's I/O intercepts cover */
 	HV_EXIT_APIC_WRITE,     /* Linux wrote its xAPIC page, which the backend maps read-only (SVM) */
+	HV_EXIT_NMI_IRET,       /* the IRET that ends Linux's NMI handler, or the step past it: the backend's
+				 * own NMI blocking (SVM, which shows none; arch_linux_nmi_iret) */
 	HV_NR_EXIT_KINDS
 };
 

@@ -219,6 +219,8 @@ static void handle_host_nmi(struct hv_cpu *cpu, struct vcpu *v, const struct hv_
 
 static void handle_cr_access(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e) { arch_linux_cr_access(cpu, v, e); }
 
+static void handle_nmi_iret(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e) { arch_linux_nmi_iret(cpu, v, e); }
+
 static void handle_entry_failed(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
 {
 	arch_vcpu_dump(cpu, v);
@@ -254,6 +256,7 @@ static const struct exit_table linux_exit_table = {
 		[HV_EXIT_MACHINE_CHECK] = handle_machine_check,
 		[HV_EXIT_IO] = acpi_sleep_guard_io,
 		[HV_EXIT_APIC_WRITE] = linux_apic_write,
+		[HV_EXIT_NMI_IRET] = handle_nmi_iret,
 	},
 	.unexpected = handle_unexpected,
 };

@@ -40,8 +40,18 @@ struct proc_dir_entry;
 /* probe.c: /proc/dunehv/NAME, write-only; each write runs check on CPU 0
  * (its verdicts go to the kernel log). 0 or -ENOMEM. */
 int hvprobe_proc_check_on_cpu0(struct proc_dir_entry *dir, const char *name, long (*check)(void *));
+/* probe.c: /proc/dunehv/NAME, write-only; a write of a CPU number T runs
+ * check((void *)(long)T) on another online CPU; -EINVAL for a T that is
+ * not online or where no other CPU is. 0 or -ENOMEM. */
+int hvprobe_proc_check_of_cpu(struct proc_dir_entry *dir, const char *name, long (*check)(void *));
 /* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
+struct dunehv_cpu_stats;
+/* smptest.c: the dunehv CPU index of an APIC ID (CPU_STATS into *st), or -1. */
+int hvprobe_hvcpu_of_apic(u32 apic_id, struct dunehv_cpu_stats *st);
+/* nmitest.c: /proc/dunehv/nmipair and its NMI handler. */
+int hvprobe_nmi_proc_init(struct proc_dir_entry *dir);
+void hvprobe_nmi_exit(void);
 /* windowtest.c: /proc/dunehv/entrywindow and its NMI handler. */
 int hvprobe_window_proc_init(struct proc_dir_entry *dir);
 void hvprobe_window_exit(void);

@@ -437,6 +437,35 @@ int hvprobe_proc_check_on_cpu0(struct proc_dir_entry *dir, const char *name, lon
 	return proc_create_data(name, 0200, dir, &cpu0_check_ops, check) ? 0 : -ENOMEM;
 }
 
+/* A write-only /proc/dunehv file whose every write (a CPU number T) runs
+ * its check of T on another online CPU (hvprobe.h). */
+static ssize_t cpu_check_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
+{
+	long (*check)(void *) = pde_data(file_inode(file));
+	int target, sender;
+
+	if (kstrtoint_from_user(buf, len, 0, &target))
+		return -EINVAL;
+	if (target < 0 || target >= nr_cpu_ids || !cpu_online(target))
+		return -EINVAL;
+	for_each_online_cpu(sender)
+		if (sender != target)
+			break;
+	if (sender >= nr_cpu_ids)
+		return -EINVAL;
+	work_on_cpu(sender, check, (void *)(long)target);
+	return len;
+}
+
+static const struct proc_ops cpu_check_ops = {
+	.proc_write = cpu_check_write,
+};
+
+int hvprobe_proc_check_of_cpu(struct proc_dir_entry *dir, const char *name, long (*check)(void *))
+{
+	return proc_create_data(name, 0200, dir, &cpu_check_ops, check) ? 0 : -ENOMEM;
+}
+
 static int __init hvprobe_init(void)
 {
 	if (!dunehv_present()) {
@@ -467,6 +496,11 @@ static int __init hvprobe_init(void)
 		proc_remove(proc_dir);
 		return -ENOMEM;
 	}
+	if (hvprobe_nmi_proc_init(proc_dir)) {
+		proc_remove(proc_dir);
+		hvprobe_window_exit();
+		return -ENOMEM;
+	}
 	pr_info("loaded, /proc/dunehv/{info,stats,log}\n");
 	return 0;
 }
@@ -475,6 +509,7 @@ static void __exit hvprobe_exit(void)
 {
 	proc_remove(proc_dir);
 	hvprobe_window_exit();
+	hvprobe_nmi_exit();
 	pr_info("unloaded\n");
 }
 

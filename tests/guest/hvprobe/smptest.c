@@ -170,7 +170,7 @@ extern const char hvprobe_sipi_start[], hvprobe_sipi_end[], hvprobe_sipi_pm32[],
 #define SIPI_PAGE 0x20000ul /* vector 0x20: reserved low memory Linux leaves unused (saved and restored) */
 #define ST(off) (*(volatile u32 *)(page + (off)))
 
-static int hvcpu_of_apic(u32 apic_id, struct dunehv_cpu_stats *st)
+int hvprobe_hvcpu_of_apic(u32 apic_id, struct dunehv_cpu_stats *st)
 {
 	u32 i;
 
@@ -219,7 +219,7 @@ static void sipi_test(int cpu)
 		goto out;
 	if (cpu_online(cpu))
 		VERDICT(remove_cpu(cpu) == 0, "sipi.offline", "CPU %d offlined by Linux", cpu);
-	hvcpu = hvcpu_of_apic(apic_id, st);
+	hvcpu = hvprobe_hvcpu_of_apic(apic_id, st);
 	VERDICT(hvcpu >= 0, "sipi.hvcpu", "CPU %d (APIC ID %u) is dunehv CPU %d", cpu, apic_id, hvcpu);
 	if (hvcpu < 0 || cpu_online(cpu))
 		goto out;

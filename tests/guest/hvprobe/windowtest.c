@@ -18,14 +18,11 @@
 #define pr_fmt(fmt) "hvprobe: " fmt
 
 #include <linux/atomic.h>
-#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/proc_fs.h>
 #include <linux/smp.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
-#include <linux/workqueue.h>
 #include <asm/nmi.h>
 #include <asm/processor.h>
 
@@ -129,34 +126,13 @@ static long window_test(void *arg)
 	return 0;
 }
 
-static ssize_t entrywindow_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
-{
-	int target, sender;
-
-	if (kstrtoint_from_user(buf, len, 0, &target))
-		return -EINVAL;
-	if (target < 0 || target >= nr_cpu_ids || !cpu_online(target))
-		return -EINVAL;
-	for_each_online_cpu(sender)
-		if (sender != target)
-			break;
-	if (sender >= nr_cpu_ids)
-		return -EINVAL;
-	work_on_cpu(sender, window_test, (void *)(long)target);
-	return len;
-}
-
-static const struct proc_ops entrywindow_ops = {
-	.proc_write = entrywindow_write,
-};
-
 int hvprobe_window_proc_init(struct proc_dir_entry *dir)
 {
 	int r = register_nmi_handler(NMI_LOCAL, window_nmi_handler, 0, "hvprobe_window");
 
 	if (r)
 		return r;
-	if (!proc_create("entrywindow", 0200, dir, &entrywindow_ops)) {
+	if (hvprobe_proc_check_of_cpu(dir, "entrywindow", window_test)) {
 		unregister_nmi_handler(NMI_LOCAL, "hvprobe_window");
 		return -ENOMEM;
 	}

@@ -36,6 +36,7 @@ static enum hv_exit_kind kind_of(u64 code)
 	case SVM_EXIT_INVD: return HV_EXIT_INVD;
 	case SVM_EXIT_NPF: return HV_EXIT_GPA_FAULT;
 	case SVM_EXIT_IOIO: return HV_EXIT_IO;
+	case SVM_EXIT_IRET: return HV_EXIT_NMI_IRET; /* intercepted only while Linux's NMI handler runs (vcpu.c) */
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -214,6 +215,8 @@ void arch_exit_decode(struct hv_cpu *cpu, struct vcpu *v, struct hv_exit *e)
 	}
 	if (code == SVM_EXIT_MSR) {
 		e->kind = c->exit_info1 ? HV_EXIT_MSR_WRITE : HV_EXIT_MSR_READ;
+	} else if (code == SVM_EXIT_EXCEPTION_BASE + VEC_DB && v->kind == VCPU_LINUX && v->arch.nmi_iret_stepping) {
+		e->kind = HV_EXIT_NMI_IRET; /* the single step past the IRET of Linux's NMI handler (vcpu.c) */
 	} else if (code == SVM_EXIT_EXCEPTION_BASE + VEC_UD && v->kind == VCPU_DUNE &&
 		   is_hypercall_insn(cpu, v, &vmcb->save)) {
 		e->kind = HV_EXIT_HYPERCALL;

@@ -65,6 +65,7 @@ void arch_vcpu_init_state(struct hv_cpu *cpu, struct vcpu *v)
 	 * of its ASID go (CR3 and paging changed without a MOV, 15.16). */
 	c->event_inj = 0;
 	c->interrupt_shadow = 0;
+	svm_forget_nmi_blocking(v);
 	c->tlb_control = cpu->hv->arch.ctl.flush_by_asid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 }
 

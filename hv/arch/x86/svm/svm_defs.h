@@ -107,6 +107,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB g_pat
 #define INTERCEPT1_VINTR BIT(4)
 #define INTERCEPT1_RDPMC BIT(15)
 #define INTERCEPT1_CPUID BIT(18)
+#define INTERCEPT1_IRET BIT(20)
 #define INTERCEPT1_INVD BIT(22)
 #define INTERCEPT1_HLT BIT(24)
 #define INTERCEPT1_INVLPGA BIT(26)

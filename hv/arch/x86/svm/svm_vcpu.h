@@ -12,6 +12,13 @@
 
 struct arch_vcpu {
 	u64 vmcb_pa;   /* first: entry.asm's VCPU_VMCB_PA */
+	/* Linux's NMI blocking, which SVM does not keep for a guest (vcpu.c,
+	 * "NMI blocking"): */
+	bool nmi_blocked;       /* an injected NMI's handler runs: no other NMI goes in */
+	bool nmi_iret_stepping; /* its IRET is being single-stepped (TF set, #DB intercepted) */
+	bool nmi_step_guest_tf; /* Linux's own RFLAGS.TF at that IRET */
+	u64 nmi_iret_rip;       /* where that IRET is */
+	u64 nmi_step_dr6;       /* Linux's DR6 before the step */
 };
 
 /* ASIDs a CPU keeps track of: Linux's and one per Dune context slot, at

@@ -80,11 +80,94 @@ bool arch_vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 e
 	return true;
 }
 
+/*
+ * NMI blocking. A CPU that delivered an NMI takes no other until an IRET
+ * has run (SDM Vol. 3A 6.7.1). SVM keeps no such state for a guest whose
+ * NMIs the host intercepts, and EVENTINJ goes in whatever the guest's
+ * state (APM 15.20): a second NMI injected while Linux's handler still
+ * ran on its IST stack, before Linux's entry code copied the frame the
+ * first left there, would overwrite that frame. So the backend keeps
+ * Linux's NMI blocking, as KVM does on CPUs without vNMI: an injected NMI
+ * blocks the next and intercepts IRET (APM 15.9); the IRET's exit comes
+ * before it runs (15.7), so it is single-stepped (RFLAGS.TF, #DB
+ * intercepted, 15.12), and the #DB trap right after it ends the blocking;
+ * an NMI held meanwhile goes in at that entry.
+ */
+static void block_nmis_until_iret(struct vcpu *v)
+{
+	v->arch.nmi_blocked = true;
+	vmcb_of(v)->control.intercept_misc1 |= INTERCEPT1_IRET;
+}
+
+static void stop_nmi_iret_step(struct vcpu *v)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+	v->arch.nmi_iret_stepping = false;
+	c->intercept_exceptions &= ~BIT(VEC_DB);
+}
+
+/* No blocking, no step: after INIT (init_state.c). */
+void svm_forget_nmi_blocking(struct vcpu *v)
+{
+	stop_nmi_iret_step(v);
+	v->arch.nmi_blocked = false;
+	vmcb_of(v)->control.intercept_misc1 &= ~INTERCEPT1_IRET;
+}
+
+/* DR6's bits of the debug conditions a step can meet besides its own BS:
+ * B0-B3 (a data breakpoint on the IRET's stack reads) and BD. */
+#define DR6_OWN_CONDITIONS (0xfull | BIT(13))
+
+void arch_linux_nmi_iret(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_save *g = &vmcb->save;
+	struct arch_vcpu *a = &v->arch;
+	if (e->vendor_reason == SVM_EXIT_IRET && a->nmi_blocked && !a->nmi_iret_stepping) {
+		/* The first IRET since the NMI went in, not yet run: as on the
+		 * CPU, it ends the blocking, whichever handler it returns from
+		 * (Linux's NMI entry expects that of a #DB's or #PF's IRET
+		 * inside its handler). Step over it. */
+		vmcb->control.intercept_misc1 &= ~INTERCEPT1_IRET;
+		a->nmi_iret_stepping = true;
+		a->nmi_iret_rip = g->rip;
+		a->nmi_step_guest_tf = g->rflags & RFLAGS_TF;
+		a->nmi_step_dr6 = g->dr6;
+		g->rflags |= RFLAGS_TF;
+		vmcb->control.intercept_exceptions |= BIT(VEC_DB);
+		return;
+	}
+	if (e->vendor_reason != SVM_EXIT_EXCEPTION_BASE + VEC_DB || !a->nmi_iret_stepping) {
+		arch_vcpu_dump(cpu, v);
+		hv_panic(cpu, "NMI IRET exit %#x with no NMI handler of Linux's to end (blocked %d, stepping %d)",
+			 e->vendor_reason, a->nmi_blocked, a->nmi_iret_stepping);
+	}
+	/* The #DB of the step. TF is what the IRET popped (or, where the IRET
+	 * did not complete, Linux's own again); DR6 loses the step's BS. */
+	stop_nmi_iret_step(v);
+	u64 own = (g->dr6 & ~a->nmi_step_dr6) & DR6_OWN_CONDITIONS;
+	g->dr6 = a->nmi_step_dr6 | own;
+	if (g->rip == a->nmi_iret_rip) {
+		/* A fault-type #DB at the IRET itself (an instruction breakpoint
+		 * or BD): Linux's, and the handler goes on; the IRET is caught
+		 * again when it runs. */
+		g->rflags = (g->rflags & ~RFLAGS_TF) | (a->nmi_step_guest_tf ? RFLAGS_TF : 0);
+		block_nmis_until_iret(v);
+		arch_vcpu_inject_exception(v, VEC_DB, false, 0);
+		return;
+	}
+	a->nmi_blocked = false;
+	if (a->nmi_step_guest_tf || own) {
+		/* Linux's own trap after the IRET: its single step, a data breakpoint. */
+		g->dr6 |= a->nmi_step_guest_tf ? DR6_BS : 0;
+		arch_vcpu_inject_exception(v, VEC_DB, false, 0);
+	}
+}
+
 /* A held #MC first, then a held NMI, each when no other event is queued
- * for this entry (EVENTINJ holds one). SVM shows no NMI blocking, so an NMI
- * may go in while Linux still runs its handler of the last one; what waits
- * goes in at a later exit (APM 15.20: EVENTINJ is delivered regardless of
- * the guest's blocking). */
+ * for this entry (EVENTINJ holds one) and, for an NMI, when Linux is not in
+ * its handler of the last one (NMI blocking, above); what waits goes in at
+ * a later exit (for a blocked NMI: the step past the handler's IRET). */
 void arch_vcpu_deliver_events(struct vcpu *v)
 {
 	if (!v->mce_pending && !v->nmi_pending)
@@ -103,9 +186,10 @@ void arch_vcpu_deliver_events(struct vcpu *v)
 		v->mce_pending = false;
 		return;
 	}
-	if (!(c->event_inj & EVENT_VALID) && !c->interrupt_shadow) {
+	if (!(c->event_inj & EVENT_VALID) && !c->interrupt_shadow && !v->arch.nmi_blocked) {
 		c->event_inj = VEC_NMI | ((u64)EVENT_TYPE_NMI << EVENT_TYPE_SHIFT) | EVENT_VALID;
 		v->nmi_pending = false;
+		block_nmis_until_iret(v);
 	}
 }
 
@@ -239,6 +323,8 @@ void arch_vcpu_dump(struct hv_cpu *cpu, struct vcpu *v)
 		   (unsigned long long)v->arch.vmcb_pa, (unsigned long long)c->exit_code,
 		   arch_exit_reason_name((u32)c->exit_code), (unsigned long long)c->exit_info1,
 		   (unsigned long long)c->exit_info2, (unsigned long long)c->exit_int_info, (unsigned long long)c->event_inj);
+	log_printf(log, LOG_ERROR, "  NMIs blocked %d, IRET at %#llx being stepped %d", v->arch.nmi_blocked,
+		   (unsigned long long)v->arch.nmi_iret_rip, v->arch.nmi_iret_stepping);
 	log_printf(log, LOG_ERROR, "  intercepts cr %#x dr %#x exc %#x misc %#x %#x; asid %u tlb %u np %#llx ncr3 %#llx next_rip %#llx",
 		   c->intercept_cr, c->intercept_dr, c->intercept_exceptions, c->intercept_misc1, c->intercept_misc2,
 		   c->guest_asid, c->tlb_control, (unsigned long long)c->np_control, (unsigned long long)c->n_cr3,

@@ -15,4 +15,8 @@ void vmcb_setup_linux(struct hv *hv, struct hv_cpu *cpu, struct vmcb *vmcb, cons
  * segment has none. */
 u16 svm_segment_attrib(u32 access_rights);
 
+/* Linux's NMI blocking as the backend keeps it (vcpu.c) dropped, with its
+ * IRET intercept and step: after INIT. */
+void svm_forget_nmi_blocking(struct vcpu *v);
+
 #endif

@@ -143,6 +143,14 @@ void arch_vcpu_deliver_events(struct vcpu *v)
 	set_nmi_window_exiting(v, window);
 }
 
+/* VMX blocks NMIs for Linux itself (virtual-NMI blocking, SDM 25.4.2) and
+ * intercepts no IRET: HV_EXIT_NMI_IRET is never decoded here. */
+void arch_linux_nmi_iret(struct hv_cpu *cpu, struct vcpu *v, const struct hv_exit *e)
+{
+	arch_vcpu_dump(cpu, v);
+	hv_panic(cpu, "NMI IRET exit under VMX, reason %u", e->vendor_reason);
+}
+
 /* SDM 26.5.1: the VMX-preemption timer counts down from this value, at the
  * TSC rate shifted by IA32_VMX_MISC[4:0] (vmx_caps.c chose the value). */
 void arch_vcpu_start_time_slice(struct hv_cpu *cpu, struct vcpu *v)
