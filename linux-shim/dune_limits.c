@@ -128,7 +128,7 @@ int dune_limits_explain_create(struct dune_vcpu *v, long r)
 }
 
 /* Why a page could not be mapped even after the context's own tables were
- * freed, in one line. */
+ * freed (or fewer than DUNE_ZAP_MIN_PROGRESS since), in one line. */
 void dune_limits_explain_map(struct dune_vcpu *v, long r)
 {
 	if (r == -EDQUOT)

@@ -67,7 +67,7 @@ struct dune_vcpu {
 	kuid_t uid;                   /* the creator's: the hypervisor's account */
 	struct list_head limits_link;
 	bool charged;
-	bool tables_zapped;           /* its EPT was emptied to make room; no page mapped since */
+	unsigned int maps_since_zap;  /* pages mapped since its EPT was last emptied to make room (saturating) */
 	struct ratelimit_state log_limit; /* its own lines (dune_vcpu_log) */
 	/* what its runs came back for (dune_vcpu.c; debugfs's contexts file) */
 	struct {
@@ -76,6 +76,9 @@ struct dune_vcpu {
 };
 
 /* dune_vcpu.c */
+/* A context out of table pages frees its own and goes on, again only after
+ * mapping this many pages since (dune_vcpu.c). */
+#define DUNE_ZAP_MIN_PROGRESS 64
 /* A line about how one context's session ended: at most 10 in 5 s per
  * context, so that one process's flood (privileged instructions run on
  * purpose, say) hides no other's, and 100 in 5 s in all. */

@@ -113,6 +113,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct file *file, co
 	if (!v || !cr)
 		goto fail;
 	ratelimit_state_init(&v->log_limit, 5 * HZ, DUNE_VCPU_LOG_BURST);
+	v->maps_since_zap = DUNE_ZAP_MIN_PROGRESS; /* the first zap needs none */
 	v->df = df;
 	v->task = get_task_struct(current); /* held: the address is never reused under us */
 	v->run = kzalloc(sizeof(*v->run), GFP_KERNEL);
@@ -303,18 +304,22 @@ static long run_loop(struct dune_vcpu *v)
 		case DUNEHV_CTX_EXIT_FAULT:
 			v->stats.faults++;
 			r = dune_fault_in(v, run->fault_gpa, fault_access(run));
-			if (!r)
-				v->tables_zapped = false;
+			if (!r && v->maps_since_zap < DUNE_ZAP_MIN_PROGRESS)
+				v->maps_since_zap++;
 			if (!r || r == -EAGAIN)
 				continue; /* mapped, or Linux is changing the mapping: fault again */
 			if (r == -EDQUOT || r == -ENOMEM) {
 				/* out of table pages (its quota, its user's, the pool's
 				 * free part): as KVM zaps its MMU, free this context's
-				 * tables and let the pages fault back in; once only
-				 * until a page maps again */
-				if (!v->tables_zapped) {
+				 * tables and let the pages fault back in; again only
+				 * once DUNE_ZAP_MIN_PROGRESS pages mapped since: a
+				 * context that gets fewer back, with its own freed, is
+				 * starved by the others, and each zap buys progress (with
+				 * one page enough, table-hungry threads of one user could
+				 * trade their tables back and forth a page at a time) */
+				if (v->maps_since_zap >= DUNE_ZAP_MIN_PROGRESS) {
 					dune_mm_zap(v);
-					v->tables_zapped = true;
+					v->maps_since_zap = 0;
 					continue;
 				}
 				dune_limits_explain_map(v, r);
