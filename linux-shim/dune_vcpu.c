@@ -112,7 +112,6 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct file *file, co
 	cr = kzalloc(sizeof(*cr), GFP_KERNEL);
 	if (!v || !cr)
 		goto fail;
-	ratelimit_state_init(&v->log_limit, 5 * HZ, DUNE_VCPU_LOG_BURST);
 	v->maps_since_zap = DUNE_ZAP_MIN_PROGRESS; /* the first zap needs none */
 	v->df = df;
 	v->task = get_task_struct(current); /* held: the address is never reused under us */
@@ -188,7 +187,8 @@ static long end_session(struct dune_vcpu *v, s64 ret, s64 status)
 	return 0;
 }
 
-DEFINE_RATELIMIT_STATE(dune_log_limit, 5 * HZ, 100);
+DEFINE_RATELIMIT_STATE(dune_first_log_limit, 5 * HZ, 50);
+DEFINE_RATELIMIT_STATE(dune_log_limit, 5 * HZ, 10);
 
 static void dump_exit(struct dune_vcpu *v)
 {

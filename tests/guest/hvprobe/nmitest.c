@@ -12,11 +12,14 @@
  *  - nmipair.second: both reached Linux's handler on T, the second within a
  *    bound after the first returned (not lost, not left for a later exit);
  *  - nmipair.held (SVM, which keeps no NMI blocking for a guest: the
- *    hypervisor does, hv/arch/x86/svm/vcpu.c): T's hypervisor took the
- *    second NMI's exit while the first handler ran, and Linux's IRETs on T
- *    exited (at least one per NMI): the second went in after the first's
- *    IRET. VMX blocks NMIs for the guest in the CPU (virtual-NMI blocking):
- *    no such line there.
+ *    hypervisor does, hv/arch/x86/svm/vcpu.c): no second handler entry
+ *    before the first returned, and Linux's IRETs on T exited (at least one
+ *    per NMI): the second went in after the first's IRET. Whether T's
+ *    hypervisor took the second's NMI exit while the first ran is reported,
+ *    not judged: QEMU exits at once, Bochs' ryzen holds the physical NMI
+ *    until the guest's IRET (the NMI it injected masks NMIs there). VMX
+ *    blocks NMIs for the guest in the CPU (virtual-NMI blocking): no such
+ *    line there.
  */
 #define pr_fmt(fmt) "hvprobe: " fmt
 
@@ -116,14 +119,14 @@ static long nmipair_test(void *arg)
 	waited_first = wait_entries(1);
 	first = atomic_read(&pair_entries);
 	apic->send_IPI(target, NMI_VECTOR);
-	/* until T's hypervisor took the second's NMI exit (SVM's counters) */
+	/* a while for the second to reach T (under SVM, until T's hypervisor
+	 * took its NMI exit, where the CPU lets it exit meanwhile) */
 	t0 = rdtsc();
-	if (svm && hvcpu >= 0)
-		while ((nmis_held = slot_count(hvcpu, st, nmi_slot)) < nmis0 + 2 && rdtsc() - t0 < PAIR_TIMEOUT_TSC)
-			cpu_relax();
-	else
-		while (rdtsc() - t0 < PAIR_BOUND_TSC / 4)
-			cpu_relax();
+	do {
+		if (svm && hvcpu >= 0)
+			nmis_held = slot_count(hvcpu, st, nmi_slot);
+		cpu_relax();
+	} while (!(svm && nmis_held >= nmis0 + 2) && rdtsc() - t0 < PAIR_BOUND_TSC / 4);
 	held_entries = atomic_read(&pair_entries);
 	WRITE_ONCE(pair_release, 1);
 	waited_second = wait_entries(2);
@@ -136,11 +139,10 @@ static long nmipair_test(void *arg)
 		target, waited_first, held_entries, atomic_read(&pair_entries), waited_second, PAIR_BOUND_TSC);
 	if (svm) {
 		irets = hvcpu >= 0 ? slot_count(hvcpu, st, iret_slot) : -1;
-		VERDICT(hvcpu >= 0 && nmis0 >= 0 && nmis_held >= nmis0 + 2 && held_entries == 1 && irets >= irets0 + 2,
-			"nmipair.held",
-			"dunehv CPU %d (Linux's %d): NMI exits %lld before, %lld while the first handler ran (the second held "
-			"there); IRET exits %lld before, %lld after (one per NMI handler's IRET)",
-			hvcpu, target, nmis0, nmis_held, irets0, irets);
+		VERDICT(hvcpu >= 0 && irets0 >= 0 && held_entries == 1 && irets >= irets0 + 2, "nmipair.held",
+			"dunehv CPU %d (Linux's %d): handler entries %d while the first ran; IRET exits %lld before, %lld "
+			"after (one per NMI handler's IRET); NMI exits %lld before, %lld while the first handler ran",
+			hvcpu, target, held_entries, irets0, irets, nmis0, nmis_held);
 	}
 	kfree(st);
 	return 0;
