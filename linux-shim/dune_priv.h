@@ -8,7 +8,6 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
-#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
@@ -31,7 +30,6 @@ struct dune_file {
 	struct list_head vcpus;
 	u64 token;   /* owner token for the hypervisor */
 	u64 next_id; /* conf.vcpu values handed out */
-	bool end_logged; /* a session-end line of its contexts was logged (dune_vcpu_log) */
 };
 
 /* One thread in Dune mode: its context in the hypervisor. */
@@ -79,17 +77,6 @@ struct dune_vcpu {
 /* A context out of table pages frees its own and goes on, again only after
  * mapping this many pages since (dune_vcpu.c). */
 #define DUNE_ZAP_MIN_PROGRESS 64
-/* A line about how one context's session ended: the first of each /dev/dune
- * file (a process) at most 50 in 5 s, the others 10 in 5 s, all processes
- * together. So one process's flood (a fuzzer's thousands, privileged
- * instructions ended on purpose) hides no other process's first line. */
-extern struct ratelimit_state dune_first_log_limit, dune_log_limit;
-#define dune_vcpu_log(v, fmt, ...)                                                              \
-	do {                                                                                    \
-		bool first__ = !xchg(&(v)->df->end_logged, true);                               \
-		if (__ratelimit(first__ ? &dune_first_log_limit : &dune_log_limit))             \
-			pr_info(fmt, ##__VA_ARGS__);                                            \
-	} while (0)
 long dune_enter(struct dune_file *df, struct file *file, struct dune_config __user *uconf);
 long dune_resume(struct dune_file *df, unsigned long result);
 void dune_vcpu_destroy(struct dune_vcpu *v);

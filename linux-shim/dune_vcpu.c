@@ -187,16 +187,13 @@ static long end_session(struct dune_vcpu *v, s64 ret, s64 status)
 	return 0;
 }
 
-DEFINE_RATELIMIT_STATE(dune_first_log_limit, 5 * HZ, 50);
-DEFINE_RATELIMIT_STATE(dune_log_limit, 5 * HZ, 10);
-
 static void dump_exit(struct dune_vcpu *v)
 {
 	const struct dunehv_ctx_run *run = v->run;
 
-	dune_vcpu_log(v, "pid %d: unhandled exit %u (qualification 0x%llx) at rip 0x%llx rsp 0x%llx cpl %u, rax 0x%llx rdi 0x%llx\n",
-		      task_pid_nr(current), run->vendor_reason, run->vendor_qualification, run->rip, run->rsp, run->cpl,
-		      run->gpr[G_RAX], run->gpr[G_RDI]);
+	pr_info_ratelimited("pid %d: unhandled exit %u (qualification 0x%llx) at rip 0x%llx rsp 0x%llx cpl %u, rax 0x%llx rdi 0x%llx\n",
+			    task_pid_nr(current), run->vendor_reason, run->vendor_qualification, run->rip, run->rsp, run->cpl,
+			    run->gpr[G_RAX], run->gpr[G_RDI]);
 }
 
 #define PF_ERR_PRESENT BIT(0)
@@ -288,7 +285,7 @@ static long run_loop(struct dune_vcpu *v)
 			dune_machine_check(); /* still on the CPU that took it */
 		fpregs_unlock();
 		if (r) {
-			dune_vcpu_log(v, "pid %d: running the context failed: %ld\n", task_pid_nr(current), r);
+			pr_info_ratelimited("pid %d: running the context failed: %ld\n", task_pid_nr(current), r);
 			return end_session(v, DUNE_RET_UNHANDLED_VMEXIT, r);
 		}
 		switch (run->exit) {
@@ -327,8 +324,8 @@ static long run_loop(struct dune_vcpu *v)
 			}
 			if (r == -EFAULT && raise_page_fault(run))
 				continue;
-			dune_vcpu_log(v, "pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",
-				      task_pid_nr(current), run->fault_gpa, run->rip, r);
+			pr_info_ratelimited("pid %d: EPT violation at gpa 0x%llx (rip 0x%llx) not backed by the process: %ld\n",
+					    task_pid_nr(current), run->fault_gpa, run->rip, r);
 			return end_session(v, DUNE_RET_EPT_VIOLATION, 0);
 		case DUNEHV_CTX_EXIT_EXCEPTION:
 			v->stats.exceptions++;
