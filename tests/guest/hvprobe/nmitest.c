@@ -5,8 +5,9 @@
  * /proc/dunehv/nmipair (write a CPU number T): from another CPU, sends T an
  * NMI as Linux sends one (apic->send_IPI, NMI_VECTOR); while Linux's
  * handler of it runs on T (it waits there for the sender), sends a second,
- * waits until T's hypervisor took that one's NMI exit, then lets the first
- * handler return. A CPU takes no NMI while it runs its NMI handler, and
+ * gives it a while to reach T (under SVM until T's hypervisor took its NMI
+ * exit, where the CPU lets it exit meanwhile), then lets the first handler
+ * return. A CPU takes no NMI while it runs its NMI handler, and
  * holds one (SDM Vol. 3A 6.7.1): the second must reach the handler after
  * the first's IRET. Checks, one verdict line each:
  *  - nmipair.second: both reached Linux's handler on T, the second within a
