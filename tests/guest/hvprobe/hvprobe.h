@@ -47,6 +47,9 @@ int hvprobe_proc_check_of_cpu(struct proc_dir_entry *dir, const char *name, long
 /* smptest.c: /proc/dunehv/smp and /proc/dunehv/sipi. */
 int hvprobe_smp_proc_init(struct proc_dir_entry *dir);
 struct dunehv_cpu_stats;
+/* smptest.c: CPU_STATS of dunehv CPU index into *st (zeroed first); the
+ * hypercall's result (bytes written, or -EINVAL for a CPU not up). */
+long hvprobe_cpu_stats(u32 index, struct dunehv_cpu_stats *st);
 /* smptest.c: the dunehv CPU index of an APIC ID (CPU_STATS into *st), or -1. */
 int hvprobe_hvcpu_of_apic(u32 apic_id, struct dunehv_cpu_stats *st);
 /* nmitest.c: /proc/dunehv/nmipair and its NMI handler. */

@@ -75,14 +75,10 @@ static u64 wait_entries(int n)
 	return rdtsc() - t0;
 }
 
-/* T's counters of one exit slot, from CPU_STATS; -1 where unreadable. */
-static long long slot_count(int hvcpu, struct dunehv_cpu_stats *st, unsigned slot)
+/* T's counters (CPU_STATS into *st); false where unreadable. */
+static bool read_counters(int hvcpu, struct dunehv_cpu_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	if (dh_call5(DUNEHV_HC_CPU_STATS, hvcpu, virt_to_phys(st), sizeof(*st), 0, 0) != sizeof(*st) ||
-	    slot >= DUNEHV_NR_EXIT_REASONS)
-		return -1;
-	return st->count[slot];
+	return hvcpu >= 0 && hvprobe_cpu_stats(hvcpu, st) == sizeof(*st);
 }
 
 static bool hypervisor_is_svm(void)
@@ -109,9 +105,9 @@ static long nmipair_test(void *arg)
 	if (!st)
 		return -ENOMEM;
 	hvcpu = hvprobe_hvcpu_of_apic(per_cpu(x86_cpu_to_apicid, target), st);
-	if (svm && hvcpu >= 0) {
-		nmis0 = slot_count(hvcpu, st, nmi_slot);
-		irets0 = slot_count(hvcpu, st, iret_slot);
+	if (svm && read_counters(hvcpu, st)) {
+		nmis0 = st->count[nmi_slot];
+		irets0 = st->count[iret_slot];
 	}
 	atomic_set(&pair_entries, 0);
 	WRITE_ONCE(pair_release, 0);
@@ -124,8 +120,8 @@ static long nmipair_test(void *arg)
 	 * took its NMI exit, where the CPU lets it exit meanwhile) */
 	t0 = rdtsc();
 	do {
-		if (svm && hvcpu >= 0)
-			nmis_held = slot_count(hvcpu, st, nmi_slot);
+		if (svm && read_counters(hvcpu, st))
+			nmis_held = st->count[nmi_slot];
 		cpu_relax();
 	} while (!(svm && nmis_held >= nmis0 + 2) && rdtsc() - t0 < PAIR_BOUND_TSC / 4);
 	held_entries = atomic_read(&pair_entries);
@@ -139,7 +135,7 @@ static long nmipair_test(void *arg)
 		"ticks after (bound %llu)",
 		target, waited_first, held_entries, atomic_read(&pair_entries), waited_second, PAIR_BOUND_TSC);
 	if (svm) {
-		irets = hvcpu >= 0 ? slot_count(hvcpu, st, iret_slot) : -1;
+		irets = read_counters(hvcpu, st) ? (long long)st->count[iret_slot] : -1;
 		VERDICT(hvcpu >= 0 && irets0 >= 0 && held_entries == 1 && irets >= irets0 + 2, "nmipair.held",
 			"dunehv CPU %d (Linux's %d): handler entries %d while the first ran; IRET exits %lld before, %lld "
 			"after (one per NMI handler's IRET); NMI exits %lld before, %lld while the first handler ran",

@@ -32,7 +32,7 @@
 #define VERDICT(cond, id, fmt, ...) \
 	pr_info("%s %s - " fmt "\n", (cond) ? "ok" : "not ok", id, ##__VA_ARGS__)
 
-static long cpu_stats(u32 index, struct dunehv_cpu_stats *st)
+long hvprobe_cpu_stats(u32 index, struct dunehv_cpu_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	return dh_call5(DUNEHV_HC_CPU_STATS, index, virt_to_phys(st), sizeof(*st), 0, 0);
@@ -103,9 +103,9 @@ static int cpustat_show(struct seq_file *m, void *v)
 
 	if (!st)
 		return -ENOMEM;
-	for (i = 0; i < 4096 && cpu_stats(i, st) == sizeof(*st); i++)
+	for (i = 0; i < 4096 && hvprobe_cpu_stats(i, st) == sizeof(*st); i++)
 		print_cpustat(m, st);
-	if (cpu_stats(0, st) == sizeof(*st))
+	if (hvprobe_cpu_stats(0, st) == sizeof(*st))
 		print_hvstat(m, st);
 	kfree(st);
 	return 0;
@@ -145,7 +145,7 @@ static int smp_show(struct seq_file *m, void *v)
 	if (p.hv_va)
 		memunmap(p.hv_va);
 	for (i = 0; i < info->nr_cpus; i++) {
-		long r = cpu_stats(i, st);
+		long r = hvprobe_cpu_stats(i, st);
 
 		snprintf(id, sizeof(id), "smp.hvcpu%u.stats", i);
 		VERDICT(r == sizeof(*st) && st->cpu == i && st->total_exits > 0 && st->nr_reasons == DUNEHV_NR_EXIT_REASONS,
@@ -153,9 +153,9 @@ static int smp_show(struct seq_file *m, void *v)
 		if (r == sizeof(*st))
 			print_cpustat(m, st);
 	}
-	if (cpu_stats(0, st) == sizeof(*st))
+	if (hvprobe_cpu_stats(0, st) == sizeof(*st))
 		print_hvstat(m, st);
-	VERDICT(cpu_stats(info->nr_cpus, st) == -EINVAL, "smp.stats-bad-cpu", "CPU_STATS of CPU %u (not up) -> -EINVAL",
+	VERDICT(hvprobe_cpu_stats(info->nr_cpus, st) == -EINVAL, "smp.stats-bad-cpu", "CPU_STATS of CPU %u (not up) -> -EINVAL",
 		info->nr_cpus);
 out:
 	kfree(st);
@@ -175,7 +175,7 @@ int hvprobe_hvcpu_of_apic(u32 apic_id, struct dunehv_cpu_stats *st)
 	u32 i;
 
 	for (i = 0; i < 64; i++) {
-		if (cpu_stats(i, st) < 0)
+		if (hvprobe_cpu_stats(i, st) < 0)
 			return -1;
 		if (st->apic_id == apic_id)
 			return i;
@@ -190,7 +190,7 @@ static u64 wait_counter(int hvcpu, struct dunehv_cpu_stats *st, size_t field, u6
 
 	/* udelay, not msleep: emulated time is slow, a sleep costs much more */
 	for (i = 0; i < 10000; i++) {
-		cpu_stats(hvcpu, st);
+		hvprobe_cpu_stats(hvcpu, st);
 		if (*(u64 *)((char *)st + field) > old)
 			break;
 		udelay(100);
@@ -267,7 +267,7 @@ static void sipi_test(int cpu)
 	for (i = 0; i < 1000 && ((state = ST(0xe00)) < 3); i++)
 		udelay(100);
 	after = hv_violations();
-	cpu_stats(hvcpu, st);
+	hvprobe_cpu_stats(hvcpu, st);
 	VERDICT(state >= 1 && st->sipis > sipis, "sipi.started",
 		"the trampoline ran after SIPI (state %d, sipis %llu -> %llu: the start was emulated, under the hypervisor)", state,
 		sipis, st->sipis);
